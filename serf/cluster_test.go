@@ -1,0 +1,346 @@
+package serf_test
+
+import (
+	"bytes"
+	"fmt"
+	"strconv"
+	"testing"
+	"time"
+
+	"github.com/openserf/serf/internal/cluster"
+	"github.com/openserf/serf/serf"
+)
+
+// wait is the deadline for cluster conditions. It is generous: under -race
+// on two cores a 20-node cluster is slow, and a deadline is not a sleep.
+const wait = 30 * time.Second
+
+func TestClusterConverges(t *testing.T) {
+	for _, n := range []int{3, 5, 20} {
+		t.Run(strconv.Itoa(n), func(t *testing.T) {
+			c := cluster.New(t, "n", n, nil)
+			c.WaitConverged(t, wait)
+			// Every node got a member-join for every node, itself included.
+			cluster.WaitFor(t, wait, func() error {
+				for _, node := range c.Nodes {
+					joins := map[string]bool{}
+					for _, name := range node.MemberEvents(serf.EventMemberJoin) {
+						joins[name] = true
+					}
+					if len(joins) != n {
+						return fmt.Errorf("%s saw joins of %d members, want %d", node.Name, len(joins), n)
+					}
+				}
+				return nil
+			})
+		})
+	}
+}
+
+func TestClusterGracefulLeave(t *testing.T) {
+	c := cluster.New(t, "l", 3, nil)
+	c.WaitConverged(t, wait)
+
+	leaver := c.Nodes[2]
+	if err := leaver.Serf.Leave(); err != nil {
+		t.Fatalf("Leave() error: %v", err)
+	}
+	if got := leaver.Serf.State(); got != serf.StateLeft {
+		t.Fatalf("State() after Leave = %v, want left", got)
+	}
+	leaver.Shutdown()
+
+	rest := c.Nodes[:2]
+	cluster.WaitStatus(t, wait, rest, leaver.Name, serf.StatusLeft)
+	for _, n := range rest {
+		if got := n.MemberEvents(serf.EventMemberFailed); len(got) != 0 {
+			t.Errorf("%s: member-failed events %v, want none after a graceful leave", n.Name, got)
+		}
+		cluster.WaitFor(t, wait, func() error {
+			if got := n.MemberEvents(serf.EventMemberLeave); len(got) != 1 || got[0] != leaver.Name {
+				return fmt.Errorf("%s: member-leave events = %v, want [%s]", n.Name, got, leaver.Name)
+			}
+			return nil
+		})
+	}
+	stats := c.Nodes[0].Serf.Stats()
+	if stats["left"] != "1" {
+		t.Errorf("Stats()[left] = %q, want 1", stats["left"])
+	}
+}
+
+func TestClusterFailureReconnectAndReap(t *testing.T) {
+	c := cluster.New(t, "f", 3, func(cfg *serf.Config) {
+		cfg.ReconnectTimeout = 4 * time.Second
+	})
+	c.WaitConverged(t, wait)
+	rest := c.Nodes[:2]
+
+	// A node shut down without leaving is seen as failed...
+	victim := c.Nodes[2]
+	addr := victim.Serf.Memberlist().LocalNode()
+	victim.Shutdown()
+	cluster.WaitStatus(t, wait, rest, victim.Name, serf.StatusFailed)
+	for _, n := range rest {
+		if got := n.MemberEvents(serf.EventMemberFailed); len(got) != 1 || got[0] != victim.Name {
+			t.Errorf("%s: member-failed events = %v, want [%s]", n.Name, got, victim.Name)
+		}
+	}
+
+	// ...and is reconnected to when it comes back on the same address,
+	// without anyone asking it to join.
+	cfg := cluster.Config(victim.Name)
+	cfg.MemberlistConfig.BindAddr = addr.Addr.String()
+	cfg.MemberlistConfig.BindPort = int(addr.Port)
+	back := cluster.Start(t, cfg)
+	cluster.WaitStatus(t, wait, rest, victim.Name, serf.StatusAlive)
+	cluster.WaitFor(t, wait, func() error {
+		if back.Serf.NumNodes() != 3 {
+			return fmt.Errorf("returned node knows %d members, want 3", back.Serf.NumNodes())
+		}
+		return nil
+	})
+
+	// A node that stays away is reaped after ReconnectTimeout.
+	back.Shutdown()
+	cluster.WaitStatus(t, wait, rest, victim.Name, serf.StatusFailed)
+	cluster.WaitStatus(t, wait, rest, victim.Name, serf.StatusNone)
+	for _, n := range rest {
+		if got := n.MemberEvents(serf.EventMemberReap); len(got) != 1 || got[0] != victim.Name {
+			t.Errorf("%s: member-reap events = %v, want [%s]", n.Name, got, victim.Name)
+		}
+	}
+}
+
+func TestClusterForceLeave(t *testing.T) {
+	c := cluster.New(t, "fl", 3, nil)
+	c.WaitConverged(t, wait)
+	rest := c.Nodes[:2]
+	victim := c.Nodes[2]
+	victim.Shutdown()
+	cluster.WaitStatus(t, wait, rest, victim.Name, serf.StatusFailed)
+
+	if err := rest[0].Serf.RemoveFailedNode(victim.Name); err != nil {
+		t.Fatalf("RemoveFailedNode() error: %v", err)
+	}
+	cluster.WaitStatus(t, wait, rest, victim.Name, serf.StatusLeft)
+
+	if err := rest[1].Serf.RemoveFailedNodePrune(victim.Name); err != nil {
+		t.Fatalf("RemoveFailedNodePrune() error: %v", err)
+	}
+	cluster.WaitStatus(t, wait, rest, victim.Name, serf.StatusNone)
+}
+
+func TestClusterTagsUpdate(t *testing.T) {
+	c := cluster.New(t, "t", 3, func(cfg *serf.Config) {
+		cfg.Tags = map[string]string{"role": "web"}
+	})
+	c.WaitConverged(t, wait)
+
+	if err := c.Nodes[1].Serf.SetTags(map[string]string{"role": "db", "dc": "east"}); err != nil {
+		t.Fatalf("SetTags() error: %v", err)
+	}
+	cluster.WaitFor(t, wait, func() error {
+		for _, n := range c.Nodes {
+			m, _ := n.Member(c.Nodes[1].Name)
+			if m.Tags["role"] != "db" || m.Tags["dc"] != "east" || len(m.Tags) != 2 {
+				return fmt.Errorf("%s sees tags %v", n.Name, m.Tags)
+			}
+			if got := n.MemberEvents(serf.EventMemberUpdate); len(got) == 0 || got[len(got)-1] != c.Nodes[1].Name {
+				return fmt.Errorf("%s: member-update events = %v", n.Name, got)
+			}
+		}
+		return nil
+	})
+
+	big := map[string]string{"k": string(bytes.Repeat([]byte("x"), 600))}
+	if err := c.Nodes[0].Serf.SetTags(big); err == nil || err.Error() != "Encoded length of tags exceeds limit of 512 bytes" {
+		t.Errorf("SetTags(600 bytes) error = %v, want the 512-byte limit error", err)
+	}
+}
+
+func TestClusterUserEventDeliveredOnce(t *testing.T) {
+	c := cluster.New(t, "u", 5, nil)
+	c.WaitConverged(t, wait)
+
+	if err := c.Nodes[0].Serf.UserEvent("deploy", []byte("v1"), false); err != nil {
+		t.Fatalf("UserEvent() error: %v", err)
+	}
+	waitUserEvents(t, c.Nodes, 1)
+	// Sent after every node witnessed the first, so stamped after it.
+	if err := c.Nodes[3].Serf.UserEvent("restart", nil, false); err != nil {
+		t.Fatalf("UserEvent() error: %v", err)
+	}
+	waitUserEvents(t, c.Nodes, 2)
+	for _, n := range c.Nodes {
+		seen := map[string]serf.UserEvent{}
+		for _, e := range n.UserEvents() {
+			seen[e.Name] = e
+		}
+		if e := seen["deploy"]; e.LTime != 1 || string(e.Payload) != "v1" || e.Coalesce {
+			t.Errorf("%s: deploy event = %+v, want LTime 1 payload v1", n.Name, e)
+		}
+		if e := seen["restart"]; e.LTime != 2 || len(e.Payload) != 0 {
+			t.Errorf("%s: restart event = %+v, want LTime 2 and no payload", n.Name, e)
+		}
+	}
+
+	// A push/pull merge (Join runs one at once) hands over the whole event
+	// buffer; nothing in it may be delivered again. The marker is sent
+	// after the merge, so once it is seen any duplicate would be too.
+	if _, err := c.Nodes[4].Serf.Join([]string{c.Nodes[1].Addr()}, false); err != nil {
+		t.Fatalf("Join() error: %v", err)
+	}
+	if err := c.Nodes[4].Serf.UserEvent("marker", nil, false); err != nil {
+		t.Fatalf("UserEvent() error: %v", err)
+	}
+	waitUserEvents(t, c.Nodes, 3)
+}
+
+// waitUserEvents waits until every node has received exactly want user
+// events, failing at once if any gets more.
+func waitUserEvents(t *testing.T, nodes []*cluster.Node, want int) {
+	t.Helper()
+	cluster.WaitFor(t, wait, func() error {
+		for _, n := range nodes {
+			got := n.UserEvents()
+			if len(got) > want {
+				t.Fatalf("%s got %d user events, want %d: %+v", n.Name, len(got), want, got)
+			}
+			if len(got) != want {
+				return fmt.Errorf("%s got %d user events, want %d", n.Name, len(got), want)
+			}
+		}
+		return nil
+	})
+}
+
+func TestUserEventSizeLimits(t *testing.T) {
+	n := cluster.Start(t, cluster.Config("size"))
+	big := bytes.Repeat([]byte("x"), 600)
+	err := n.Serf.UserEvent("e", big, false)
+	if err == nil || err.Error() != "user event exceeds configured limit of 512 bytes before encoding" {
+		t.Errorf("UserEvent(600 bytes) error = %v", err)
+	}
+	err = n.Serf.UserEvent("e", bytes.Repeat([]byte("x"), 500), false)
+	if err == nil || err.Error() != "encoded user event exceeds configured limit of 512 bytes after encoding" {
+		t.Errorf("UserEvent(500 bytes) error = %v", err)
+	}
+	cfg := cluster.Config("huge")
+	cfg.UserEventSizeLimit = 10000
+	if _, err := serf.Create(cfg); err == nil || err.Error() != "user event size limit exceeds limit of 9216 bytes" {
+		t.Errorf("Create(UserEventSizeLimit 10000) error = %v", err)
+	}
+}
+
+func TestClusterUserEventCoalescing(t *testing.T) {
+	c := cluster.New(t, "c", 3, func(cfg *serf.Config) {
+		cfg.UserCoalescePeriod = 2 * time.Second
+		cfg.UserQuiescentPeriod = 500 * time.Millisecond
+	})
+	c.WaitConverged(t, wait)
+
+	for i := 0; i < 10; i++ {
+		if err := c.Nodes[0].Serf.UserEvent("burst", []byte(strconv.Itoa(i)), true); err != nil {
+			t.Fatalf("UserEvent() error: %v", err)
+		}
+	}
+	if err := c.Nodes[0].Serf.UserEvent("plain", nil, false); err != nil {
+		t.Fatalf("UserEvent() error: %v", err)
+	}
+	cluster.WaitFor(t, wait, func() error {
+		for _, n := range c.Nodes {
+			var burst []serf.UserEvent
+			plain := 0
+			for _, e := range n.UserEvents() {
+				switch e.Name {
+				case "burst":
+					burst = append(burst, e)
+				case "plain":
+					plain++
+				}
+			}
+			if plain != 1 {
+				return fmt.Errorf("%s got %d plain events, want 1", n.Name, plain)
+			}
+			if len(burst) != 1 || string(burst[0].Payload) != "9" || burst[0].LTime != 10 {
+				return fmt.Errorf("%s got burst events %+v, want only the last (payload 9, LTime 10)", n.Name, burst)
+			}
+		}
+		return nil
+	})
+}
+
+func TestClusterMemberEventCoalescing(t *testing.T) {
+	cfg := cluster.Config("mc0")
+	cfg.CoalescePeriod = 3 * time.Second
+	cfg.QuiescentPeriod = 1 * time.Second
+	observer := cluster.Start(t, cfg)
+	var others []*cluster.Node
+	for i := 1; i <= 4; i++ {
+		n := cluster.Start(t, cluster.Config(fmt.Sprintf("mc%d", i)))
+		if _, err := n.Serf.Join([]string{observer.Addr()}, false); err != nil {
+			t.Fatalf("Join() error: %v", err)
+		}
+		others = append(others, n)
+	}
+	cluster.WaitFor(t, wait, func() error {
+		if got := len(observer.MemberEvents(serf.EventMemberJoin)); got != 5 {
+			return fmt.Errorf("observer saw %d joins, want 5", got)
+		}
+		return nil
+	})
+	// The four joins that came in together arrive as one event.
+	batches := 0
+	for _, e := range observer.Events() {
+		if me, ok := e.(serf.MemberEvent); ok && me.Type == serf.EventMemberJoin && len(me.Members) > 1 {
+			batches++
+		}
+	}
+	if batches == 0 {
+		t.Errorf("no coalesced member-join event among %v", observer.Events())
+	}
+}
+
+func TestClusterJoinIgnoreOldAndReplay(t *testing.T) {
+	c := cluster.New(t, "r", 2, nil)
+	c.WaitConverged(t, wait)
+	for i := 0; i < 3; i++ {
+		if err := c.Nodes[0].Serf.UserEvent("old", []byte{byte('0' + i)}, false); err != nil {
+			t.Fatalf("UserEvent() error: %v", err)
+		}
+	}
+	cluster.WaitFor(t, wait, func() error {
+		if got := len(c.Nodes[1].UserEvents()); got != 3 {
+			return fmt.Errorf("r1 got %d events, want 3", got)
+		}
+		return nil
+	})
+
+	ignorer := cluster.Start(t, cluster.Config("ignorer"))
+	if _, err := ignorer.Serf.Join([]string{c.Nodes[0].Addr()}, true); err != nil {
+		t.Fatalf("Join(ignoreOld) error: %v", err)
+	}
+	replayer := cluster.Start(t, cluster.Config("replayer"))
+	if _, err := replayer.Serf.Join([]string{c.Nodes[1].Addr()}, false); err != nil {
+		t.Fatalf("Join(replay) error: %v", err)
+	}
+	cluster.WaitFor(t, wait, func() error {
+		if got := len(replayer.UserEvents()); got != 3 {
+			return fmt.Errorf("replayer got %d old events, want 3", got)
+		}
+		return nil
+	})
+
+	// A new event reaches the ignorer: it ignores only the past.
+	if err := c.Nodes[1].Serf.UserEvent("new", nil, false); err != nil {
+		t.Fatalf("UserEvent() error: %v", err)
+	}
+	cluster.WaitFor(t, wait, func() error {
+		got := ignorer.UserEvents()
+		if len(got) != 1 || got[0].Name != "new" {
+			return fmt.Errorf("ignorer got %+v, want only the new event", got)
+		}
+		return nil
+	})
+}

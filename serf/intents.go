@@ -1,0 +1,229 @@
+package serf
+
+import "time"
+
+// handleNodeJoinIntent applies a join intent and reports whether to
+// gossip it on.
+func (s *Serf) handleNodeJoinIntent(msg *messageJoin) bool {
+	s.clock.Witness(msg.LTime)
+
+	s.memberLock.Lock()
+	defer s.memberLock.Unlock()
+
+	m, ok := s.members[msg.Node]
+	if !ok {
+		// Not known yet: keep it for when memberlist reports the node.
+		return upsertIntent(s.recentIntents, msg.Node, messageJoinType, msg.LTime, time.Now())
+	}
+	if msg.LTime <= m.statusLTime {
+		return false
+	}
+	m.statusLTime = msg.LTime
+	// A newer join refutes an older leave.
+	if m.Status == StatusLeaving {
+		m.Status = StatusAlive
+	}
+	return true
+}
+
+// handleNodeLeaveIntent applies a leave intent (broadcast, local, forced or
+// implied by a push/pull) and reports whether to gossip it on.
+func (s *Serf) handleNodeLeaveIntent(msg *messageLeave) bool {
+	state := s.State()
+	s.clock.Witness(msg.LTime)
+
+	s.memberLock.Lock()
+	defer s.memberLock.Unlock()
+
+	m, ok := s.members[msg.Node]
+	if !ok {
+		return upsertIntent(s.recentIntents, msg.Node, messageLeaveType, msg.LTime, time.Now())
+	}
+	if msg.LTime <= m.statusLTime {
+		return false
+	}
+
+	// Someone says we are leaving while we are not: refute it with a newer
+	// join intent. That takes memberLock, hence the goroutine.
+	if msg.Node == s.config.NodeName && state == StateAlive {
+		s.logger.Printf("[DEBUG] serf: Refuting an older leave intent")
+		ltime := s.clock.Time()
+		s.goFunc(func() { _ = s.broadcastJoin(ltime) })
+		return false
+	}
+
+	// Record the time even when the status stays, or two nodes that both
+	// see a repeated leave would gossip it to each other forever.
+	m.statusLTime = msg.LTime
+
+	switch m.Status {
+	case StatusAlive:
+		m.Status = StatusLeaving
+	case StatusFailed:
+		m.Status = StatusLeft
+		s.failedMembers = removeMember(s.failedMembers, m.Name)
+		s.leftMembers = append(s.leftMembers, m)
+		s.logger.Printf("[INFO] serf: EventMemberLeave (forced): %s %s", m.Name, m.Addr)
+		s.deliver(MemberEvent{Type: EventMemberLeave, Members: []Member{m.Member}})
+	case StatusLeaving, StatusLeft:
+	default:
+		return false
+	}
+	if msg.Prune {
+		s.prune(m)
+	}
+	return true
+}
+
+// prune erases a member forced out with -prune. A member still leaving is
+// given BroadcastTimeout+LeavePropagateDelay to finish first. Must hold
+// memberLock; the wait and the erase happen in a goroutine, so the
+// member is looked up again there.
+func (s *Serf) prune(m *memberState) {
+	name, addr, status := m.Name, m.Addr, m.Status
+	s.goFunc(func() {
+		if status == StatusLeaving && !s.sleep(s.config.BroadcastTimeout+s.config.LeavePropagateDelay) {
+			return
+		}
+		s.logger.Printf("[INFO] serf: EventMemberReap (forced): %s %s", name, addr)
+		s.memberLock.Lock()
+		defer s.memberLock.Unlock()
+		cur, ok := s.members[name]
+		if !ok {
+			return
+		}
+		if cur.Status == StatusLeaving || cur.Status == StatusLeft {
+			s.leftMembers = removeMember(s.leftMembers, name)
+		}
+		s.failedMembers = removeMember(s.failedMembers, name)
+		s.eraseNode(cur)
+	})
+}
+
+// Join contacts the given addresses ("host", "host:port" or
+// "name/host:port") and returns how many answered; the error is nil when
+// at least one did. With ignoreOld, user events sent before the join are
+// not delivered.
+func (s *Serf) Join(existing []string, ignoreOld bool) (int, error) {
+	if s.State() != StateAlive {
+		return 0, ErrJoinAfterLeave
+	}
+	s.joinLock.Lock()
+	defer s.joinLock.Unlock()
+
+	if ignoreOld {
+		s.eventJoinIgnore.Store(true)
+		defer s.eventJoinIgnore.Store(false)
+	}
+
+	n, err := s.memberlist.Join(existing)
+	if n > 0 {
+		if berr := s.broadcastJoin(s.clock.Time()); berr != nil {
+			return n, berr
+		}
+	}
+	return n, err
+}
+
+// broadcastJoin stamps, applies and gossips a join intent for this node.
+// It takes memberLock, so it must not be called with it held.
+func (s *Serf) broadcastJoin(ltime LamportTime) error {
+	msg := messageJoin{LTime: ltime, Node: s.config.NodeName}
+	s.clock.Witness(ltime)
+	s.handleNodeJoinIntent(&msg)
+	if err := s.broadcast(messageJoinType, &msg, nil); err != nil {
+		s.logger.Printf("[WARN] serf: Failed to broadcast join intent: %v", err)
+		return err
+	}
+	return nil
+}
+
+// Leave announces a graceful departure and leaves memberlist. Peers see
+// the node as left, not failed. It can be called more than once.
+func (s *Serf) Leave() error {
+	s.stateLock.Lock()
+	switch s.state {
+	case StateLeft:
+		s.stateLock.Unlock()
+		return nil
+	case StateLeaving:
+		s.stateLock.Unlock()
+		return ErrLeaveInProgress
+	case StateShutdown:
+		s.stateLock.Unlock()
+		return ErrLeaveAfterShutdown
+	}
+	s.state = StateLeaving
+	s.stateLock.Unlock()
+
+	s.onLeave()
+
+	msg := messageLeave{LTime: s.clock.Time(), Node: s.config.NodeName}
+	s.clock.Increment()
+	s.handleNodeLeaveIntent(&msg)
+
+	if s.hasAliveMembers() {
+		notify := make(chan struct{})
+		if err := s.broadcast(messageLeaveType, &msg, notify); err != nil {
+			return err
+		}
+		t := time.NewTimer(s.config.BroadcastTimeout)
+		select {
+		case <-notify:
+		case <-t.C:
+			s.logger.Printf("[WARN] serf: timeout while waiting for graceful leave")
+		case <-s.shutdownCh:
+		}
+		t.Stop()
+	}
+
+	if err := s.memberlist.Leave(s.config.BroadcastTimeout); err != nil {
+		s.logger.Printf("[WARN] serf: timeout waiting for leave broadcast: %s", err)
+	}
+
+	// Stay up a little so peers probing us hear of the leave instead of
+	// declaring us failed.
+	s.sleep(s.config.LeavePropagateDelay)
+
+	s.stateLock.Lock()
+	if s.state != StateShutdown {
+		s.state = StateLeft
+	}
+	s.stateLock.Unlock()
+	return nil
+}
+
+// RemoveFailedNode forces a member into the left state (serf force-leave),
+// so it is no longer reconnected to and is reaped after TombstoneTimeout.
+func (s *Serf) RemoveFailedNode(node string) error {
+	return s.forceLeave(node, false)
+}
+
+// RemoveFailedNodePrune forces a member out and erases it at once.
+func (s *Serf) RemoveFailedNodePrune(node string) error {
+	return s.forceLeave(node, true)
+}
+
+func (s *Serf) forceLeave(node string, prune bool) error {
+	msg := messageLeave{LTime: s.clock.Time(), Node: node, Prune: prune}
+	s.clock.Increment()
+	s.handleNodeLeaveIntent(&msg)
+
+	if !s.hasAliveMembers() {
+		return nil
+	}
+	notify := make(chan struct{})
+	if err := s.broadcast(messageLeaveType, &msg, notify); err != nil {
+		return err
+	}
+	t := time.NewTimer(s.config.BroadcastTimeout)
+	defer t.Stop()
+	select {
+	case <-notify:
+		return nil
+	case <-t.C:
+		return ErrForceLeaveTimeout
+	case <-s.shutdownCh:
+		return ErrForceLeaveTimeout
+	}
+}

@@ -1,0 +1,130 @@
+package serf
+
+import (
+	"fmt"
+	"net"
+	"time"
+)
+
+// MemberStatus is what this node believes of a member. The numbers are on
+// the wire (inside name-conflict responses): append only.
+type MemberStatus int
+
+const (
+	StatusNone MemberStatus = iota
+	StatusAlive
+	StatusLeaving
+	StatusLeft
+	StatusFailed
+)
+
+func (s MemberStatus) String() string {
+	switch s {
+	case StatusNone:
+		return "none"
+	case StatusAlive:
+		return "alive"
+	case StatusLeaving:
+		return "leaving"
+	case StatusLeft:
+		return "left"
+	case StatusFailed:
+		return "failed"
+	default:
+		return fmt.Sprintf("unknown(%d)", int(s))
+	}
+}
+
+// Member is a node of the cluster as this node knows it. Its field names
+// are on the wire (name-conflict responses, RPC): never rename them.
+type Member struct {
+	Name   string
+	Addr   net.IP
+	Port   uint16
+	Tags   map[string]string
+	Status MemberStatus
+
+	// memberlist protocol range and version in use.
+	ProtocolMin uint8
+	ProtocolMax uint8
+	ProtocolCur uint8
+
+	// Serf protocol range and version in use.
+	DelegateMin uint8
+	DelegateMax uint8
+	DelegateCur uint8
+}
+
+// clone returns a copy that shares nothing mutable with m.
+func (m Member) clone() Member {
+	c := m
+	if m.Addr != nil {
+		c.Addr = append(net.IP(nil), m.Addr...)
+	}
+	if m.Tags != nil {
+		c.Tags = make(map[string]string, len(m.Tags))
+		for k, v := range m.Tags {
+			c.Tags[k] = v
+		}
+	}
+	return c
+}
+
+// memberState is a member plus what the node tracks about it. Guarded by
+// Serf.memberLock.
+type memberState struct {
+	Member
+	statusLTime LamportTime // time of the last intent accepted for it
+	leaveTime   time.Time   // when it was seen leave or fail
+}
+
+// nodeIntent is a join or leave intent for a node memberlist has not told
+// us about yet.
+type nodeIntent struct {
+	Type     messageType // messageJoinType or messageLeaveType
+	WallTime time.Time   // when it was stored, for expiry
+	LTime    LamportTime
+}
+
+// upsertIntent stores an intent unless a newer one is already stored and
+// reports whether it changed anything (which decides rebroadcast). Must
+// hold memberLock.
+func upsertIntent(intents map[string]nodeIntent, node string, t messageType, ltime LamportTime, now time.Time) bool {
+	if old, ok := intents[node]; ok && ltime <= old.LTime {
+		return false
+	}
+	intents[node] = nodeIntent{Type: t, WallTime: now, LTime: ltime}
+	return true
+}
+
+// recentIntent returns the stored intent time for a node if the stored
+// intent is of type t. Must hold memberLock.
+func recentIntent(intents map[string]nodeIntent, node string, t messageType) (LamportTime, bool) {
+	if in, ok := intents[node]; ok && in.Type == t {
+		return in.LTime, true
+	}
+	return 0, false
+}
+
+// reapIntents forgets intents stored longer than timeout ago. Must hold
+// memberLock.
+func reapIntents(intents map[string]nodeIntent, now time.Time, timeout time.Duration) {
+	for node, in := range intents {
+		if now.Sub(in.WallTime) > timeout {
+			delete(intents, node)
+		}
+	}
+}
+
+// removeMember drops the named member from a failed or left list.
+func removeMember(list []*memberState, name string) []*memberState {
+	for i, m := range list {
+		if m.Name == name {
+			last := len(list) - 1
+			list[i] = list[last]
+			list[last] = nil
+			return list[:last]
+		}
+	}
+	return list
+}

@@ -1,0 +1,416 @@
+package serf
+
+import (
+	"errors"
+	"fmt"
+	"log"
+	"os"
+	"regexp"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	metrics "github.com/hashicorp/go-metrics"
+	"github.com/hashicorp/memberlist"
+)
+
+// State is the lifecycle state of a Serf node.
+type State int
+
+const (
+	StateAlive State = iota
+	StateLeaving
+	StateLeft
+	StateShutdown
+)
+
+func (s State) String() string {
+	switch s {
+	case StateAlive:
+		return "alive"
+	case StateLeaving:
+		return "leaving"
+	case StateLeft:
+		return "left"
+	case StateShutdown:
+		return "shutdown"
+	default:
+		return "unknown"
+	}
+}
+
+// Errors returned by the lifecycle methods, worded as Serf words them.
+var (
+	ErrJoinAfterLeave      = errors.New("Serf can't Join after Leave or Shutdown")
+	ErrLeaveInProgress     = errors.New("Leave already in progress")
+	ErrLeaveAfterShutdown  = errors.New("Leave called after Shutdown")
+	ErrForceLeaveTimeout   = errors.New("timed out broadcasting node removal")
+	ErrFeatureNotSupported = errors.New("Feature not supported")
+)
+
+// MaxNodeNameLength is the longest name ValidateNodeNames accepts.
+const MaxNodeNameLength = 128
+
+// Serf is one node of a Serf cluster.
+type Serf struct {
+	config  *Config
+	logger  *log.Logger
+	metrics *metrics.Metrics
+	labels  []metrics.Label
+
+	// The three Lamport clocks: membership intents, user events, queries.
+	clock      LamportClock
+	eventClock LamportClock
+	queryClock LamportClock
+
+	memberlist *memberlist.Memberlist
+
+	// Broadcast queues: intents (join/leave), user events and queries. Each
+	// sizes its retransmits from the number of known members.
+	broadcasts      *memberlist.TransmitLimitedQueue
+	eventBroadcasts *memberlist.TransmitLimitedQueue
+	queryBroadcasts *memberlist.TransmitLimitedQueue
+
+	memberLock    sync.RWMutex
+	members       map[string]*memberState // guarded by memberLock
+	failedMembers []*memberState          // guarded by memberLock
+	leftMembers   []*memberState          // guarded by memberLock
+	recentIntents map[string]nodeIntent   // guarded by memberLock
+
+	eventLock    sync.RWMutex
+	eventBuffer  []*userEvents // guarded by eventLock; slot = LTime mod len
+	eventMinTime LamportTime   // guarded by eventLock
+	// eventJoinIgnore is set during Join(ignoreOld=true): a push/pull merge
+	// then raises eventMinTime so old events are not replayed.
+	eventJoinIgnore atomic.Bool
+	joinLock        sync.Mutex // serialises Join so eventJoinIgnore is sound
+
+	queryMinTime LamportTime // guarded by queryLock
+	queryLock    sync.RWMutex
+
+	// eventQ is the head of the delivery pipeline. Senders never block on
+	// it: a full queue drops the event (counted in droppedEvents).
+	eventQ        chan Event
+	droppedEvents atomic.Uint64
+
+	stateLock  sync.Mutex
+	state      State // guarded by stateLock
+	shutdownCh chan struct{}
+
+	// goLock guards starting goroutines against Shutdown waiting for them.
+	goLock   sync.Mutex
+	stopping bool // guarded by goLock
+	wg       sync.WaitGroup
+}
+
+// Create starts a Serf node: it validates and copies the configuration,
+// starts the delivery pipeline and memberlist, and the background tasks
+// (reaper, reconnector, queue checks). The node is alone until Join.
+func Create(conf *Config) (*Serf, error) {
+	if conf == nil {
+		return nil, errors.New("serf: nil config")
+	}
+	if err := conf.Validate(); err != nil {
+		return nil, err
+	}
+	cfg := *conf
+	mlc := *conf.MemberlistConfig
+	cfg.MemberlistConfig = &mlc
+	cfg.Tags = copyTags(conf.Tags)
+
+	logger := cfg.Logger
+	if logger == nil {
+		out := cfg.LogOutput
+		if out == nil {
+			out = os.Stderr
+		}
+		logger = log.New(out, "", log.LstdFlags)
+	}
+	m := cfg.Metrics
+	if m == nil {
+		m = metrics.Default()
+	}
+
+	s := &Serf{
+		config:        &cfg,
+		logger:        logger,
+		metrics:       m,
+		labels:        cfg.MetricLabels,
+		members:       make(map[string]*memberState),
+		recentIntents: make(map[string]nodeIntent),
+		eventBuffer:   make([]*userEvents, cfg.EventBuffer),
+		eventQ:        make(chan Event, cfg.EventQueueDepth),
+		shutdownCh:    make(chan struct{}),
+	}
+
+	meta, err := encodeTags(cfg.ProtocolVersion, cfg.Tags)
+	if err != nil {
+		return nil, err
+	}
+	if len(meta) > memberlist.MetaMaxSize {
+		return nil, errTagsTooLarge
+	}
+	if cfg.ValidateNodeNames {
+		if err := validateNodeName(cfg.NodeName); err != nil {
+			return nil, err
+		}
+	}
+
+	numNodes := s.numMembers
+	s.broadcasts = &memberlist.TransmitLimitedQueue{NumNodes: numNodes, RetransmitMult: mlc.RetransmitMult}
+	s.eventBroadcasts = &memberlist.TransmitLimitedQueue{NumNodes: numNodes, RetransmitMult: mlc.RetransmitMult}
+	s.queryBroadcasts = &memberlist.TransmitLimitedQueue{NumNodes: numNodes, RetransmitMult: mlc.RetransmitMult}
+
+	// Clocks start at 1 so that an intent stamped 0 (a node that never
+	// sent one) is always older than anything real.
+	s.clock.Increment()
+	s.eventClock.Increment()
+	s.queryClock.Increment()
+
+	// The pipeline must run before memberlist starts: memberlist reports
+	// the local node joining from inside Create.
+	s.startPipeline()
+
+	mlc.Name = cfg.NodeName
+	mlc.Events = &eventDelegate{serf: s}
+	mlc.Conflict = &conflictDelegate{serf: s}
+	mlc.Delegate = &delegate{serf: s}
+	mlc.DelegateProtocolVersion = cfg.ProtocolVersion
+	mlc.DelegateProtocolMin = ProtocolVersionMin
+	mlc.DelegateProtocolMax = ProtocolVersionMax
+	mlc.ProtocolVersion = memberlistProtocol[cfg.ProtocolVersion]
+	if cfg.Merge != nil {
+		md := &mergeDelegate{serf: s}
+		mlc.Merge = md
+		mlc.Alive = md
+	}
+	if mlc.Logger == nil && mlc.LogOutput == nil {
+		mlc.Logger = logger
+	}
+	mlc.MetricLabels = cfg.MetricLabels
+
+	ml, err := memberlist.Create(&mlc)
+	if err != nil {
+		s.stopGoroutines()
+		return nil, fmt.Errorf("Failed to create memberlist: %v", err)
+	}
+	s.memberlist = ml
+
+	s.goFunc(s.reapLoop)
+	s.goFunc(s.reconnectLoop)
+	s.goFunc(func() { s.checkQueueDepth("Intent", s.broadcasts) })
+	s.goFunc(func() { s.checkQueueDepth("Event", s.eventBroadcasts) })
+	s.goFunc(func() { s.checkQueueDepth("Query", s.queryBroadcasts) })
+	return s, nil
+}
+
+// goFunc runs f in a goroutine that Shutdown waits for. Once shutdown has
+// begun it starts nothing and returns false.
+func (s *Serf) goFunc(f func()) bool {
+	s.goLock.Lock()
+	defer s.goLock.Unlock()
+	if s.stopping {
+		return false
+	}
+	s.wg.Add(1)
+	go func() {
+		defer s.wg.Done()
+		f()
+	}()
+	return true
+}
+
+// stopGoroutines closes shutdownCh and waits for every goroutine started
+// with goFunc. It must be called once.
+func (s *Serf) stopGoroutines() {
+	s.goLock.Lock()
+	s.stopping = true
+	s.goLock.Unlock()
+	close(s.shutdownCh)
+	s.wg.Wait()
+}
+
+// ProtocolVersion is the Serf protocol this node speaks.
+func (s *Serf) ProtocolVersion() uint8 { return s.config.ProtocolVersion }
+
+// EncryptionEnabled reports whether gossip is encrypted.
+func (s *Serf) EncryptionEnabled() bool { return s.config.MemberlistConfig.Keyring != nil }
+
+// Memberlist returns the underlying memberlist.
+func (s *Serf) Memberlist() *memberlist.Memberlist { return s.memberlist }
+
+// ShutdownCh is closed when the node has shut down.
+func (s *Serf) ShutdownCh() <-chan struct{} { return s.shutdownCh }
+
+// State returns the node's lifecycle state.
+func (s *Serf) State() State {
+	s.stateLock.Lock()
+	defer s.stateLock.Unlock()
+	return s.state
+}
+
+// LocalMember returns this node as a member.
+func (s *Serf) LocalMember() Member {
+	s.memberLock.RLock()
+	defer s.memberLock.RUnlock()
+	if m, ok := s.members[s.config.NodeName]; ok {
+		return m.Member
+	}
+	return Member{Name: s.config.NodeName, Tags: copyTags(s.config.Tags)}
+}
+
+// Members returns every known member, this node included, with failed and
+// left members until they are reaped. Treat Addr and Tags as read-only.
+func (s *Serf) Members() []Member {
+	s.memberLock.RLock()
+	defer s.memberLock.RUnlock()
+	out := make([]Member, 0, len(s.members))
+	for _, m := range s.members {
+		out = append(out, m.Member)
+	}
+	return out
+}
+
+// numMembers counts every known member, failed and left included. It sizes
+// the retransmit count of Serf's broadcasts, as in Serf.
+func (s *Serf) numMembers() int {
+	s.memberLock.RLock()
+	defer s.memberLock.RUnlock()
+	return len(s.members)
+}
+
+// NumNodes is the number of known members, failed and left included.
+func (s *Serf) NumNodes() int { return s.numMembers() }
+
+// DroppedEvents is how many events were dropped because the EventCh
+// reader fell too far behind.
+func (s *Serf) DroppedEvents() uint64 { return s.droppedEvents.Load() }
+
+// SetTags replaces this node's tags and gossips them, waiting up to
+// BroadcastTimeout for the update to go out.
+func (s *Serf) SetTags(tags map[string]string) error {
+	meta, err := encodeTags(s.config.ProtocolVersion, tags)
+	if err != nil {
+		return err
+	}
+	if len(meta) > memberlist.MetaMaxSize {
+		return errTagsTooLarge
+	}
+	s.memberLock.Lock()
+	s.config.Tags = copyTags(tags)
+	s.memberLock.Unlock()
+	return s.memberlist.UpdateNode(s.config.BroadcastTimeout)
+}
+
+// localMeta encodes the current tags for memberlist.
+func (s *Serf) localMeta() []byte {
+	s.memberLock.RLock()
+	tags := s.config.Tags
+	s.memberLock.RUnlock()
+	meta, err := encodeTags(s.config.ProtocolVersion, tags)
+	if err != nil {
+		s.logger.Printf("[ERR] serf: Failed to encode tags: %v", err)
+		return nil
+	}
+	return meta
+}
+
+// Stats reports counters for operators (`serf info`).
+func (s *Serf) Stats() map[string]string {
+	u := func(v uint64) string { return strconv.FormatUint(v, 10) }
+	s.memberLock.RLock()
+	members, failed, left := len(s.members), len(s.failedMembers), len(s.leftMembers)
+	s.memberLock.RUnlock()
+	return map[string]string{
+		"members":      u(uint64(members)),
+		"failed":       u(uint64(failed)),
+		"left":         u(uint64(left)),
+		"health_score": u(uint64(s.memberlist.GetHealthScore())),
+		"member_time":  u(uint64(s.clock.Time())),
+		"event_time":   u(uint64(s.eventClock.Time())),
+		"query_time":   u(uint64(s.queryClock.Time())),
+		"intent_queue": u(uint64(s.broadcasts.NumQueued())),
+		"event_queue":  u(uint64(s.eventBroadcasts.NumQueued())),
+		"query_queue":  u(uint64(s.queryBroadcasts.NumQueued())),
+		"encrypted":    strconv.FormatBool(s.EncryptionEnabled()),
+	}
+}
+
+// Shutdown stops the node at once, without telling the cluster: peers will
+// see it fail. Call Leave first for a graceful departure. It returns when
+// every goroutine the node started has exited, and is idempotent.
+func (s *Serf) Shutdown() error {
+	s.stateLock.Lock()
+	if s.state == StateShutdown {
+		s.stateLock.Unlock()
+		return nil
+	}
+	if s.state != StateLeft {
+		s.logger.Printf("[WARN] serf: Shutdown without a Leave")
+	}
+	s.state = StateShutdown
+	s.stateLock.Unlock()
+
+	err := s.memberlist.Shutdown()
+	s.stopGoroutines()
+	return err
+}
+
+// broadcast encodes a message and queues it on the intent queue; notify,
+// if not nil, is closed once the message has been sent enough times.
+func (s *Serf) broadcast(t messageType, msg any, notify chan<- struct{}) error {
+	raw, err := encodeMessage(t, msg)
+	if err != nil {
+		return err
+	}
+	s.broadcasts.QueueBroadcast(&broadcast{msg: raw, notify: notify})
+	return nil
+}
+
+// hasAliveMembers reports whether any member other than this node is alive.
+func (s *Serf) hasAliveMembers() bool {
+	s.memberLock.RLock()
+	defer s.memberLock.RUnlock()
+	for name, m := range s.members {
+		if name != s.config.NodeName && m.Status == StatusAlive {
+			return true
+		}
+	}
+	return false
+}
+
+// sleep waits for d or until shutdown; it reports false on shutdown.
+func (s *Serf) sleep(d time.Duration) bool {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return true
+	case <-s.shutdownCh:
+		return false
+	}
+}
+
+var invalidNameChars = regexp.MustCompile(`[^A-Za-z0-9\-\.]+`)
+
+// validateNodeName applies Serf's optional node name rules.
+func validateNodeName(name string) error {
+	if invalidNameChars.MatchString(name) {
+		return fmt.Errorf("Node name contains invalid characters %v , Valid characters include "+
+			"all alpha-numerics and dashes and '.' ", name)
+	}
+	if len(name) > MaxNodeNameLength {
+		return fmt.Errorf("Node name is %v characters. "+
+			"Valid length is between 1 and 128 characters", len(name))
+	}
+	return nil
+}
+
+func copyTags(t map[string]string) map[string]string {
+	out := make(map[string]string, len(t))
+	for k, v := range t {
+		out[k] = v
+	}
+	return out
+}
