@@ -1,0 +1,50 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"log"
+	"os"
+	"slices"
+
+	"github.com/hashicorp/cli"
+	"github.com/openserf/serf/command"
+)
+
+func main() {
+	os.Exit(run(os.Args[1:]))
+}
+
+// run executes the command line args (without the program name) and
+// returns the process exit code.
+func run(args []string) int {
+	// Libraries that log through the standard logger must stay quiet:
+	// command output is read by scripts.
+	log.SetOutput(io.Discard)
+
+	// No ErrorWriter: UI.Error goes to stdout, as it does in Serf, and
+	// scripts that parse Serf's output expect it there.
+	ui := &cli.BasicUi{Writer: os.Stdout, Reader: os.Stdin}
+
+	c := &cli.CLI{
+		Args:     versionArgs(args),
+		Commands: command.Commands(ui),
+		HelpFunc: cli.BasicHelpFunc("serf"),
+	}
+	code, err := c.Run()
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "Error executing CLI: %s\n", err)
+		return 1
+	}
+	return code
+}
+
+// versionArgs returns args with "version" in front when "-v" or
+// "--version" appears anywhere in them, so "serf members -v" prints the
+// version. The version command ignores the rest.
+func versionArgs(args []string) []string {
+	if slices.Contains(args, "-v") || slices.Contains(args, "--version") {
+		return append([]string{"version"}, args...)
+	}
+	return args
+}

@@ -1,0 +1,14 @@
+// Package command holds the serf subcommands, one file per command, and
+// the table that maps command names to them (Commands).
+//
+// Every command is a small struct with a UI field and the three methods
+// hashicorp/cli asks for: Help, Synopsis and Run. Results are written with
+// UI.Output and failures with UI.Error; cmd/serf gives the commands a UI
+// without an error writer, so both land on stdout, as they do in Serf.
+// Help text, usage errors from the flag package and the top-level usage
+// go to stderr.
+//
+// Commands that talk to a running agent do so only through the client
+// package. Only the agent subcommand reaches into the agent package.
+// Commands never call os.Exit: Run returns the exit code.
+package command
