@@ -16,6 +16,12 @@ import "time"
 // called with memberLock held, which keeps events in the order of the
 // state changes that made them.
 func (s *Serf) deliver(e Event) {
+	// Serf's own queries are answered here, off the pipeline, so a stuck
+	// EventCh reader cannot hold up key rotation or conflict resolution.
+	if q, ok := e.(*Query); ok && q.internal() {
+		s.goFunc(func() { s.handleInternalQuery(q) })
+		return
+	}
 	select {
 	case s.eventQ <- e:
 	default:

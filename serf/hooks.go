@@ -1,9 +1,6 @@
 package serf
 
-// Hooks filled in by the query, snapshot and coordinate subsystems.
+// Hooks filled in by the snapshot and coordinate subsystems.
 
-func (s *Serf) onLeave()                                  {}
-func (s *Serf) forgetCoordinate(string)                   {}
-func (s *Serf) resolveNodeConflict()                      {}
-func (s *Serf) handleQuery(*messageQuery) bool            { return false }
-func (s *Serf) handleQueryResponse(*messageQueryResponse) {}
+func (s *Serf) onLeave()                {}
+func (s *Serf) forgetCoordinate(string) {}

@@ -86,8 +86,12 @@ type Serf struct {
 	eventJoinIgnore atomic.Bool
 	joinLock        sync.Mutex // serialises Join so eventJoinIgnore is sound
 
-	queryMinTime LamportTime // guarded by queryLock
-	queryLock    sync.RWMutex
+	queryLock     sync.RWMutex
+	queryBuffer   []*queries                     // guarded by queryLock; slot = LTime mod len
+	queryMinTime  LamportTime                    // guarded by queryLock
+	queryResponse map[LamportTime]*QueryResponse // guarded by queryLock; queries we sent
+
+	keyManager *KeyManager
 
 	// eventQ is the head of the delivery pipeline. Senders never block on
 	// it: a full queue drops the event (counted in droppedEvents).
@@ -140,6 +144,8 @@ func Create(conf *Config) (*Serf, error) {
 		members:       make(map[string]*memberState),
 		recentIntents: make(map[string]nodeIntent),
 		eventBuffer:   make([]*userEvents, cfg.EventBuffer),
+		queryBuffer:   make([]*queries, cfg.QueryBuffer),
+		queryResponse: make(map[LamportTime]*QueryResponse),
 		eventQ:        make(chan Event, cfg.EventQueueDepth),
 		shutdownCh:    make(chan struct{}),
 	}
@@ -196,6 +202,7 @@ func Create(conf *Config) (*Serf, error) {
 		return nil, fmt.Errorf("Failed to create memberlist: %v", err)
 	}
 	s.memberlist = ml
+	s.keyManager = &KeyManager{serf: s}
 
 	s.goFunc(s.reapLoop)
 	s.goFunc(s.reconnectLoop)
@@ -353,6 +360,9 @@ func (s *Serf) Shutdown() error {
 	s.stateLock.Unlock()
 
 	err := s.memberlist.Shutdown()
+	// Close collectors first: goroutines reading their channels (name
+	// conflict resolution) end then, and stopGoroutines can wait for them.
+	s.closeQueries()
 	s.stopGoroutines()
 	return err
 }

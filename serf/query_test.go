@@ -1,0 +1,243 @@
+package serf_test
+
+import (
+	"fmt"
+	"sort"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/openserf/serf/internal/cluster"
+	"github.com/openserf/serf/serf"
+)
+
+// answerQueries makes a node answer every query it receives with
+// "<node>:<payload>", from a goroutine stopped at test cleanup.
+func answerQueries(t *testing.T, n *cluster.Node, ch <-chan serf.Event) {
+	stop := make(chan struct{})
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for {
+			select {
+			case e := <-ch:
+				if q, ok := e.(*serf.Query); ok {
+					_ = q.Respond([]byte(n.Name + ":" + string(q.Payload)))
+				}
+			case <-stop:
+				return
+			}
+		}
+	}()
+	t.Cleanup(func() { close(stop); <-done })
+}
+
+// queryCluster starts n nodes that answer queries, tagged role=web on even
+// and role=db on odd indexes.
+func queryCluster(t *testing.T, prefix string, n int) []*cluster.Node {
+	var nodes []*cluster.Node
+	for i := 0; i < n; i++ {
+		cfg := cluster.Config(fmt.Sprintf("%s%d", prefix, i))
+		cfg.Tags = map[string]string{"role": []string{"web", "db"}[i%2]}
+		ch := make(chan serf.Event, 64)
+		cfg.EventCh = ch
+		node := cluster.Start(t, cfg)
+		answerQueries(t, node, ch)
+		if i > 0 {
+			if _, err := node.Serf.Join([]string{nodes[0].Addr()}, false); err != nil {
+				t.Fatalf("Join() error: %v", err)
+			}
+		}
+		nodes = append(nodes, node)
+	}
+	for _, node := range nodes {
+		cluster.WaitStatus(t, wait, nodes, node.Name, serf.StatusAlive)
+	}
+	return nodes
+}
+
+// collect reads a query's acks and responses until they are closed.
+func collect(r *serf.QueryResponse) (acks []string, responses map[string]string) {
+	responses = map[string]string{}
+	ackCh, respCh := r.AckCh(), r.ResponseCh()
+	for ackCh != nil || respCh != nil {
+		select {
+		case a, ok := <-ackCh:
+			if !ok {
+				ackCh = nil
+				continue
+			}
+			acks = append(acks, a)
+		case nr, ok := <-respCh:
+			if !ok {
+				respCh = nil
+				continue
+			}
+			responses[nr.From] = string(nr.Payload)
+		}
+	}
+	sort.Strings(acks)
+	return acks, responses
+}
+
+func TestQueryFiltersAcksAndResponses(t *testing.T) {
+	nodes := queryCluster(t, "q", 5)
+	src := nodes[0].Serf
+
+	tests := []struct {
+		name   string
+		params serf.QueryParam
+		want   []string
+	}{
+		{"all", serf.QueryParam{RequestAck: true}, []string{"q0", "q1", "q2", "q3", "q4"}},
+		{"nodes", serf.QueryParam{RequestAck: true, FilterNodes: []string{"q1", "q4"}}, []string{"q1", "q4"}},
+		{"tag", serf.QueryParam{RequestAck: true, FilterTags: map[string]string{"role": "db"}}, []string{"q1", "q3"}},
+		// Tag filters are unanchored regular expressions.
+		{"tag regexp", serf.QueryParam{RequestAck: true, FilterTags: map[string]string{"role": "^w"}}, []string{"q0", "q2", "q4"}},
+		{"missing tag matches empty", serf.QueryParam{RequestAck: true, FilterTags: map[string]string{"dc": "^$"}}, []string{"q0", "q1", "q2", "q3", "q4"}},
+		{"both", serf.QueryParam{RequestAck: true, FilterNodes: []string{"q1", "q2"}, FilterTags: map[string]string{"role": "db"}}, []string{"q1"}},
+		{"relay", serf.QueryParam{RequestAck: true, RelayFactor: 2}, []string{"q0", "q1", "q2", "q3", "q4"}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			p := tc.params
+			p.Timeout = 3 * time.Second
+			r, err := src.Query("hello", []byte("x"), &p)
+			if err != nil {
+				t.Fatalf("Query() error: %v", err)
+			}
+			acks, responses := collect(r)
+			if strings.Join(acks, ",") != strings.Join(tc.want, ",") {
+				t.Errorf("acks = %v, want %v", acks, tc.want)
+			}
+			var from []string
+			for name, payload := range responses {
+				from = append(from, name)
+				if payload != name+":x" {
+					t.Errorf("response from %s = %q, want %q", name, payload, name+":x")
+				}
+			}
+			sort.Strings(from)
+			if strings.Join(from, ",") != strings.Join(tc.want, ",") {
+				t.Errorf("responses from %v, want %v", from, tc.want)
+			}
+		})
+	}
+}
+
+func TestQueryWithoutAckAndTimeout(t *testing.T) {
+	nodes := queryCluster(t, "qt", 3)
+	start := time.Now()
+	r, err := nodes[1].Serf.Query("noack", nil, &serf.QueryParam{Timeout: 500 * time.Millisecond})
+	if err != nil {
+		t.Fatalf("Query() error: %v", err)
+	}
+	if r.AckCh() != nil {
+		t.Errorf("AckCh() = non-nil without RequestAck")
+	}
+	_, responses := collect(r)
+	if took := time.Since(start); took < 500*time.Millisecond {
+		t.Errorf("responses closed after %v, before the 500ms timeout", took)
+	}
+	if len(responses) != 3 {
+		t.Errorf("got %d responses, want 3", len(responses))
+	}
+	if !r.Finished() {
+		t.Errorf("Finished() = false after the deadline")
+	}
+
+	// The default timeout scales with the cluster size.
+	want := 20 * time.Millisecond * 16 // gossip interval x mult x ceil(log10(3+1))
+	if got := nodes[0].Serf.DefaultQueryTimeout(); got != want {
+		t.Errorf("DefaultQueryTimeout() = %v, want %v", got, want)
+	}
+}
+
+func TestQueryLimitsAndResponseErrors(t *testing.T) {
+	cfg := cluster.Config("ql")
+	ch := make(chan serf.Event, 8)
+	cfg.EventCh = ch
+	n := cluster.Start(t, cfg)
+
+	if _, err := n.Serf.Query("big", make([]byte, 1100), nil); err == nil || err.Error() != "query exceeds limit of 1024 bytes" {
+		t.Errorf("Query(1100 bytes) error = %v", err)
+	}
+
+	r, err := n.Serf.Query("self", []byte("p"), &serf.QueryParam{Timeout: 2 * time.Second})
+	if err != nil {
+		t.Fatalf("Query() error: %v", err)
+	}
+	var q *serf.Query
+	for q == nil {
+		if e, ok := (<-ch).(*serf.Query); ok {
+			q = e
+		}
+	}
+	if q.Name != "self" || string(q.Payload) != "p" || q.SourceNode() != "ql" {
+		t.Errorf("delivered query = %+v from %s", q, q.SourceNode())
+	}
+	if err := q.Respond(make([]byte, 1100)); err == nil || err.Error() != "failed to respond to key query: response exceeds limit of 1024 bytes" {
+		t.Errorf("Respond(1100 bytes) error = %v", err)
+	}
+	if err := q.Respond([]byte("ok")); err != nil {
+		t.Errorf("Respond() error: %v", err)
+	}
+	if err := q.Respond([]byte("again")); err == nil || err.Error() != "failed to respond to key query: response already sent" {
+		t.Errorf("second Respond() error = %v", err)
+	}
+	_, responses := collect(r)
+	if responses["ql"] != "ok" || len(responses) != 1 {
+		t.Errorf("responses = %v, want ql:ok", responses)
+	}
+
+	cfg2 := cluster.Config("old")
+	cfg2.ProtocolVersion = 3
+	old := cluster.Start(t, cfg2)
+	if _, err := old.Serf.Query("x", nil, nil); err != serf.ErrFeatureNotSupported {
+		t.Errorf("Query() at protocol 3 error = %v, want Feature not supported", err)
+	}
+}
+
+func TestInternalQueriesNotDelivered(t *testing.T) {
+	c := cluster.New(t, "iq", 3, nil)
+	c.WaitConverged(t, wait)
+	r, err := c.Nodes[0].Serf.Query("_serf_ping", nil, &serf.QueryParam{RequestAck: true, Timeout: time.Second})
+	if err != nil {
+		t.Fatalf("Query(_serf_ping) error: %v", err)
+	}
+	acks, _ := collect(r)
+	if len(acks) != 3 {
+		t.Errorf("_serf_ping acks = %v, want all 3 nodes", acks)
+	}
+	for _, n := range c.Nodes {
+		for _, e := range n.Events() {
+			if q, ok := e.(*serf.Query); ok {
+				t.Errorf("%s got internal query %q on its event channel", n.Name, q.Name)
+			}
+		}
+	}
+}
+
+func TestNameConflictResolution(t *testing.T) {
+	c := cluster.New(t, "nc", 3, nil)
+	c.WaitConverged(t, wait)
+
+	// A second node claims nc1's name and joins: the cluster knows nc1 at
+	// the old address, so the newcomer loses the vote and shuts down.
+	cfg := cluster.Config("nc1")
+	intruder := cluster.Start(t, cfg)
+	_, _ = intruder.Serf.Join([]string{c.Nodes[0].Addr()}, false)
+
+	cluster.WaitFor(t, wait, func() error {
+		if intruder.Serf.State() != serf.StateShutdown {
+			return fmt.Errorf("intruder state = %v, want shutdown", intruder.Serf.State())
+		}
+		return nil
+	})
+	if logs := intruder.Logs.String(); !strings.Contains(logs, "[WARN] serf: minority in name conflict resolution, quiting [") {
+		t.Errorf("intruder log lacks the minority line:\n%s", logs)
+	}
+	if c.Nodes[1].Serf.State() != serf.StateAlive {
+		t.Errorf("original nc1 state = %v, want alive", c.Nodes[1].Serf.State())
+	}
+}
