@@ -1,6 +1,5 @@
 package serf
 
-// Hooks filled in by the snapshot and coordinate subsystems.
+// Hooks filled in by the snapshot subsystem.
 
-func (s *Serf) onLeave()                {}
-func (s *Serf) forgetCoordinate(string) {}
+func (s *Serf) onLeave() {}

@@ -13,6 +13,7 @@ import (
 
 	metrics "github.com/hashicorp/go-metrics"
 	"github.com/hashicorp/memberlist"
+	"github.com/openserf/serf/coordinate"
 )
 
 // State is the lifecycle state of a Serf node.
@@ -93,6 +94,10 @@ type Serf struct {
 
 	keyManager *KeyManager
 
+	coordClient    *coordinate.Client
+	coordCacheLock sync.RWMutex
+	coordCache     map[string]*coordinate.Coordinate // guarded by coordCacheLock
+
 	// eventQ is the head of the delivery pipeline. Senders never block on
 	// it: a full queue drops the event (counted in droppedEvents).
 	eventQ        chan Event
@@ -163,6 +168,15 @@ func Create(conf *Config) (*Serf, error) {
 		}
 	}
 
+	if !cfg.DisableCoordinates {
+		cc, err := coordinate.NewClient(coordinate.DefaultConfig())
+		if err != nil {
+			return nil, fmt.Errorf("Failed to create coordinate client: %v", err)
+		}
+		s.coordClient = cc
+		s.coordCache = map[string]*coordinate.Coordinate{cfg.NodeName: cc.GetCoordinate()}
+	}
+
 	numNodes := s.numMembers
 	s.broadcasts = &memberlist.TransmitLimitedQueue{NumNodes: numNodes, RetransmitMult: mlc.RetransmitMult}
 	s.eventBroadcasts = &memberlist.TransmitLimitedQueue{NumNodes: numNodes, RetransmitMult: mlc.RetransmitMult}
@@ -186,6 +200,9 @@ func Create(conf *Config) (*Serf, error) {
 	mlc.DelegateProtocolMin = ProtocolVersionMin
 	mlc.DelegateProtocolMax = ProtocolVersionMax
 	mlc.ProtocolVersion = memberlistProtocol[cfg.ProtocolVersion]
+	if !cfg.DisableCoordinates {
+		mlc.Ping = &pingDelegate{serf: s}
+	}
 	if cfg.Merge != nil {
 		md := &mergeDelegate{serf: s}
 		mlc.Merge = md
@@ -329,7 +346,7 @@ func (s *Serf) Stats() map[string]string {
 	s.memberLock.RLock()
 	members, failed, left := len(s.members), len(s.failedMembers), len(s.leftMembers)
 	s.memberLock.RUnlock()
-	return map[string]string{
+	stats := map[string]string{
 		"members":      u(uint64(members)),
 		"failed":       u(uint64(failed)),
 		"left":         u(uint64(left)),
@@ -342,6 +359,10 @@ func (s *Serf) Stats() map[string]string {
 		"query_queue":  u(uint64(s.queryBroadcasts.NumQueued())),
 		"encrypted":    strconv.FormatBool(s.EncryptionEnabled()),
 	}
+	if !s.config.DisableCoordinates {
+		stats["coordinate_resets"] = strconv.Itoa(s.coordClient.Stats().Resets)
+	}
+	return stats
 }
 
 // Shutdown stops the node at once, without telling the cluster: peers will
