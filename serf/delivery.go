@@ -16,6 +16,9 @@ import "time"
 // called with memberLock held, which keeps events in the order of the
 // state changes that made them.
 func (s *Serf) deliver(e Event) {
+	if s.snapshot != nil {
+		s.snapshot.record(e)
+	}
 	// Serf's own queries are answered here, off the pipeline, so a stuck
 	// EventCh reader cannot hold up key rotation or conflict resolution.
 	if q, ok := e.(*Query); ok && q.internal() {

@@ -93,6 +93,7 @@ type Serf struct {
 	queryResponse map[LamportTime]*QueryResponse // guarded by queryLock; queries we sent
 
 	keyManager *KeyManager
+	snapshot   *snapshotter // nil without Config.SnapshotPath
 
 	coordClient    *coordinate.Client
 	coordCacheLock sync.RWMutex
@@ -188,6 +189,25 @@ func Create(conf *Config) (*Serf, error) {
 	s.eventClock.Increment()
 	s.queryClock.Increment()
 
+	// Restore the clocks from the snapshot before any socket opens, so
+	// nothing old is replayed to this node.
+	var previous []PreviousNode
+	if cfg.SnapshotPath != "" {
+		snap, err := openSnapshot(cfg.SnapshotPath, cfg.RejoinAfterLeave, logger, &s.clock)
+		if err != nil {
+			return nil, fmt.Errorf("Failed to setup snapshot: %v", err)
+		}
+		snap.serf = s
+		s.snapshot = snap
+		s.clock.Witness(snap.lastClock)
+		s.eventClock.Witness(snap.lastEventClock)
+		s.queryClock.Witness(snap.lastQueryClock)
+		s.eventMinTime = snap.lastEventClock + 1
+		s.queryMinTime = snap.lastQueryClock + 1
+		previous = snap.previousNodes()
+		s.goFunc(func() { snap.run(s.shutdownCh) })
+	}
+
 	// The pipeline must run before memberlist starts: memberlist reports
 	// the local node joining from inside Create.
 	s.startPipeline()
@@ -226,6 +246,9 @@ func Create(conf *Config) (*Serf, error) {
 	s.goFunc(func() { s.checkQueueDepth("Intent", s.broadcasts) })
 	s.goFunc(func() { s.checkQueueDepth("Event", s.eventBroadcasts) })
 	s.goFunc(func() { s.checkQueueDepth("Query", s.queryBroadcasts) })
+	if len(previous) > 0 {
+		s.goFunc(func() { s.rejoin(previous) })
+	}
 	return s, nil
 }
 
