@@ -276,13 +276,11 @@ func TestClusterMemberEventCoalescing(t *testing.T) {
 	cfg.CoalescePeriod = 3 * time.Second
 	cfg.QuiescentPeriod = 1 * time.Second
 	observer := cluster.Start(t, cfg)
-	var others []*cluster.Node
 	for i := 1; i <= 4; i++ {
 		n := cluster.Start(t, cluster.Config(fmt.Sprintf("mc%d", i)))
 		if _, err := n.Serf.Join([]string{observer.Addr()}, false); err != nil {
 			t.Fatalf("Join() error: %v", err)
 		}
-		others = append(others, n)
 	}
 	cluster.WaitFor(t, wait, func() error {
 		if got := len(observer.MemberEvents(serf.EventMemberJoin)); got != 5 {

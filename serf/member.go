@@ -55,21 +55,6 @@ type Member struct {
 	DelegateCur uint8
 }
 
-// clone returns a copy that shares nothing mutable with m.
-func (m Member) clone() Member {
-	c := m
-	if m.Addr != nil {
-		c.Addr = append(net.IP(nil), m.Addr...)
-	}
-	if m.Tags != nil {
-		c.Tags = make(map[string]string, len(m.Tags))
-		for k, v := range m.Tags {
-			c.Tags[k] = v
-		}
-	}
-	return c
-}
-
 // memberState is a member plus what the node tracks about it. Guarded by
 // Serf.memberLock.
 type memberState struct {

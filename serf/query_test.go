@@ -147,7 +147,7 @@ func TestQueryWithoutAckAndTimeout(t *testing.T) {
 	}
 
 	// The default timeout scales with the cluster size.
-	want := 20 * time.Millisecond * 16 // gossip interval x mult x ceil(log10(3+1))
+	want := 20 * time.Millisecond * 100 // gossip interval x mult x ceil(log10(3+1))
 	if got := nodes[0].Serf.DefaultQueryTimeout(); got != want {
 		t.Errorf("DefaultQueryTimeout() = %v, want %v", got, want)
 	}

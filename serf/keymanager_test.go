@@ -1,0 +1,139 @@
+package serf_test
+
+import (
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/hashicorp/memberlist"
+	"github.com/openserf/serf/internal/cluster"
+	"github.com/openserf/serf/serf"
+)
+
+func key(b byte) []byte {
+	k := make([]byte, 32)
+	for i := range k {
+		k[i] = b
+	}
+	return k
+}
+
+func b64(k []byte) string { return base64.StdEncoding.EncodeToString(k) }
+
+func readKeyring(t *testing.T, path string) []string {
+	t.Helper()
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var keys []string
+	if err := json.Unmarshal(data, &keys); err != nil {
+		t.Fatalf("keyring file %s: %v: %q", path, err, data)
+	}
+	return keys
+}
+
+func TestKeyRotationAcrossCluster(t *testing.T) {
+	dir := t.TempDir()
+	old, next := key(1), key(2)
+	var files []string
+	c := cluster.New(t, "k", 5, func(cfg *serf.Config) {
+		ring, err := memberlist.NewKeyring(nil, old)
+		if err != nil {
+			t.Fatal(err)
+		}
+		cfg.MemberlistConfig.Keyring = ring
+		cfg.KeyringFile = filepath.Join(dir, cfg.NodeName+".keyring")
+		files = append(files, cfg.KeyringFile)
+	})
+	c.WaitConverged(t, wait)
+	km := c.Nodes[2].Serf.KeyManager()
+
+	resp, err := km.InstallKey(b64(next))
+	if err != nil {
+		t.Fatalf("InstallKey() error: %v (%+v)", err, resp)
+	}
+	if resp.NumNodes != 5 || resp.NumResp != 5 || resp.NumErr != 0 {
+		t.Errorf("InstallKey() = %+v, want 5 nodes, 5 answers, no errors", resp)
+	}
+	for _, f := range files {
+		if got := readKeyring(t, f); strings.Join(got, ",") != b64(old)+","+b64(next) {
+			t.Errorf("%s after install = %v, want old then new", f, got)
+		}
+		if info, _ := os.Stat(f); info.Mode().Perm() != 0o600 {
+			t.Errorf("%s mode = %v, want 0600", f, info.Mode().Perm())
+		}
+	}
+
+	if _, err := km.UseKey(b64(next)); err != nil {
+		t.Fatalf("UseKey() error: %v", err)
+	}
+	// Removing the primary is refused by every node.
+	resp, err = km.RemoveKey(b64(next))
+	if err == nil || err.Error() != "5/5 nodes reported failure" {
+		t.Errorf("RemoveKey(primary) error = %v, want 5/5 nodes reported failure", err)
+	}
+	for name, msg := range resp.Messages {
+		if msg != "removing the primary key is not allowed" {
+			t.Errorf("RemoveKey(primary) message from %s = %q", name, msg)
+		}
+	}
+	if _, err := km.RemoveKey(b64(old)); err != nil {
+		t.Fatalf("RemoveKey(old) error: %v", err)
+	}
+
+	resp, err = km.ListKeys()
+	if err != nil {
+		t.Fatalf("ListKeys() error: %v", err)
+	}
+	if len(resp.Keys) != 1 || resp.Keys[b64(next)] != 5 || resp.PrimaryKeys[b64(next)] != 5 {
+		t.Errorf("ListKeys() = %+v, want only the new key on 5 nodes", resp)
+	}
+	for _, f := range files {
+		if got := readKeyring(t, f); strings.Join(got, ",") != b64(next) {
+			t.Errorf("%s after rotation = %v, want only the new key", f, got)
+		}
+	}
+
+	// The cluster still talks, on the new key only.
+	if err := c.Nodes[0].Serf.UserEvent("after-rotation", nil, false); err != nil {
+		t.Fatal(err)
+	}
+	cluster.WaitFor(t, wait, func() error {
+		for _, n := range c.Nodes {
+			if len(n.UserEvents()) != 1 {
+				return fmt.Errorf("%s has not got the event sent after rotation", n.Name)
+			}
+		}
+		return nil
+	})
+
+	if _, err := km.InstallKey("not base64!"); err == nil || !strings.Contains(err.Error(), "illegal base64 data") {
+		t.Errorf("InstallKey(bad base64) error = %v", err)
+	}
+	resp, err = km.InstallKey(b64([]byte("short")))
+	if err == nil || resp.Messages["k0"] != "key size must be 16, 24 or 32 bytes" {
+		t.Errorf("InstallKey(5 bytes) = %v, %+v", err, resp.Messages)
+	}
+}
+
+func TestKeyQueriesWithoutEncryption(t *testing.T) {
+	c := cluster.New(t, "ke", 3, nil)
+	c.WaitConverged(t, wait)
+	km := c.Nodes[0].Serf.KeyManager()
+	resp, err := km.ListKeys()
+	if err == nil || err.Error() != "3/3 nodes reported failure" {
+		t.Errorf("ListKeys() error = %v", err)
+	}
+	if resp.Messages["ke1"] != "Keyring is empty (encryption not enabled)" {
+		t.Errorf("ListKeys() messages = %v", resp.Messages)
+	}
+	resp, _ = km.InstallKey(b64(key(3)))
+	if resp.Messages["ke2"] != "No keyring to modify (encryption not enabled)" {
+		t.Errorf("InstallKey() messages = %v", resp.Messages)
+	}
+}
