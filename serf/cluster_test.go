@@ -342,3 +342,26 @@ func TestClusterJoinIgnoreOldAndReplay(t *testing.T) {
 		return nil
 	})
 }
+
+// Protocol 2 nodes carry only the role in their metadata; newer nodes
+// read it as the role tag.
+func TestClusterProtocolTwoRoleOnly(t *testing.T) {
+	oldCfg := cluster.Config("p2")
+	oldCfg.ProtocolVersion = 2
+	oldCfg.Tags = map[string]string{"role": "web", "dropped": "x"}
+	old := cluster.Start(t, oldCfg)
+	cur := cluster.Start(t, cluster.Config("p5"))
+	if _, err := cur.Serf.Join([]string{old.Addr()}, false); err != nil {
+		t.Fatalf("Join() error: %v", err)
+	}
+	cluster.WaitFor(t, wait, func() error {
+		m, ok := cur.Member("p2")
+		if !ok || len(m.Tags) != 1 || m.Tags["role"] != "web" {
+			return fmt.Errorf("p5 sees p2 with tags %v, want only role=web", m.Tags)
+		}
+		if m.DelegateCur != 2 {
+			return fmt.Errorf("p2 speaks protocol %d, want 2", m.DelegateCur)
+		}
+		return nil
+	})
+}

@@ -241,3 +241,25 @@ func TestNameConflictResolution(t *testing.T) {
 		t.Errorf("original nc1 state = %v, want alive", c.Nodes[1].Serf.State())
 	}
 }
+
+// With a relay factor, every ack and response is also forwarded by other
+// members; the source still counts each node once.
+func TestQueryRelayFactor(t *testing.T) {
+	nodes := queryCluster(t, "qr", 4)
+	r, err := nodes[0].Serf.Query("relayed", nil, &serf.QueryParam{RequestAck: true, RelayFactor: 2, Timeout: 2 * time.Second})
+	if err != nil {
+		t.Fatalf("Query() error: %v", err)
+	}
+	acks, responses := collect(r)
+	if len(acks) != 4 || len(responses) != 4 {
+		t.Errorf("acks %v, responses %v, want 4 each, without duplicates", acks, responses)
+	}
+	relayed := 0
+	for _, n := range nodes {
+		relayed += strings.Count(n.Logs.String(), "[DEBUG] serf: Relaying response to addr: ")
+	}
+	// Four nodes each send an ack and a response through two relays.
+	if relayed < 8 {
+		t.Errorf("%d relayed messages logged, want at least 8", relayed)
+	}
+}
