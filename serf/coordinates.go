@@ -48,8 +48,8 @@ func (p *pingDelegate) NotifyPingComplete(other *memberlist.Node, rtt time.Durat
 		s.logger.Printf("[ERR] serf: Unsupported ping version: %v", payload[0])
 		return
 	}
-	var coord coordinate.Coordinate
-	if err := codec.NewDecoderBytes(payload[1:], gossipHandle).Decode(&coord); err != nil {
+	coord, err := decodePingCoordinate(payload[1:])
+	if err != nil {
 		s.logger.Printf("[ERR] serf: Failed to decode coordinate from ping: %v", err)
 		return
 	}
@@ -57,7 +57,7 @@ func (p *pingDelegate) NotifyPingComplete(other *memberlist.Node, rtt time.Durat
 		s.metrics.IncrCounterWithLabels([]string{"serf", "coordinate", "zero-rtt"}, 1, s.labels)
 	}
 	before := s.coordClient.GetCoordinate()
-	after, err := s.coordClient.Update(other.Name, &coord, rtt)
+	after, err := s.coordClient.Update(other.Name, coord, rtt)
 	if err != nil {
 		s.metrics.IncrCounterWithLabels([]string{"serf", "coordinate", "rejected"}, 1, s.labels)
 		s.logger.Printf("[TRACE] serf: Rejected coordinate from %s: %v", other.Name, err)
@@ -67,7 +67,7 @@ func (p *pingDelegate) NotifyPingComplete(other *memberlist.Node, rtt time.Durat
 	s.metrics.AddSampleWithLabels([]string{"serf", "coordinate", "adjustment-ms"}, moved, s.labels)
 
 	s.coordCacheLock.Lock()
-	s.coordCache[other.Name] = &coord
+	s.coordCache[other.Name] = coord
 	s.coordCache[s.config.NodeName] = after
 	s.coordCacheLock.Unlock()
 }
@@ -104,4 +104,14 @@ func (s *Serf) forgetCoordinate(name string) {
 	s.coordCacheLock.Lock()
 	delete(s.coordCache, name)
 	s.coordCacheLock.Unlock()
+}
+
+// decodePingCoordinate decodes the coordinate after the ping version byte.
+// The Vivaldi client rejects what decodes but is not a usable coordinate.
+func decodePingCoordinate(buf []byte) (*coordinate.Coordinate, error) {
+	var c coordinate.Coordinate
+	if err := codec.NewDecoderBytes(buf, gossipHandle).Decode(&c); err != nil {
+		return nil, err
+	}
+	return &c, nil
 }
