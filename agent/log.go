@@ -1,0 +1,132 @@
+package agent
+
+import (
+	"bytes"
+	"io"
+	"strings"
+	"sync"
+
+	"github.com/hashicorp/logutils"
+)
+
+// LogLevels are the levels the agent logs at, lowest first. A line's
+// level is its "[LEVEL]" tag.
+var LogLevels = []logutils.LogLevel{"TRACE", "DEBUG", "INFO", "WARN", "ERR"}
+
+// NewLevelFilter returns a writer that passes on to w only lines at or
+// above level. Lines without a known level tag pass.
+func NewLevelFilter(level string, w io.Writer) *logutils.LevelFilter {
+	return &logutils.LevelFilter{
+		Levels:   LogLevels,
+		MinLevel: logutils.LogLevel(strings.ToUpper(level)),
+		Writer:   w,
+	}
+}
+
+// ValidLevel reports whether level (any case) is one of LogLevels.
+func ValidLevel(level string) bool {
+	want := logutils.LogLevel(strings.ToUpper(level))
+	for _, l := range LogLevels {
+		if l == want {
+			return true
+		}
+	}
+	return false
+}
+
+// LogHandler receives log lines (without the trailing newline). It must
+// not block: the log ring calls it with its lock held.
+type LogHandler interface {
+	HandleLog(line string)
+}
+
+// LogRing keeps the most recent log lines for `serf monitor` and hands
+// every new line to the registered handlers.
+type LogRing struct {
+	lock     sync.Mutex
+	lines    []string // ring of the last len(lines) lines
+	next     int      // slot of the next line
+	full     bool
+	handlers map[LogHandler]struct{}
+}
+
+// NewLogRing keeps the last n lines.
+func NewLogRing(n int) *LogRing {
+	return &LogRing{lines: make([]string, n), handlers: make(map[LogHandler]struct{})}
+}
+
+// RegisterHandler replays the kept lines to h, oldest first, then streams
+// new ones to it.
+func (r *LogRing) RegisterHandler(h LogHandler) {
+	r.lock.Lock()
+	defer r.lock.Unlock()
+	if _, ok := r.handlers[h]; ok {
+		return
+	}
+	r.handlers[h] = struct{}{}
+	if r.full {
+		for _, l := range r.lines[r.next:] {
+			h.HandleLog(l)
+		}
+	}
+	for _, l := range r.lines[:r.next] {
+		h.HandleLog(l)
+	}
+}
+
+// DeregisterHandler stops streaming to h.
+func (r *LogRing) DeregisterHandler(h LogHandler) {
+	r.lock.Lock()
+	defer r.lock.Unlock()
+	delete(r.handlers, h)
+}
+
+// Write records each complete line of p.
+func (r *LogRing) Write(p []byte) (int, error) {
+	r.lock.Lock()
+	defer r.lock.Unlock()
+	for _, line := range bytes.Split(bytes.TrimSuffix(p, []byte("\n")), []byte("\n")) {
+		s := string(line)
+		r.lines[r.next] = s
+		r.next++
+		if r.next == len(r.lines) {
+			r.next, r.full = 0, true
+		}
+		for h := range r.handlers {
+			h.HandleLog(s)
+		}
+	}
+	return len(p), nil
+}
+
+// GatedWriter holds everything written to it until Flush, then writes
+// through. The agent uses it so start-up logs appear after the banner.
+type GatedWriter struct {
+	Writer io.Writer
+
+	lock    sync.Mutex
+	buf     [][]byte
+	flushed bool
+}
+
+// Write buffers p before Flush and writes it through after.
+func (g *GatedWriter) Write(p []byte) (int, error) {
+	g.lock.Lock()
+	defer g.lock.Unlock()
+	if g.flushed {
+		return g.Writer.Write(p)
+	}
+	g.buf = append(g.buf, append([]byte(nil), p...))
+	return len(p), nil
+}
+
+// Flush writes what was buffered and opens the gate.
+func (g *GatedWriter) Flush() {
+	g.lock.Lock()
+	defer g.lock.Unlock()
+	for _, p := range g.buf {
+		_, _ = g.Writer.Write(p)
+	}
+	g.buf = nil
+	g.flushed = true
+}
