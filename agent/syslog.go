@@ -1,0 +1,65 @@
+package agent
+
+import (
+	"bytes"
+	"fmt"
+	"strings"
+
+	gsyslog "github.com/hashicorp/go-syslog"
+	"github.com/hashicorp/logutils"
+)
+
+// syslogPriority maps our levels to syslog priorities, as Serf does.
+var syslogPriority = map[string]gsyslog.Priority{
+	"TRACE": gsyslog.LOG_DEBUG,
+	"DEBUG": gsyslog.LOG_INFO,
+	"INFO":  gsyslog.LOG_NOTICE,
+	"WARN":  gsyslog.LOG_WARNING,
+	"ERR":   gsyslog.LOG_ERR,
+	"CRIT":  gsyslog.LOG_CRIT,
+}
+
+// SyslogWriter sends each log line that passes the level filter to
+// syslog with the priority of its level and the level tag removed.
+type SyslogWriter struct {
+	filter *logutils.LevelFilter
+	out    gsyslog.Syslogger
+}
+
+// NewSyslogWriter opens syslog with the given facility (LOCAL0 ... by
+// name) and tag "serf".
+func NewSyslogWriter(facility, level string) (*SyslogWriter, error) {
+	out, err := gsyslog.NewLogger(gsyslog.LOG_NOTICE, strings.ToUpper(facility), "serf")
+	if err != nil {
+		return nil, err
+	}
+	return &SyslogWriter{filter: NewLevelFilter(level, nil), out: out}, nil
+}
+
+// Write forwards one log line.
+func (s *SyslogWriter) Write(p []byte) (int, error) {
+	if !s.filter.Check(p) {
+		return len(p), nil
+	}
+	prio := gsyslog.LOG_NOTICE
+	line := p
+	if start := bytes.IndexByte(p, '['); start >= 0 {
+		if end := bytes.IndexByte(p[start:], ']'); end > 0 {
+			level := string(p[start+1 : start+end])
+			if pr, ok := syslogPriority[level]; ok {
+				prio = pr
+				// Syslog stamps its own time: keep only what follows the tag.
+				line = bytes.TrimLeft(p[start+end+1:], " ")
+			}
+		}
+	}
+	if err := s.out.WriteLevel(prio, line); err != nil {
+		return 0, fmt.Errorf("syslog: %w", err)
+	}
+	return len(p), nil
+}
+
+// SetLevel changes the level filter (on reload).
+func (s *SyslogWriter) SetLevel(level string) {
+	s.filter.SetMinLevel(logutils.LogLevel(strings.ToUpper(level)))
+}

@@ -1,0 +1,61 @@
+package agent
+
+import (
+	"fmt"
+	"time"
+
+	metrics "github.com/hashicorp/go-metrics"
+)
+
+// Telemetry is the agent's metrics setup: an in-memory sink (10s
+// intervals kept for a minute, dumped to stderr on SIGUSR1) and, when
+// configured, statsite and statsd sinks beside it. It installs the
+// global go-metrics instance, which memberlist and the serf library
+// report to.
+type Telemetry struct {
+	Inmem  *metrics.InmemSink
+	signal *metrics.InmemSignal
+}
+
+// StartTelemetry installs the sinks. Errors name the sink, as Serf's do.
+func StartTelemetry(statsiteAddr, statsdAddr string) (*Telemetry, error) {
+	inm := metrics.NewInmemSink(10*time.Second, time.Minute)
+	cfg := metrics.DefaultConfig("serf-agent")
+	cfg.EnableHostname = false
+
+	var fanout metrics.FanoutSink
+	if statsiteAddr != "" {
+		sink, err := metrics.NewStatsiteSink(statsiteAddr)
+		if err != nil {
+			return nil, fmt.Errorf("Failed to start statsite sink. Got: %s", err)
+		}
+		fanout = append(fanout, sink)
+	}
+	if statsdAddr != "" {
+		sink, err := metrics.NewStatsdSink(statsdAddr)
+		if err != nil {
+			return nil, fmt.Errorf("Failed to start statsd sink. Got: %s", err)
+		}
+		fanout = append(fanout, sink)
+	}
+
+	var err error
+	if len(fanout) > 0 {
+		cfg.EnableHostname = true
+		fanout = append(fanout, inm)
+		_, err = metrics.NewGlobal(cfg, fanout)
+	} else {
+		_, err = metrics.NewGlobal(cfg, inm)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("Failed to start metrics: %s", err)
+	}
+	return &Telemetry{Inmem: inm, signal: metrics.DefaultInmemSignal(inm)}, nil
+}
+
+// Stop stops the SIGUSR1 handler and the global instance's background
+// work.
+func (t *Telemetry) Stop() {
+	t.signal.Stop()
+	metrics.Shutdown()
+}
