@@ -45,8 +45,7 @@ func (s *SyslogWriter) Write(p []byte) (int, error) {
 	line := p
 	if start := bytes.IndexByte(p, '['); start >= 0 {
 		if end := bytes.IndexByte(p[start:], ']'); end > 0 {
-			level := string(p[start+1 : start+end])
-			if pr, ok := syslogPriority[level]; ok {
+			if pr, ok := syslogPriority[string(p[start+1:start+end])]; ok {
 				prio = pr
 				// Syslog stamps its own time: keep only what follows the tag.
 				line = bytes.TrimLeft(p[start+end+1:], " ")

@@ -214,11 +214,8 @@ func finishAgentConfig(c *agent.Config, ui cli.Ui) error {
 		c.NodeName = hostname
 	}
 
-	// TODO: use event.ParseSpecs once the event package exists.
-	for _, spec := range c.EventScripts() {
-		if msg, ok := checkHandlerSpec(spec); !ok {
-			return uiError(ui, "Invalid event script: "+msg)
-		}
+	if _, err := agent.ParseEventHandlers(c.EventScripts()); err != nil {
+		return uiError(ui, err.Error())
 	}
 
 	if _, err := c.NetworkInterface(); err != nil {
@@ -272,37 +269,6 @@ func finishAgentConfig(c *agent.Config, ui cli.Ui) error {
 			agent.MaxUserEventSizeLimit))
 	}
 	return nil
-}
-
-// checkHandlerSpec applies Serf's handler spec rules to one
-// -event-handler / event_handlers entry. The filter is the text before the
-// first "=" ("*" when there is none or it is empty), split on "," without
-// trimming; "user:NAME" and "query:NAME" carry a name, anything else must
-// be an event type or "*". For the first invalid filter it returns Serf's
-// description of it, "Event '<filter>' invoking '<script>'", and false.
-func checkHandlerSpec(spec string) (string, bool) {
-	filter, script, found := strings.Cut(spec, "=")
-	if !found {
-		filter, script = "", spec
-	}
-	if filter == "" {
-		filter = "*"
-	}
-	for _, event := range strings.Split(filter, ",") {
-		switch {
-		case strings.HasPrefix(event, "user:"), strings.HasPrefix(event, "query:"):
-			continue // user or query, with a name (empty: all of them)
-		}
-		switch event {
-		case "member-join", "member-leave", "member-failed", "member-update", "member-reap",
-			"user", "query", "*":
-			continue
-		}
-		// Only user and query take a name, so an invalid filter has none:
-		// Serf's "Event '<event>:<name>'" form cannot occur here.
-		return fmt.Sprintf("Event '%s' invoking '%s'", event, script), false
-	}
-	return "", true
 }
 
 // uiError shows msg as an error and returns it.

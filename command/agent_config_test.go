@@ -458,7 +458,7 @@ func TestReadAgentConfigFlagErrors(t *testing.T) {
 	}
 }
 
-func TestCheckHandlerSpec(t *testing.T) {
+func TestEventHandlerSpecs(t *testing.T) {
 	tests := []struct {
 		spec string
 		want string // "" for valid
@@ -483,9 +483,13 @@ func TestCheckHandlerSpec(t *testing.T) {
 		{"bogus=", "Event 'bogus' invoking ''"},
 	}
 	for _, tc := range tests {
-		got, ok := checkHandlerSpec(tc.spec)
-		if ok != (tc.want == "") || got != tc.want {
-			t.Errorf("checkHandlerSpec(%q) = %q, %v, want %q, %v", tc.spec, got, ok, tc.want, tc.want == "")
+		_, err := agent.ParseEventHandlers([]string{tc.spec})
+		got := ""
+		if err != nil {
+			got = err.Error()
+		}
+		if want := "Invalid event script: " + tc.want; (tc.want == "" && err != nil) || (tc.want != "" && got != want) {
+			t.Errorf("ParseEventHandlers(%q) error = %q, want %q", tc.spec, got, tc.want)
 		}
 	}
 }
