@@ -11,8 +11,10 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/hashicorp/memberlist"
+	"github.com/openserf/serf/event"
 	"github.com/openserf/serf/serf"
 )
 
@@ -38,6 +40,15 @@ type Options struct {
 	// EventBuffer is the size of the channel between Serf and the agent's
 	// event loop. Default 64, as Serf.
 	EventBuffer int
+	// EventHandlers are the handler script specs (already validated with
+	// ParseEventHandlers).
+	EventHandlers []string
+	// HandlerQueueDepth is each handler's queue of pending events; 0 is
+	// the event package's default.
+	HandlerQueueDepth int
+	// HandlerTimeout kills a handler script running longer; 0 is no limit,
+	// as in Serf.
+	HandlerTimeout time.Duration
 }
 
 // Errors Create returns, worded as Serf words them.
@@ -55,7 +66,8 @@ type Agent struct {
 	logger   *log.Logger
 	eventCh  chan serf.Event
 
-	serf *serf.Serf
+	serf    *serf.Serf
+	scripts *event.Runner
 
 	handlersLock sync.Mutex
 	handlers     map[EventHandler]struct{}
@@ -113,8 +125,44 @@ func (a *Agent) Start() error {
 		return fmt.Errorf("Error creating Serf: %s", err)
 	}
 	a.serf = s
+	specs, err := ParseEventHandlers(a.opts.EventHandlers)
+	if err != nil {
+		return err
+	}
+	a.scripts = event.NewRunner(event.RunnerConfig{
+		Logger:     a.logger,
+		Self:       s.LocalMember,
+		Specs:      specs,
+		QueueDepth: a.opts.HandlerQueueDepth,
+		Timeout:    a.opts.HandlerTimeout,
+	})
+	a.RegisterEventHandler(scriptHandler{a.scripts})
 	go a.eventLoop()
 	return nil
+}
+
+// UpdateEventHandlers swaps the handler scripts (SIGHUP). Events already
+// queued for a handler that stays keep their place.
+func (a *Agent) UpdateEventHandlers(handlers []string) error {
+	specs, err := ParseEventHandlers(handlers)
+	if err != nil {
+		return err
+	}
+	a.scripts.Update(specs)
+	return nil
+}
+
+// EventHandlerKeys is the "event_handlers" section of `serf info`:
+// "<event>:<name>" to script.
+func (a *Agent) EventHandlerKeys() map[string]string {
+	out := map[string]string{}
+	if a.scripts == nil {
+		return out
+	}
+	for _, s := range a.scripts.Specs() {
+		out[s.Key()] = s.Script
+	}
+	return out
 }
 
 // Serf returns the running node (nil before Start).
@@ -145,6 +193,9 @@ func (a *Agent) Shutdown() error {
 	defer a.shutdownLock.Unlock()
 	if a.shutdown {
 		return nil
+	}
+	if a.scripts != nil {
+		a.scripts.Shutdown()
 	}
 	if a.serf != nil {
 		a.logger.Printf("[INFO] agent: requesting serf shutdown")
@@ -311,17 +362,14 @@ func (a *Agent) SetTags(tags map[string]string) error {
 }
 
 // Stats is what `serf info` shows.
-func (a *Agent) Stats(handlers map[string]string) map[string]map[string]string {
+func (a *Agent) Stats() map[string]map[string]string {
 	local := a.serf.LocalMember()
-	if handlers == nil {
-		handlers = map[string]string{}
-	}
 	return map[string]map[string]string{
 		"agent":          {"name": local.Name},
 		"runtime":        runtimeStats(),
 		"serf":           a.serf.Stats(),
 		"tags":           local.Tags,
-		"event_handlers": handlers,
+		"event_handlers": a.EventHandlerKeys(),
 	}
 }
 
@@ -417,3 +465,9 @@ func writeFileAtomic(path string, data []byte, mode os.FileMode) error {
 	}
 	return os.Rename(tmp.Name(), path)
 }
+
+// scriptHandler adapts the script runner, which never blocks, to the
+// agent's handler list.
+type scriptHandler struct{ r *event.Runner }
+
+func (h scriptHandler) HandleEvent(e serf.Event) { h.r.Handle(e) }
