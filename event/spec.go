@@ -40,13 +40,23 @@ func ParseSpec(s string) []Spec {
 	if !found {
 		filter, script = "", s
 	}
+	specs := ParseFilter(filter)
+	for i := range specs {
+		specs[i].Script = script
+	}
+	return specs
+}
+
+// ParseFilter parses the filter part alone, as an RPC stream's Type is:
+// "" is "*", elements split on ",". The Specs have no script.
+func ParseFilter(filter string) []Spec {
 	if filter == "" {
 		filter = filterAll
 	}
 	elems := strings.Split(filter, ",")
 	specs := make([]Spec, 0, len(elems))
 	for _, elem := range elems {
-		spec := Spec{Event: elem, Script: script}
+		spec := Spec{Event: elem}
 		if name, ok := strings.CutPrefix(elem, filterUser+":"); ok {
 			spec.Event, spec.Name = filterUser, name
 		} else if name, ok := strings.CutPrefix(elem, filterQuery+":"); ok {
