@@ -10,6 +10,9 @@ import "github.com/hashicorp/cli"
 // query, reachability, rtt, tags and version. There is no help command.
 func Commands(ui cli.Ui) map[string]cli.CommandFactory {
 	return map[string]cli.CommandFactory{
+		"agent": func() (cli.Command, error) {
+			return &AgentCommand{UI: ui}, nil
+		},
 		"version": func() (cli.Command, error) {
 			return &VersionCommand{UI: ui}, nil
 		},

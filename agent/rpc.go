@@ -1,0 +1,775 @@
+package agent
+
+import (
+	"bufio"
+	"errors"
+	"fmt"
+	"io"
+	"log"
+	"net"
+	"regexp"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/hashicorp/go-msgpack/v2/codec"
+	metrics "github.com/hashicorp/go-metrics"
+	"github.com/hashicorp/logutils"
+	"github.com/openserf/serf/client"
+	"github.com/openserf/serf/event"
+	"github.com/openserf/serf/serf"
+)
+
+// RPC server limits. A stream or monitor whose client reads too slowly
+// loses records (counted and logged) instead of holding anything up.
+const (
+	rpcStreamBuffer  = 512
+	rpcMonitorBuffer = 512
+	// rpcWriteTimeout bounds one write to a client, so a client that
+	// stopped reading cannot pin a goroutine forever.
+	rpcWriteTimeout = 10 * time.Second
+)
+
+// RPCServer serves Serf's msgpack RPC protocol (SERF-REFERENCE §4) to the
+// CLI and to client libraries. Each connection has one goroutine reading
+// requests, and one per stream or monitor writing records; all writes to
+// a connection are serialised.
+type RPCServer struct {
+	agent    *Agent
+	authKey  string
+	listener net.Listener
+	logs     *LogRing
+	logger   *log.Logger
+	handle   *codec.MsgpackHandle
+
+	lock     sync.Mutex
+	clients  map[*rpcClient]struct{}
+	stopping bool
+	wg       sync.WaitGroup
+}
+
+// NewRPCServer serves on listener until Shutdown.
+func NewRPCServer(a *Agent, authKey string, listener net.Listener, logs *LogRing, logger *log.Logger) *RPCServer {
+	s := &RPCServer{
+		agent:    a,
+		authKey:  authKey,
+		listener: listener,
+		logs:     logs,
+		logger:   logger,
+		handle:   client.NewCodecHandle(),
+		clients:  make(map[*rpcClient]struct{}),
+	}
+	s.wg.Add(1)
+	go func() {
+		defer s.wg.Done()
+		s.accept()
+	}()
+	return s
+}
+
+// Shutdown closes the listener and every connection and waits for all
+// goroutines. It is idempotent.
+func (s *RPCServer) Shutdown() {
+	s.lock.Lock()
+	if s.stopping {
+		s.lock.Unlock()
+		return
+	}
+	s.stopping = true
+	s.listener.Close()
+	for c := range s.clients {
+		c.close()
+	}
+	s.lock.Unlock()
+	s.wg.Wait()
+}
+
+func (s *RPCServer) accept() {
+	for {
+		conn, err := s.listener.Accept()
+		if err != nil {
+			s.lock.Lock()
+			stopping := s.stopping
+			s.lock.Unlock()
+			if stopping {
+				return
+			}
+			var ne net.Error
+			if errors.As(err, &ne) && ne.Timeout() {
+				continue
+			}
+			s.logger.Printf("[ERR] agent.ipc: Failed to accept client: %v", err)
+			return
+		}
+		s.logger.Printf("[INFO] agent.ipc: Accepted client: %v", conn.RemoteAddr())
+		metrics.IncrCounter([]string{"agent", "ipc", "accept"}, 1)
+
+		c := &rpcClient{
+			server:  s,
+			name:    conn.RemoteAddr().String(),
+			conn:    conn,
+			reader:  bufio.NewReader(conn),
+			writer:  bufio.NewWriter(conn),
+			streams: make(map[uint64]*eventStream),
+			queries: make(map[uint64]*serf.Query),
+			done:    make(chan struct{}),
+		}
+		c.dec = codec.NewDecoder(c.reader, s.handle)
+		c.enc = codec.NewEncoder(c.writer, s.handle)
+
+		s.lock.Lock()
+		if s.stopping {
+			s.lock.Unlock()
+			conn.Close()
+			return
+		}
+		s.clients[c] = struct{}{}
+		s.wg.Add(1)
+		s.lock.Unlock()
+		go func() {
+			defer s.wg.Done()
+			c.serve()
+		}()
+	}
+}
+
+// rpcClient is one connection.
+type rpcClient struct {
+	server *RPCServer
+	name   string
+	conn   net.Conn
+	reader *bufio.Reader
+	dec    *codec.Decoder
+
+	writeLock sync.Mutex
+	writer    *bufio.Writer
+	enc       *codec.Encoder
+
+	// Touched only by the serving goroutine.
+	version int32
+	didAuth bool
+
+	lock      sync.Mutex
+	streams   map[uint64]*eventStream // by the seq that opened them
+	monitor   *logStream
+	queryID   uint64                 // last query ID handed out
+	queries   map[uint64]*serf.Query // answerable with respond
+	closeOnce sync.Once
+	done      chan struct{} // closed when the connection is closed
+	wg        sync.WaitGroup
+}
+
+// send writes a header and an optional body, flushed together.
+func (c *rpcClient) send(header *client.ResponseHeader, body any) error {
+	c.writeLock.Lock()
+	defer c.writeLock.Unlock()
+	_ = c.conn.SetWriteDeadline(time.Now().Add(rpcWriteTimeout))
+	if err := c.enc.Encode(header); err != nil {
+		return err
+	}
+	if body != nil {
+		if err := c.enc.Encode(body); err != nil {
+			return err
+		}
+	}
+	return c.writer.Flush()
+}
+
+func (c *rpcClient) close() {
+	c.closeOnce.Do(func() {
+		close(c.done)
+		c.conn.Close()
+	})
+}
+
+// serve reads requests until the connection fails, then tears the client
+// down: streams and monitor deregistered, their goroutines waited for.
+func (c *rpcClient) serve() {
+	s := c.server
+	defer func() {
+		c.close()
+		c.lock.Lock()
+		for _, es := range c.streams {
+			s.agent.DeregisterEventHandler(es)
+		}
+		c.streams = map[uint64]*eventStream{}
+		if c.monitor != nil {
+			s.logs.DeregisterHandler(c.monitor)
+			c.monitor = nil
+		}
+		c.lock.Unlock()
+		c.wg.Wait()
+		s.lock.Lock()
+		delete(s.clients, c)
+		s.lock.Unlock()
+	}()
+
+	for {
+		var h client.RequestHeader
+		if err := c.dec.Decode(&h); err != nil {
+			select {
+			case <-c.done:
+			default:
+				if !errors.Is(err, io.EOF) && !strings.Contains(err.Error(), "use of closed network connection") {
+					s.logger.Printf("[ERR] agent.ipc: failed to decode request header: %v", err)
+				}
+			}
+			return
+		}
+		if err := c.handle(&h); err != nil {
+			s.logger.Printf("[ERR] agent.ipc: Failed to evaluate request: %v", err)
+			return
+		}
+	}
+}
+
+// decode reads a request body.
+func (c *rpcClient) decode(v any) error {
+	if err := c.dec.Decode(v); err != nil {
+		return fmt.Errorf("decode failed: %v", err)
+	}
+	return nil
+}
+
+func errText(err error) string {
+	if err == nil {
+		return ""
+	}
+	return err.Error()
+}
+
+// reply sends a header with err's text and an optional body.
+func (c *rpcClient) reply(seq uint64, err error, body any) error {
+	return c.send(&client.ResponseHeader{Seq: seq, Error: errText(err)}, body)
+}
+
+// handle runs one request. A returned error closes the connection.
+func (c *rpcClient) handle(h *client.RequestHeader) error {
+	s := c.server
+	seq := h.Seq
+	if h.Command != client.HandshakeCommand && c.version == 0 {
+		_ = c.reply(seq, client.ErrHandshakeRequired, nil)
+		return client.ErrHandshakeRequired
+	}
+	metrics.IncrCounter([]string{"agent", "ipc", "command"}, 1)
+
+	if s.authKey != "" && !c.didAuth && h.Command != client.AuthCommand && h.Command != client.HandshakeCommand {
+		// As Serf: refused without reading the request's body.
+		s.logger.Printf("[WARN] agent.ipc: Client sending commands before auth")
+		return c.reply(seq, client.ErrAuthRequired, nil)
+	}
+
+	a := s.agent
+	switch h.Command {
+	case client.HandshakeCommand:
+		var req client.HandshakeRequest
+		if err := c.decode(&req); err != nil {
+			return err
+		}
+		var err error
+		switch {
+		case req.Version < client.MinIPCVersion || req.Version > client.MaxIPCVersion:
+			err = client.ErrUnsupportedIPCVersion
+		case c.version != 0:
+			err = client.ErrDuplicateHandshake
+		default:
+			c.version = req.Version
+		}
+		return c.reply(seq, err, nil)
+
+	case client.AuthCommand:
+		var req client.AuthRequest
+		if err := c.decode(&req); err != nil {
+			return err
+		}
+		var err error
+		if req.AuthKey == s.authKey {
+			c.didAuth = true
+		} else {
+			err = client.ErrInvalidAuthToken
+		}
+		return c.reply(seq, err, nil)
+
+	case client.EventCommand:
+		var req client.EventRequest
+		if err := c.decode(&req); err != nil {
+			return err
+		}
+		return c.reply(seq, a.UserEvent(req.Name, req.Payload, req.Coalesce), nil)
+
+	case client.ForceLeaveCommand:
+		var req client.ForceLeaveRequest
+		if err := c.decode(&req); err != nil {
+			return err
+		}
+		return c.reply(seq, a.ForceLeave(req.Node, req.Prune), nil)
+
+	case client.JoinCommand:
+		var req client.JoinRequest
+		if err := c.decode(&req); err != nil {
+			return err
+		}
+		n, err := a.Join(req.Existing, req.Replay)
+		return c.reply(seq, err, &client.JoinResponse{Num: int32(n)})
+
+	case client.MembersCommand:
+		return c.reply(seq, nil, &client.MembersResponse{Members: rpcMembers(a.Serf().Members())})
+
+	case client.MembersFilteredCommand:
+		var req client.MembersFilteredRequest
+		if err := c.decode(&req); err != nil {
+			return err
+		}
+		members, err := filterMembers(a.Serf().Members(), req.Tags, req.Status, req.Name)
+		if err != nil {
+			// As Serf: no reply, the connection is closed.
+			return fmt.Errorf("Failed to compile regex: %v", err)
+		}
+		return c.reply(seq, nil, &client.MembersResponse{Members: rpcMembers(members)})
+
+	case client.TagsCommand:
+		var req client.TagsRequest
+		if err := c.decode(&req); err != nil {
+			return err
+		}
+		tags := map[string]string{}
+		for k, v := range a.Serf().LocalMember().Tags {
+			tags[k] = v
+		}
+		for _, k := range req.DeleteTags {
+			delete(tags, k)
+		}
+		for k, v := range req.Tags {
+			tags[k] = v
+		}
+		return c.reply(seq, a.SetTags(tags), nil)
+
+	case client.StreamCommand:
+		var req client.StreamRequest
+		if err := c.decode(&req); err != nil {
+			return err
+		}
+		return c.openStream(seq, req.Type)
+
+	case client.MonitorCommand:
+		var req client.MonitorRequest
+		if err := c.decode(&req); err != nil {
+			return err
+		}
+		return c.openMonitor(seq, req.LogLevel)
+
+	case client.StopCommand:
+		var req client.StopRequest
+		if err := c.decode(&req); err != nil {
+			return err
+		}
+		c.stop(req.Stop)
+		return c.reply(seq, nil, nil)
+
+	case client.LeaveCommand:
+		s.logger.Printf("[INFO] agent.ipc: Graceful leave triggered")
+		err := a.Leave()
+		if err != nil {
+			s.logger.Printf("[ERR] agent.ipc: leave failed: %v", err)
+		}
+		sendErr := c.reply(seq, err, nil)
+		if err := a.Shutdown(); err != nil {
+			s.logger.Printf("[ERR] agent.ipc: shutdown failed: %v", err)
+		}
+		return sendErr
+
+	case client.QueryCommand:
+		var req client.QueryRequest
+		if err := c.decode(&req); err != nil {
+			return err
+		}
+		params := serf.QueryParam{
+			FilterNodes: req.FilterNodes,
+			FilterTags:  req.FilterTags,
+			RequestAck:  req.RequestAck,
+			RelayFactor: req.RelayFactor,
+			Timeout:     req.Timeout,
+		}
+		resp, err := a.Query(req.Name, req.Payload, &params)
+		if sendErr := c.reply(seq, err, nil); sendErr != nil || err != nil {
+			return sendErr
+		}
+		c.wg.Add(1)
+		go func() {
+			defer c.wg.Done()
+			c.streamQuery(seq, resp)
+		}()
+		return nil
+
+	case client.RespondCommand:
+		var req client.RespondRequest
+		if err := c.decode(&req); err != nil {
+			return err
+		}
+		c.lock.Lock()
+		q, ok := c.queries[req.ID]
+		c.lock.Unlock()
+		err := error(client.ErrInvalidQueryID)
+		if ok {
+			err = q.Respond(req.Payload)
+		}
+		return c.reply(seq, err, nil)
+
+	case client.InstallKeyCommand, client.UseKeyCommand, client.RemoveKeyCommand:
+		var req client.KeyRequest
+		if err := c.decode(&req); err != nil {
+			return err
+		}
+		op := map[string]func(string) (*serf.KeyResponse, error){
+			client.InstallKeyCommand: a.InstallKey,
+			client.UseKeyCommand:     a.UseKey,
+			client.RemoveKeyCommand:  a.RemoveKey,
+		}[h.Command]
+		resp, err := op(req.Key)
+		return c.reply(seq, err, keyResponse(resp, false))
+
+	case client.ListKeysCommand:
+		resp, err := a.ListKeys()
+		return c.reply(seq, err, keyResponse(resp, true))
+
+	case client.StatsCommand:
+		return c.reply(seq, nil, a.Stats())
+
+	case client.GetCoordinateCommand:
+		var req client.CoordinateRequest
+		if err := c.decode(&req); err != nil {
+			return err
+		}
+		var resp client.CoordinateResponse
+		if coord, ok := a.Serf().GetCachedCoordinate(req.Node); ok {
+			resp.Coord, resp.Ok = *coord, true
+		}
+		return c.reply(seq, nil, &resp)
+
+	default:
+		_ = c.reply(seq, client.ErrUnsupportedCommand, nil)
+		return fmt.Errorf("command '%s' not recognized", h.Command)
+	}
+}
+
+// keyResponse converts a key manager result; Keys only for list-keys.
+func keyResponse(r *serf.KeyResponse, withKeys bool) *client.KeyResponse {
+	out := &client.KeyResponse{}
+	if r == nil {
+		return out
+	}
+	out.Messages, out.NumNodes, out.NumErr, out.NumResp = r.Messages, r.NumNodes, r.NumErr, r.NumResp
+	if withKeys {
+		out.Keys = r.Keys
+	}
+	return out
+}
+
+// rpcMembers converts members to their RPC form.
+func rpcMembers(ms []serf.Member) []client.Member {
+	out := make([]client.Member, 0, len(ms))
+	for _, m := range ms {
+		out = append(out, rpcMember(m))
+	}
+	return out
+}
+
+func rpcMember(m serf.Member) client.Member {
+	tags := m.Tags
+	if tags == nil {
+		tags = map[string]string{}
+	}
+	return client.Member{
+		Name: m.Name, Addr: m.Addr, Port: m.Port, Tags: tags, Status: m.Status.String(),
+		ProtocolMin: m.ProtocolMin, ProtocolMax: m.ProtocolMax, ProtocolCur: m.ProtocolCur,
+		DelegateMin: m.DelegateMin, DelegateMax: m.DelegateMax, DelegateCur: m.DelegateCur,
+	}
+}
+
+// filterMembers applies members-filtered: every expression is anchored as
+// "^expr$" (so "a|b" is "^a|b$", as in Serf), a missing tag matches as "",
+// and empty status or name filters match everything.
+func filterMembers(ms []serf.Member, tags map[string]string, status, name string) ([]serf.Member, error) {
+	tagRes := make(map[string]*regexp.Regexp, len(tags))
+	for k, expr := range tags {
+		re, err := regexp.Compile("^" + expr + "$")
+		if err != nil {
+			return nil, err
+		}
+		tagRes[k] = re
+	}
+	statusRe, err := regexp.Compile("^" + status + "$")
+	if err != nil {
+		return nil, err
+	}
+	nameRe, err := regexp.Compile("^" + name + "$")
+	if err != nil {
+		return nil, err
+	}
+	var out []serf.Member
+next:
+	for _, m := range ms {
+		for k, re := range tagRes {
+			if !re.MatchString(m.Tags[k]) {
+				continue next
+			}
+		}
+		if status != "" && !statusRe.MatchString(m.Status.String()) {
+			continue
+		}
+		if name != "" && !nameRe.MatchString(m.Name) {
+			continue
+		}
+		out = append(out, m)
+	}
+	return out, nil
+}
+
+// stop ends the monitor and/or stream opened by seq.
+func (c *rpcClient) stop(seq uint64) {
+	c.lock.Lock()
+	defer c.lock.Unlock()
+	if c.monitor != nil && c.monitor.seq == seq {
+		c.server.logs.DeregisterHandler(c.monitor)
+		c.monitor.stop()
+		c.monitor = nil
+	}
+	if es, ok := c.streams[seq]; ok {
+		c.server.agent.DeregisterEventHandler(es)
+		es.stop()
+		delete(c.streams, seq)
+	}
+}
+
+// streamQuery relays a query's acks and responses, then "done" once the
+// collector closes at the deadline. Reading until both channels are
+// closed means no empty record is ever sent before "done".
+func (c *rpcClient) streamQuery(seq uint64, resp *serf.QueryResponse) {
+	ackCh, respCh := resp.AckCh(), resp.ResponseCh()
+	header := &client.ResponseHeader{Seq: seq}
+	for ackCh != nil || respCh != nil {
+		var rec client.QueryRecord
+		select {
+		case from, ok := <-ackCh:
+			if !ok {
+				ackCh = nil
+				continue
+			}
+			rec = client.QueryRecord{Type: client.QueryRecordAck, From: from}
+		case r, ok := <-respCh:
+			if !ok {
+				respCh = nil
+				continue
+			}
+			rec = client.QueryRecord{Type: client.QueryRecordResponse, From: r.From, Payload: r.Payload}
+		case <-c.done:
+			resp.Close()
+			return
+		}
+		if err := c.send(header, &rec); err != nil {
+			c.server.logger.Printf("[ERR] agent.ipc: Failed to stream query responses to %v: %v", c.name, err)
+			resp.Close()
+			return
+		}
+	}
+	if err := c.send(header, &client.QueryRecord{Type: client.QueryRecordDone}); err != nil {
+		c.server.logger.Printf("[ERR] agent.ipc: Failed to stream query end to %v: %v", c.name, err)
+	}
+}
+
+// openStream starts an event stream for seq.
+func (c *rpcClient) openStream(seq uint64, filter string) error {
+	specs := event.ParseFilter(filter)
+	for _, sp := range specs {
+		if !sp.Valid() {
+			return c.reply(seq, client.ErrInvalidFilter, nil)
+		}
+	}
+	c.lock.Lock()
+	if _, ok := c.streams[seq]; ok {
+		c.lock.Unlock()
+		return c.reply(seq, client.ErrStreamExists, nil)
+	}
+	es := &eventStream{client: c, seq: seq, filters: specs, ch: make(chan serf.Event, rpcStreamBuffer), stopCh: make(chan struct{})}
+	c.streams[seq] = es
+	c.lock.Unlock()
+
+	// The OK goes out before the first record can.
+	if err := c.reply(seq, nil, nil); err != nil {
+		return err
+	}
+	c.wg.Add(1)
+	go func() {
+		defer c.wg.Done()
+		es.run()
+	}()
+	c.server.agent.RegisterEventHandler(es)
+	return nil
+}
+
+// eventStream forwards matching events to one client. HandleEvent never
+// blocks: a full buffer drops the event.
+type eventStream struct {
+	client   *rpcClient
+	seq      uint64
+	filters  []event.Spec
+	ch       chan serf.Event
+	stopCh   chan struct{}
+	stopOnce sync.Once
+}
+
+func (es *eventStream) stop() { es.stopOnce.Do(func() { close(es.stopCh) }) }
+
+// HandleEvent queues e if a filter matches. Called by the agent's loop.
+func (es *eventStream) HandleEvent(e serf.Event) {
+	match := false
+	for _, f := range es.filters {
+		if f.Matches(e) {
+			match = true
+			break
+		}
+	}
+	if !match {
+		return
+	}
+	select {
+	case es.ch <- e:
+	default:
+		es.client.server.logger.Printf("[WARN] agent.ipc: Dropping event to %v", es.client.name)
+		metrics.IncrCounter([]string{"agent", "ipc", "event_dropped"}, 1)
+	}
+}
+
+func (es *eventStream) run() {
+	c := es.client
+	header := &client.ResponseHeader{Seq: es.seq}
+	for {
+		select {
+		case e := <-es.ch:
+			var rec any
+			switch e := e.(type) {
+			case serf.MemberEvent:
+				rec = &client.MemberEventRecord{Event: e.Type.String(), Members: rpcMembers(e.Members)}
+			case serf.UserEvent:
+				rec = &client.UserEventRecord{Event: "user", LTime: uint64(e.LTime), Name: e.Name, Payload: e.Payload, Coalesce: e.Coalesce}
+			case *serf.Query:
+				rec = &client.QueryEventRecord{Event: "query", ID: c.registerQuery(e), LTime: uint64(e.LTime), Name: e.Name, Payload: e.Payload}
+			default:
+				continue
+			}
+			if err := c.send(header, rec); err != nil {
+				c.server.logger.Printf("[ERR] agent.ipc: Failed to stream event to %v: %v", c.name, err)
+				return
+			}
+		case <-es.stopCh:
+			return
+		case <-c.done:
+			return
+		}
+	}
+}
+
+// registerQuery makes a delivered query answerable with respond until its
+// deadline, and returns its ID on this connection.
+func (c *rpcClient) registerQuery(q *serf.Query) uint64 {
+	c.lock.Lock()
+	c.queryID++
+	id := c.queryID
+	c.queries[id] = q
+	c.lock.Unlock()
+	time.AfterFunc(time.Until(q.Deadline()), func() {
+		c.lock.Lock()
+		delete(c.queries, id)
+		c.lock.Unlock()
+	})
+	return id
+}
+
+// openMonitor starts streaming log lines at level and above.
+func (c *rpcClient) openMonitor(seq uint64, level string) error {
+	level = strings.ToUpper(level)
+	if !ValidLevel(level) {
+		return c.reply(seq, client.UnknownLogLevelError(level), nil)
+	}
+	c.lock.Lock()
+	if c.monitor != nil {
+		c.lock.Unlock()
+		return c.reply(seq, client.ErrMonitorExists, nil)
+	}
+	ls := &logStream{
+		client: c,
+		seq:    seq,
+		filter: NewLevelFilter(level, nil),
+		ch:     make(chan string, rpcMonitorBuffer),
+		stopCh: make(chan struct{}),
+	}
+	c.monitor = ls
+	c.lock.Unlock()
+
+	if err := c.reply(seq, nil, nil); err != nil {
+		return err
+	}
+	c.wg.Add(1)
+	go func() {
+		defer c.wg.Done()
+		ls.run()
+	}()
+	// Replays the kept lines into the buffer, then streams.
+	c.server.logs.RegisterHandler(ls)
+	return nil
+}
+
+// logStream forwards log lines to one client.
+type logStream struct {
+	client   *rpcClient
+	seq      uint64
+	filter   *logutils.LevelFilter
+	ch       chan string
+	stopCh   chan struct{}
+	stopOnce sync.Once
+
+	dropLock sync.Mutex
+	dropped  int // guarded by dropLock
+}
+
+func (ls *logStream) stop() { ls.stopOnce.Do(func() { close(ls.stopCh) }) }
+
+// HandleLog queues a line. It runs under the log ring's lock, so it must
+// neither block nor log: drops are counted and reported by run.
+func (ls *logStream) HandleLog(line string) {
+	if !ls.filter.Check([]byte(line)) {
+		return
+	}
+	select {
+	case ls.ch <- line:
+	default:
+		ls.dropLock.Lock()
+		ls.dropped++
+		ls.dropLock.Unlock()
+	}
+}
+
+func (ls *logStream) run() {
+	c := ls.client
+	header := &client.ResponseHeader{Seq: ls.seq}
+	for {
+		select {
+		case line := <-ls.ch:
+			if err := c.send(header, &client.LogRecord{Log: line}); err != nil {
+				c.server.logger.Printf("[ERR] agent.ipc: Failed to stream log to %v: %v", c.name, err)
+				return
+			}
+			ls.dropLock.Lock()
+			n := ls.dropped
+			ls.dropped = 0
+			ls.dropLock.Unlock()
+			if n > 0 {
+				c.server.logger.Printf("[WARN] agent.ipc: Dropping logs to %v (%d lines)", c.name, n)
+			}
+		case <-ls.stopCh:
+			return
+		case <-c.done:
+			return
+		}
+	}
+}
