@@ -1,0 +1,112 @@
+// Package scripts_test checks the deployment files in scripts/: the
+// systemd unit and the container entry point.
+package scripts_test
+
+import (
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/openserf/serf/internal/cluster"
+	"github.com/openserf/serf/internal/oracle"
+	"github.com/openserf/serf/serf"
+)
+
+// buildSerf builds the serf binary into a temporary directory.
+func buildSerf(t *testing.T) string {
+	t.Helper()
+	bin := filepath.Join(t.TempDir(), "serf")
+	cmd := exec.Command("go", "build", "-o", bin, "../cmd/serf")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	return bin
+}
+
+func TestSystemdUnitVerifies(t *testing.T) {
+	analyze, err := exec.LookPath("systemd-analyze")
+	if err != nil {
+		t.Skip("systemd-analyze not installed (Debian package systemd)")
+	}
+	unit, err := os.ReadFile("serf.service")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{
+		"EnvironmentFile=-/etc/default/serf", "EnvironmentFile=-/etc/sysconfig/serf",
+		"$SERF_AGENT_OPTS", "KillSignal=SIGINT", "Restart=on-failure",
+	} {
+		if !strings.Contains(string(unit), want) {
+			t.Errorf("serf.service lacks %q", want)
+		}
+	}
+	// verify insists that ExecStart's binary exists: point it at a build.
+	bin := buildSerf(t)
+	dir := t.TempDir()
+	path := filepath.Join(dir, "serf.service")
+	if err := os.WriteFile(path, []byte(strings.ReplaceAll(string(unit), "/usr/local/bin/serf", bin)), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out, err := exec.Command(analyze, "verify", path).CombinedOutput()
+	if err != nil {
+		t.Fatalf("systemd-analyze verify: %v\n%s", err, out)
+	}
+	if strings.TrimSpace(string(out)) != "" {
+		t.Errorf("systemd-analyze verify warned:\n%s", out)
+	}
+}
+
+// The entry point runs the agent beside the container's command and makes
+// it leave gracefully when the command ends: the peer sees "left".
+func TestContainerEntryPointLeavesGracefully(t *testing.T) {
+	bin := buildSerf(t)
+	peer := cluster.Start(t, cluster.Config("peer"))
+
+	dir := t.TempDir()
+	done := filepath.Join(dir, "done")
+	ip := cluster.IP()
+	cmd := exec.Command("sh", "entry-point.sh", "sh", "-c", `until [ -f "$DONE" ]; do sleep 0.1; done`)
+	cmd.Dir = "docker"
+	cmd.Env = append(os.Environ(),
+		"SERF_BIN="+bin,
+		"SERF_LOG="+filepath.Join(dir, "serf.log"),
+		"DONE="+done,
+		"SERF_AGENT_OPT=-node=ep -profile=local -bind="+oracle.FreeAddr(t, ip)+
+			" -rpc-addr="+oracle.FreeAddr(t, ip)+" -join="+peer.Addr(),
+	)
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	exited := make(chan error, 1)
+	go func() { exited <- cmd.Wait() }()
+	t.Cleanup(func() {
+		_ = cmd.Process.Kill()
+		<-exited
+		if t.Failed() {
+			log, _ := os.ReadFile(filepath.Join(dir, "serf.log"))
+			t.Logf("agent log:\n%s", log)
+		}
+	})
+
+	cluster.WaitStatus(t, 30*time.Second, []*cluster.Node{peer}, "ep", serf.StatusAlive)
+	if err := os.WriteFile(done, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case err := <-exited:
+		exited <- err
+		if err != nil {
+			t.Errorf("entry point exited with %v, want 0", err)
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("entry point did not exit after its command ended")
+	}
+	cluster.WaitStatus(t, 30*time.Second, []*cluster.Node{peer}, "ep", serf.StatusLeft)
+	log, _ := os.ReadFile(filepath.Join(dir, "serf.log"))
+	if !strings.Contains(string(log), "==> Gracefully shutting down agent...") {
+		t.Errorf("agent log lacks the graceful shutdown:\n%s", log)
+	}
+}
