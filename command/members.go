@@ -1,0 +1,238 @@
+package command
+
+import (
+	"encoding/json"
+	"flag"
+	"fmt"
+	"net"
+	"slices"
+	"sort"
+	"strings"
+
+	"github.com/hashicorp/cli"
+	"github.com/openserf/serf/client"
+)
+
+// roleDeprecation is printed when members is given -role, which Serf
+// keeps only as a shorthand for "-tag role=...".
+const roleDeprecation = "Deprecation warning: 'Role' has been replaced with 'Tags'"
+
+// MembersCommand is `serf members`: it lists the members a running agent
+// knows, optionally filtered by name, status and tags.
+type MembersCommand struct {
+	UI cli.Ui
+}
+
+// membersOptions holds the parsed flags of MembersCommand.
+type membersOptions struct {
+	detailed bool
+	format   string
+	name     string
+	role     string
+	status   string
+	tags     listFlag
+	rpcAddr  *string
+	rpcAuth  *string
+}
+
+func (c *MembersCommand) Synopsis() string {
+	return "Lists the members of a Serf cluster"
+}
+
+func (c *MembersCommand) Help() string {
+	return strings.TrimSpace(`
+Usage: serf members [options]
+
+  Shows the members a running Serf agent knows about, including those
+  that failed or left and have not been reaped yet. Members are listed by
+  name; each line gives the address, the status and the tags.
+
+Options:
+
+  -detailed                 Also show each member's Serf protocol version
+                            and the range of versions it understands. Text
+                            output only.
+
+  -format                   Output format: 'text' (the default) or 'json'.
+
+  -name=<regexp>            List only the members whose name matches the
+                            regular expression, which must match the whole
+                            name.
+
+  -role=<regexp>            Deprecated: the same as '-tag role=<regexp>'.
+
+  -status=<regexp>          List only the members whose status (alive,
+                            leaving, left or failed) matches the regular
+                            expression.
+
+  -tag <key>=<regexp>       List only the members that have a tag <key>
+                            whose value matches the regular expression.
+                            Give it more than once to require several tags.
+                            The expression must match the whole value.
+
+  -rpc-addr=127.0.0.1:7373  Address of the agent's RPC server. Defaults to
+                            $SERF_RPC_ADDR when that is set.
+
+  -rpc-auth=""              Token for the agent's RPC server. Defaults to
+                            $SERF_RPC_AUTH.
+`)
+}
+
+// flags declares the command's flags into o.
+func (c *MembersCommand) flags(o *membersOptions) *flag.FlagSet {
+	f := flag.NewFlagSet("members", flag.ContinueOnError)
+	f.Usage = func() { c.UI.Output(c.Help()) }
+	f.BoolVar(&o.detailed, "detailed", false, "show protocol versions")
+	f.StringVar(&o.format, "format", "text", "output format")
+	f.StringVar(&o.name, "name", "", "name filter")
+	f.StringVar(&o.role, "role", "", "role filter (deprecated)")
+	f.StringVar(&o.status, "status", "", "status filter")
+	f.Var(&o.tags, "tag", "tag filter, key=regexp")
+	o.rpcAddr, o.rpcAuth = rpcFlags(f)
+	return f
+}
+
+func (c *MembersCommand) Run(args []string) int {
+	var o membersOptions
+	if err := c.flags(&o).Parse(args); err != nil {
+		return 1
+	}
+
+	if o.role != "" {
+		// Printed even with -format=json, as Serf does: a script written
+		// for Serf's output expects the line there.
+		c.UI.Output(roleDeprecation)
+		o.tags = append(o.tags, "role="+o.role)
+	}
+	filter, err := parseTags(o.tags)
+	if err != nil {
+		return printFailure(c.UI, o.format, fmt.Sprintf("Error: %s", err))
+	}
+
+	rpc, err := rpcClient(*o.rpcAddr, *o.rpcAuth)
+	if err != nil {
+		return printFailure(c.UI, o.format, fmt.Sprintf("Error connecting to Serf agent: %s", err))
+	}
+	defer rpc.Close()
+
+	members, err := rpc.MembersFiltered(filter, o.status, o.name)
+	if err != nil {
+		return printFailure(c.UI, o.format, fmt.Sprintf("Error retrieving members: %s", err))
+	}
+
+	out, err := formatOutput(newMembersOutput(members, o.detailed), o.format)
+	if err != nil {
+		c.UI.Error(fmt.Sprintf("Encoding error: %s", err))
+		return 1
+	}
+	c.UI.Output(out)
+	return 0
+}
+
+// membersOutput is what members prints. Its JSON shape is Serf's:
+// {"members": [...]}, with null when no member matched.
+type membersOutput struct {
+	Members []memberOutput `json:"members"`
+
+	detailed bool // add the protocol columns to the text form
+}
+
+// memberOutput is one member as members prints it. The field names are
+// the JSON keys Serf uses; new fields may be added, none removed.
+type memberOutput struct {
+	Name     string            `json:"name"`
+	Addr     string            `json:"addr"` // ip:port, IPv6 in brackets
+	Port     uint16            `json:"port"`
+	Tags     map[string]string `json:"tags"` // {} rather than null when empty
+	Status   string            `json:"status"`
+	Protocol memberProtocol    `json:"protocol"`
+}
+
+// memberProtocol is the Serf (not memberlist) protocol range of a member.
+// The fields are in the order encoding/json would sort map keys, so the
+// output matches Serf's, which uses a map.
+type memberProtocol struct {
+	Max     uint8 `json:"max"`
+	Min     uint8 `json:"min"`
+	Version uint8 `json:"version"`
+}
+
+// newMembersOutput converts the agent's members, sorted by name so that
+// the output is the same from one run to the next (Serf prints them in
+// map order).
+func newMembersOutput(members []client.Member, detailed bool) membersOutput {
+	out := membersOutput{detailed: detailed}
+	for _, m := range members {
+		tags := m.Tags
+		if tags == nil {
+			tags = map[string]string{}
+		}
+		addr := net.TCPAddr{IP: m.Addr, Port: int(m.Port)}
+		out.Members = append(out.Members, memberOutput{
+			Name:   m.Name,
+			Addr:   addr.String(),
+			Port:   m.Port,
+			Tags:   tags,
+			Status: m.Status,
+			Protocol: memberProtocol{
+				Max:     m.DelegateMax,
+				Min:     m.DelegateMin,
+				Version: m.DelegateCur,
+			},
+		})
+	}
+	slices.SortStableFunc(out.Members, func(a, b memberOutput) int {
+		if c := strings.Compare(a.Name, b.Name); c != 0 {
+			return c
+		}
+		return strings.Compare(a.Addr, b.Addr)
+	})
+	return out
+}
+
+// String renders one aligned line per member: name, address, status and
+// k=v tags sorted by key. As in Serf, a line whose last column is empty
+// keeps its padding; only the end of the whole output is trimmed.
+func (o membersOutput) String() string {
+	rows := make([]string, 0, len(o.Members))
+	for _, m := range o.Members {
+		keys := make([]string, 0, len(m.Tags))
+		for k := range m.Tags {
+			keys = append(keys, k)
+		}
+		sort.Strings(keys)
+		pairs := make([]string, len(keys))
+		for i, k := range keys {
+			pairs[i] = k + "=" + m.Tags[k]
+		}
+		row := fmt.Sprintf("%s|%s|%s|%s", m.Name, m.Addr, m.Status, strings.Join(pairs, ","))
+		if o.detailed {
+			row += fmt.Sprintf("|Protocol Version: %d|Available Protocol Range: [%d, %d]",
+				m.Protocol.Version, m.Protocol.Min, m.Protocol.Max)
+		}
+		rows = append(rows, row)
+	}
+	return columns(rows)
+}
+
+// printFailure reports a failure of a command that has -format and
+// returns its exit code, 1. With -format=json the message is wrapped in a
+// JSON object, {"error": msg}, and written as output, so that whoever
+// reads the JSON on stdout also gets the failure as JSON; otherwise it is
+// printed as the plain line Serf prints.
+func printFailure(ui cli.Ui, format, msg string) int {
+	if format != "json" {
+		ui.Error(msg)
+		return 1
+	}
+	b, err := json.MarshalIndent(struct {
+		Error string `json:"error"`
+	}{msg}, "", "  ")
+	if err != nil {
+		// A struct of one string always encodes; keep the message anyway.
+		ui.Error(msg)
+		return 1
+	}
+	ui.Output(string(b))
+	return 1
+}

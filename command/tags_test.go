@@ -1,0 +1,74 @@
+package command
+
+import (
+	"maps"
+	"strings"
+	"testing"
+
+	"github.com/hashicorp/cli"
+)
+
+func newTags(ui cli.Ui) cli.Command { return &TagsCommand{UI: ui} }
+
+func TestTagsCommand(t *testing.T) {
+	a := startTestAgent(t, testAgentOptions{Name: "tags-a", Tags: map[string]string{"role": "web", "dc": "east"}})
+	const ok = "Successfully updated agent tags\n"
+
+	tests := []struct {
+		name string
+		args []string
+		want map[string]string
+	}{
+		{"set", []string{"-set", "rack=r1", "-set", "role=db"},
+			map[string]string{"role": "db", "dc": "east", "rack": "r1"}},
+		{"value with =", []string{"-set", "expr=a=b"},
+			map[string]string{"role": "db", "dc": "east", "rack": "r1", "expr": "a=b"}},
+		{"delete", []string{"-delete", "rack", "-delete", "expr", "-delete", "missing"},
+			map[string]string{"role": "db", "dc": "east"}},
+		{"set wins over delete", []string{"-delete", "dc", "-set", "dc=west"},
+			map[string]string{"role": "db", "dc": "west"}},
+		{"empty value", []string{"-set", "role="}, map[string]string{"role": "", "dc": "west"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			args := append([]string{"-rpc-addr=" + a.RPCAddr}, tt.args...)
+			runWithUI(t, newTags, args...).check(t, args, cmdResult{out: ok})
+			if got := a.Agent.Serf().LocalMember().Tags; !maps.Equal(got, tt.want) {
+				t.Errorf("tags after Run(%q) = %v, want %v", args, got, tt.want)
+			}
+		})
+	}
+}
+
+func TestTagsCommandErrors(t *testing.T) {
+	a := startTestAgent(t, testAgentOptions{Name: "tags-err"})
+	addr, msg := refusedRPCAddr(t)
+	help := (&TagsCommand{}).Help()
+
+	tests := []struct {
+		name string
+		args []string
+		want cmdResult
+	}{
+		{"nothing to do", []string{"-rpc-addr=" + a.RPCAddr}, cmdResult{code: 1, out: help + "\n"}},
+		{"arguments are not tags", []string{"-rpc-addr=" + a.RPCAddr, "a=b"}, cmdResult{code: 1, out: help + "\n"}},
+		{"invalid tag", []string{"-rpc-addr=" + a.RPCAddr, "-set", "foo"},
+			cmdResult{code: 1, err: "Error: Invalid tag: 'foo'\n"}},
+		{"empty key", []string{"-rpc-addr=" + a.RPCAddr, "-set", "=v"},
+			cmdResult{code: 1, err: "Error: Invalid tag: '=v'\n"}},
+		// Serf connects before it looks at the -set values.
+		{"invalid tag, no agent", []string{"-rpc-addr=" + addr, "-set", "foo"}, cmdResult{code: 1, err: msg + "\n"}},
+		{"no agent", []string{"-rpc-addr=" + addr, "-delete", "x"}, cmdResult{code: 1, err: msg + "\n"}},
+		{"too large", []string{"-rpc-addr=" + a.RPCAddr, "-set", "big=" + strings.Repeat("x", 600)},
+			cmdResult{code: 1, err: "Error setting tags: Encoded length of tags exceeds limit of 512 bytes\n"}},
+		{"unknown flag", []string{"-bogus"}, cmdResult{code: 1, out: help + "\n"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			runWithUI(t, newTags, tt.args...).check(t, tt.args, tt.want)
+		})
+	}
+	if got := a.Agent.Serf().LocalMember().Tags; len(got) != 0 {
+		t.Errorf("tags after failed updates = %v, want none", got)
+	}
+}
