@@ -594,7 +594,9 @@ func (c *rpcClient) openStream(seq uint64, filter string) error {
 	c.streams[seq] = es
 	c.lock.Unlock()
 
-	// The OK goes out before the first record can.
+	// Registered before the OK, so no event after the OK is missed; the
+	// writer starts after it, so no record goes out before it.
+	c.server.agent.RegisterEventHandler(es)
 	if err := c.reply(seq, nil, nil); err != nil {
 		return err
 	}
@@ -603,7 +605,6 @@ func (c *rpcClient) openStream(seq uint64, filter string) error {
 		defer c.wg.Done()
 		es.run()
 	}()
-	c.server.agent.RegisterEventHandler(es)
 	return nil
 }
 
@@ -706,6 +707,9 @@ func (c *rpcClient) openMonitor(seq uint64, level string) error {
 	c.monitor = ls
 	c.lock.Unlock()
 
+	// Replays the kept lines into the buffer, then streams; the writer
+	// starts after the OK.
+	c.server.logs.RegisterHandler(ls)
 	if err := c.reply(seq, nil, nil); err != nil {
 		return err
 	}
@@ -714,8 +718,6 @@ func (c *rpcClient) openMonitor(seq uint64, level string) error {
 		defer c.wg.Done()
 		ls.run()
 	}()
-	// Replays the kept lines into the buffer, then streams.
-	c.server.logs.RegisterHandler(ls)
 	return nil
 }
 
