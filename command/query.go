@@ -1,0 +1,295 @@
+package command
+
+import (
+	"flag"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/hashicorp/cli"
+	"github.com/openserf/serf/client"
+)
+
+// QueryCommand is `serf query`: it sends a query through the cluster and
+// prints the acks and responses until the query's deadline.
+type QueryCommand struct {
+	UI cli.Ui
+	// ShutdownCh interrupts the wait for responses (Ctrl-C); the command
+	// then exits 1 without a summary.
+	ShutdownCh <-chan struct{}
+}
+
+func (c *QueryCommand) Synopsis() string { return "Send a query to the Serf cluster" }
+
+func (c *QueryCommand) Help() string {
+	return strings.TrimSpace(`
+Usage: serf query [options] name payload
+
+  Sends a query named "name", with an optional payload, to the nodes of the
+  cluster and waits until the query times out, printing the nodes that
+  acknowledge it and the responses they send back.
+
+Options:
+
+  -format                   How to print the result: 'text' (the default)
+                            prints acks and responses as they arrive, 'json'
+                            prints one JSON object when the query is over.
+
+  -node=NAME                Send the query only to the node with this name.
+                            Repeat the flag to name several nodes.
+
+  -tag key=regexp           Send the query only to nodes whose tag "key"
+                            matches the regular expression. Repeat the flag
+                            to require several tags.
+
+  -timeout="15s"            How long to wait for responses, as a duration
+                            such as "5s". Without it the agent picks a
+                            timeout from the size of the cluster.
+
+  -no-ack                   Do not ask nodes to acknowledge the query; only
+                            responses are collected.
+
+  -relay-factor             Ask each responding node to also send its
+                            response through this many other nodes (0-255),
+                            in case the direct path loses it.
+
+  -rpc-addr=127.0.0.1:7373  RPC address of the Serf agent.
+
+  -rpc-auth=""              RPC auth token of the Serf agent.
+`)
+}
+
+// queryOptions are the query command's flags.
+type queryOptions struct {
+	nodes, tags      listFlag
+	timeout          time.Duration
+	noAck            bool
+	format           string
+	relayFactor      int
+	rpcAddr, rpcAuth *string
+}
+
+// flags defines the command's flags on a new flag set, storing into o.
+func (c *QueryCommand) flags(o *queryOptions) *flag.FlagSet {
+	// Serf names this flag set "event"; the name shows only in flag
+	// package messages.
+	f := flag.NewFlagSet("event", flag.ContinueOnError)
+	f.Usage = func() { c.UI.Output(c.Help()) }
+	f.Var(&o.nodes, "node", "node filter")
+	f.Var(&o.tags, "tag", "tag filter")
+	f.DurationVar(&o.timeout, "timeout", 0, "query timeout")
+	f.BoolVar(&o.noAck, "no-ack", false, "do not request acks")
+	f.StringVar(&o.format, "format", "text", "output format")
+	f.IntVar(&o.relayFactor, "relay-factor", 0, "response relay count")
+	o.rpcAddr, o.rpcAuth = rpcFlags(f)
+	return f
+}
+
+// Messages of the query command that scripts may match.
+const (
+	queryNameMissing = "A query name must be specified."
+	queryTooManyArgs = "Too many command line arguments. Only a name and payload must be specified."
+	queryRelayRange  = "Relay factor must be between 0 and 255"
+	queryInterrupted = "Query interrupted"
+	queryConnLost    = "Error receiving query results: connection to the Serf agent was lost"
+)
+
+// Run sends the query and returns 0 once the agent reports it done, 1 on
+// any failure or an interrupt.
+func (c *QueryCommand) Run(args []string) int {
+	var o queryOptions
+	f := c.flags(&o)
+	if err := f.Parse(args); err != nil {
+		return 1
+	}
+
+	// With -format=json every failure is a JSON object, so that a script
+	// reading stdout always gets JSON; with any other format the messages
+	// are Serf's.
+	fail := func(msg string, withHelp bool) int {
+		if o.format == "json" {
+			out, err := formatOutput(queryFailure{Error: msg}, "json")
+			if err == nil {
+				c.UI.Error(out)
+				return 1
+			}
+		}
+		c.UI.Error(msg)
+		if withHelp {
+			c.UI.Error("")
+			c.UI.Error(c.Help())
+		}
+		return 1
+	}
+
+	filterTags, err := parseTags(o.tags)
+	if err != nil {
+		return fail(fmt.Sprintf("Error: %s", err), false)
+	}
+	args = f.Args()
+	switch {
+	case len(args) < 1:
+		return fail(queryNameMissing, true)
+	case len(args) > 2:
+		return fail(queryTooManyArgs, true)
+	}
+	if o.relayFactor < 0 || o.relayFactor > 255 {
+		return fail(queryRelayRange, false)
+	}
+	name := args[0]
+	var payload []byte
+	if len(args) == 2 {
+		payload = []byte(args[1])
+	}
+
+	cl, err := rpcClient(*o.rpcAddr, *o.rpcAuth)
+	if err != nil {
+		return fail(fmt.Sprintf("Error connecting to Serf agent: %s", err), false)
+	}
+	defer cl.Close()
+
+	var out queryOutput
+	switch o.format {
+	case "text":
+		out = &textQueryOutput{ui: c.UI, name: name, noAck: o.noAck}
+	case "json":
+		out = &jsonQueryOutput{ui: c.UI, Responses: map[string]string{}}
+	default:
+		return fail(fmt.Sprintf("Invalid format: %s", o.format), false)
+	}
+
+	// Unbuffered, so that acks and responses are printed in the order the
+	// agent sent them: the client queues records and hands them over one
+	// at a time.
+	ackCh := make(chan string)
+	respCh := make(chan client.NodeResponse)
+	params := &client.QueryParam{
+		FilterNodes: o.nodes,
+		FilterTags:  filterTags,
+		RequestAck:  !o.noAck,
+		RelayFactor: uint8(o.relayFactor),
+		Timeout:     o.timeout,
+		Name:        name,
+		Payload:     payload,
+		AckCh:       ackCh,
+		RespCh:      respCh,
+	}
+	if err := cl.Query(params); err != nil {
+		return fail(fmt.Sprintf("Error sending query: %s", err), false)
+	}
+	out.started()
+
+	// The client closes both channels after the agent's done record, once
+	// everything before it was taken.
+	acks, resps := (<-chan string)(ackCh), (<-chan client.NodeResponse)(respCh)
+	for acks != nil || resps != nil {
+		select {
+		case from, ok := <-acks:
+			if !ok {
+				acks = nil
+				continue
+			}
+			out.ack(from)
+		case r, ok := <-resps:
+			if !ok {
+				resps = nil
+				continue
+			}
+			out.response(r)
+		case <-c.ShutdownCh:
+			if o.format == "json" {
+				return fail(queryInterrupted, false)
+			}
+			return 1
+		}
+	}
+	// The channels are closed by the done record, or by the loss of the
+	// connection, when the results are incomplete. Serf cannot tell the two
+	// apart and prints the totals either way.
+	if cl.IsClosed() {
+		return fail(queryConnLost, false)
+	}
+	if err := out.finished(); err != nil {
+		return 1
+	}
+	return 0
+}
+
+// queryFailure is the JSON object printed for a failure with -format=json.
+type queryFailure struct {
+	Error string `json:"error"`
+}
+
+// queryOutput prints a query's progress in one format.
+type queryOutput interface {
+	started()
+	ack(from string)
+	response(r client.NodeResponse)
+	finished() error
+}
+
+// textQueryOutput prints each ack and response as it arrives, then the
+// totals.
+type textQueryOutput struct {
+	ui          cli.Ui
+	name        string
+	noAck       bool
+	acks, resps int
+}
+
+func (t *textQueryOutput) started() {
+	t.ui.Output(fmt.Sprintf("Query '%s' dispatched", t.name))
+}
+
+func (t *textQueryOutput) ack(from string) {
+	t.acks++
+	t.ui.Info(fmt.Sprintf("Ack from '%s'", from))
+}
+
+func (t *textQueryOutput) response(r client.NodeResponse) {
+	t.resps++
+	// Handler output usually ends in a newline; drop one, as Serf does,
+	// so that each response takes one line.
+	payload := r.Payload
+	if n := len(payload); n > 0 && payload[n-1] == '\n' {
+		payload = payload[:n-1]
+	}
+	t.ui.Info(fmt.Sprintf("Response from '%s': %s", r.From, payload))
+}
+
+func (t *textQueryOutput) finished() error {
+	if !t.noAck {
+		t.ui.Output(fmt.Sprintf("Total Acks: %d", t.acks))
+	}
+	t.ui.Output(fmt.Sprintf("Total Responses: %d", t.resps))
+	return nil
+}
+
+// jsonQueryOutput collects the results and prints them as one object,
+// {"Acks": [...], "Responses": {node: payload}}. The exported field names
+// are the JSON keys, as in Serf; payloads keep their trailing newline.
+type jsonQueryOutput struct {
+	ui        cli.Ui
+	Acks      []string
+	Responses map[string]string
+}
+
+func (j *jsonQueryOutput) started() {}
+
+func (j *jsonQueryOutput) ack(from string) {
+	j.Acks = append(j.Acks, from)
+}
+
+func (j *jsonQueryOutput) response(r client.NodeResponse) {
+	j.Responses[r.From] = string(r.Payload)
+}
+
+func (j *jsonQueryOutput) finished() error {
+	out, err := formatOutput(j, "json")
+	if err != nil {
+		j.ui.Error(fmt.Sprintf("Encoding error: %s", err))
+		return err
+	}
+	j.ui.Output(out)
+	return nil
+}
