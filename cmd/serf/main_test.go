@@ -75,9 +75,26 @@ func TestBinary(t *testing.T) {
 
 	t.Run("usage lists commands", func(t *testing.T) {
 		_, stderr, _ := runSerf(t, bin)
-		want := usageLine + "\nAvailable commands are:\n    version    Prints the Serf version\n"
-		if !strings.HasPrefix(stderr, want) {
-			t.Errorf("usage = %q, want it to start with %q", stderr, want)
+		// Serf 0.11.0's usage, byte for byte: the same commands with the
+		// same synopses.
+		want := usageLine + "\nAvailable commands are:\n" +
+			"    agent           Runs a Serf agent\n" +
+			"    event           Send a custom event through the Serf cluster\n" +
+			"    force-leave     Forces a member of the cluster to enter the \"left\" state\n" +
+			"    info            Provides debugging information for operators\n" +
+			"    join            Tell Serf agent to join cluster\n" +
+			"    keygen          Generates a new encryption key\n" +
+			"    keys            Manipulate the internal encryption keyring used by Serf\n" +
+			"    leave           Gracefully leaves the Serf cluster and shuts down\n" +
+			"    members         Lists the members of a Serf cluster\n" +
+			"    monitor         Stream logs from a Serf agent\n" +
+			"    query           Send a query to the Serf cluster\n" +
+			"    reachability    Test network reachability\n" +
+			"    rtt             Estimates network round trip time between nodes\n" +
+			"    tags            Modify tags of a running Serf agent\n" +
+			"    version         Prints the Serf version\n\n"
+		if stderr != want {
+			t.Errorf("usage = %q, want %q", stderr, want)
 		}
 	})
 }
