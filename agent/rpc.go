@@ -204,8 +204,12 @@ func (c *rpcClient) serve() {
 		s.lock.Unlock()
 	}()
 
+	// One header for the whole connection, as in Serf: a body left unread
+	// after "Authentication required" is decoded into it next, keeping the
+	// old Command and Seq, so the refusal repeats with the same Seq, which
+	// Serf's clients expect.
+	var h client.RequestHeader
 	for {
-		var h client.RequestHeader
 		if err := c.dec.Decode(&h); err != nil {
 			select {
 			case <-c.done:
