@@ -13,14 +13,45 @@ import (
 // level is its "[LEVEL]" tag.
 var LogLevels = []logutils.LogLevel{"TRACE", "DEBUG", "INFO", "WARN", "ERR"}
 
-// NewLevelFilter returns a writer that passes on to w only lines at or
-// above level. Lines without a known level tag pass.
-func NewLevelFilter(level string, w io.Writer) *logutils.LevelFilter {
-	return &logutils.LevelFilter{
+// LevelFilter passes on only lines at or above its level; lines without
+// a known level tag pass. Unlike logutils.LevelFilter, which it wraps, its
+// level can be changed (SIGHUP) while other goroutines log.
+type LevelFilter struct {
+	lock sync.RWMutex
+	f    *logutils.LevelFilter // guarded by lock
+}
+
+// NewLevelFilter returns a filter writing to w (which may be nil when
+// only Check is used).
+func NewLevelFilter(level string, w io.Writer) *LevelFilter {
+	f := &logutils.LevelFilter{
 		Levels:   LogLevels,
 		MinLevel: logutils.LogLevel(strings.ToUpper(level)),
 		Writer:   w,
 	}
+	f.Check(nil) // builds the filter's lookup table now, not on first use
+	return &LevelFilter{f: f}
+}
+
+// Write passes p on if it is at or above the level.
+func (l *LevelFilter) Write(p []byte) (int, error) {
+	l.lock.RLock()
+	defer l.lock.RUnlock()
+	return l.f.Write(p)
+}
+
+// Check reports whether line is at or above the level.
+func (l *LevelFilter) Check(line []byte) bool {
+	l.lock.RLock()
+	defer l.lock.RUnlock()
+	return l.f.Check(line)
+}
+
+// SetLevel changes the level (any case).
+func (l *LevelFilter) SetLevel(level string) {
+	l.lock.Lock()
+	defer l.lock.Unlock()
+	l.f.SetMinLevel(logutils.LogLevel(strings.ToUpper(level)))
 }
 
 // ValidLevel reports whether level (any case) is one of LogLevels.

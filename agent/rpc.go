@@ -14,7 +14,6 @@ import (
 
 	metrics "github.com/hashicorp/go-metrics"
 	"github.com/hashicorp/go-msgpack/v2/codec"
-	"github.com/hashicorp/logutils"
 	"github.com/openserf/serf/client"
 	"github.com/openserf/serf/event"
 	"github.com/openserf/serf/serf"
@@ -729,7 +728,7 @@ func (c *rpcClient) openMonitor(seq uint64, level string) error {
 type logStream struct {
 	client   *rpcClient
 	seq      uint64
-	filter   *logutils.LevelFilter
+	filter   *LevelFilter
 	ch       chan string
 	stopCh   chan struct{}
 	stopOnce sync.Once

@@ -6,7 +6,6 @@ import (
 	"strings"
 
 	gsyslog "github.com/hashicorp/go-syslog"
-	"github.com/hashicorp/logutils"
 )
 
 // syslogPriority maps our levels to syslog priorities, as Serf does.
@@ -22,7 +21,7 @@ var syslogPriority = map[string]gsyslog.Priority{
 // SyslogWriter sends each log line that passes the level filter to
 // syslog with the priority of its level and the level tag removed.
 type SyslogWriter struct {
-	filter *logutils.LevelFilter
+	filter *LevelFilter
 	out    gsyslog.Syslogger
 }
 
@@ -60,5 +59,5 @@ func (s *SyslogWriter) Write(p []byte) (int, error) {
 
 // SetLevel changes the level filter (on reload).
 func (s *SyslogWriter) SetLevel(level string) {
-	s.filter.SetMinLevel(logutils.LogLevel(strings.ToUpper(level)))
+	s.filter.SetLevel(level)
 }

@@ -16,7 +16,6 @@ import (
 	"time"
 
 	"github.com/hashicorp/cli"
-	"github.com/hashicorp/logutils"
 	"github.com/hashicorp/memberlist"
 	"github.com/openserf/serf/agent"
 	"github.com/openserf/serf/serf"
@@ -36,7 +35,7 @@ type AgentCommand struct {
 	Signals <-chan os.Signal
 
 	args      []string
-	logFilter *logutils.LevelFilter
+	logFilter *agent.LevelFilter
 	syslog    *agent.SyslogWriter
 	logger    *log.Logger
 	// configTags are the tags the configuration gave at start or at the
@@ -439,7 +438,7 @@ func (c *AgentCommand) reload(old *agent.Config, a *agent.Agent) *agent.Config {
 	if errors.Is(err, errInvalidLogLevel) {
 		conf.LogLevel = old.LogLevel
 	} else if !strings.EqualFold(conf.LogLevel, old.LogLevel) {
-		c.logFilter.SetMinLevel(logutils.LogLevel(strings.ToUpper(conf.LogLevel)))
+		c.logFilter.SetLevel(conf.LogLevel)
 		if c.syslog != nil {
 			c.syslog.SetLevel(conf.LogLevel)
 		}
