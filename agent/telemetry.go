@@ -53,9 +53,14 @@ func StartTelemetry(statsiteAddr, statsdAddr string) (*Telemetry, error) {
 	return &Telemetry{Inmem: inm, signal: metrics.DefaultInmemSignal(inm)}, nil
 }
 
-// Stop stops the SIGUSR1 handler and the global instance's background
-// work.
+// Stop stops the SIGUSR1 handler and points the global instance at a
+// sink that discards. The old sinks are not shut down: memberlist may
+// still be reporting from goroutines that outlive its Shutdown, and
+// go-metrics' statsd and statsite sinks panic when written to after
+// their shutdown. They end with the process.
 func (t *Telemetry) Stop() {
 	t.signal.Stop()
-	metrics.Shutdown()
+	cfg := metrics.DefaultConfig("serf-agent")
+	cfg.EnableRuntimeMetrics = false
+	_, _ = metrics.NewGlobal(cfg, &metrics.BlackholeSink{})
 }

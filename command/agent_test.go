@@ -1,0 +1,115 @@
+package command
+
+import (
+	"fmt"
+	"net"
+	"os"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/hashicorp/cli"
+	"github.com/openserf/serf/internal/cluster"
+	"github.com/openserf/serf/internal/oracle"
+)
+
+// runAgentCommand runs `serf agent args...` in-process; stop ends it like
+// Ctrl-C and returns its exit code.
+func runAgentCommand(t *testing.T, args ...string) (ui *cli.MockUi, signals chan os.Signal, stop func() int) {
+	t.Helper()
+	ui = cli.NewMockUi()
+	signals = make(chan os.Signal, 4)
+	cmd := &AgentCommand{UI: ui, Signals: signals}
+	code := make(chan int, 1)
+	go func() { code <- cmd.Run(args) }()
+	var once bool
+	var result int
+	stop = func() int {
+		if !once {
+			once = true
+			signals <- os.Interrupt
+			select {
+			case result = <-code:
+			case <-time.After(30 * time.Second):
+				t.Fatalf("agent did not stop; output:\n%s", ui.OutputWriter.String())
+			}
+		}
+		return result
+	}
+	t.Cleanup(func() { stop() })
+	return ui, signals, stop
+}
+
+// The agent reports Serf's metric names to a statsd sink.
+func TestAgentStatsdTelemetry(t *testing.T) {
+	udp, err := net.ListenPacket("udp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer udp.Close()
+	cfg := filepath.Join(t.TempDir(), "telemetry.json")
+	if err := os.WriteFile(cfg, []byte(fmt.Sprintf(`{"statsd_addr": %q}`, udp.LocalAddr().String())), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	ip := cluster.IP()
+	ui, _, stop := runAgentCommand(t, "-node=tele", "-bind="+oracle.FreeAddr(t, ip),
+		"-rpc-addr="+oracle.FreeAddr(t, ip), "-profile=local", "-config-file="+cfg)
+
+	seen := map[string]bool{}
+	buf := make([]byte, 65536)
+	deadline := time.Now().Add(30 * time.Second)
+	for !seen["serf.member.join"] {
+		if time.Now().After(deadline) {
+			t.Fatalf("no serf.member.join metric; saw %v\n%s", seen, ui.OutputWriter.String())
+		}
+		_ = udp.SetReadDeadline(time.Now().Add(time.Second))
+		n, _, err := udp.ReadFrom(buf)
+		if err != nil {
+			continue
+		}
+		for _, line := range strings.Split(string(buf[:n]), "\n") {
+			if name, _, ok := strings.Cut(line, ":"); ok {
+				// The host name prefix is on with a sink configured, as in Serf.
+				for _, m := range []string{"serf.member.join", "serf.events", "memberlist."} {
+					if strings.Contains(name, "serf-agent.") && strings.Contains(name, m) {
+						seen[m] = true
+					}
+				}
+			}
+		}
+	}
+	if code := stop(); code != 0 {
+		t.Errorf("exit code after interrupt = %d, want 0", code)
+	}
+}
+
+// SIGTERM without leave_on_terminate exits 1 without leaving; SIGHUP
+// reloads and keeps running.
+func TestAgentSignals(t *testing.T) {
+	ip := cluster.IP()
+	ui, signals, stop := runAgentCommand(t, "-node=sig", "-bind="+oracle.FreeAddr(t, ip),
+		"-rpc-addr="+oracle.FreeAddr(t, ip), "-profile=local")
+	cluster.WaitFor(t, 20*time.Second, func() error {
+		if !strings.Contains(ui.OutputWriter.String(), "Log data will now stream in as it occurs") {
+			return fmt.Errorf("agent not up yet")
+		}
+		return nil
+	})
+	signals <- syscall.SIGHUP
+	cluster.WaitFor(t, 20*time.Second, func() error {
+		if !strings.Contains(ui.OutputWriter.String(), "==> Reloading configuration...") {
+			return fmt.Errorf("no reload yet")
+		}
+		return nil
+	})
+	signals <- syscall.SIGTERM
+	if code := stop(); code != 1 {
+		t.Errorf("exit code after SIGTERM = %d, want 1", code)
+	}
+	out := ui.OutputWriter.String()
+	if !strings.Contains(out, "==> Caught signal: terminated") || strings.Contains(out, "Gracefully shutting down") {
+		t.Errorf("SIGTERM output:\n%s", out)
+	}
+}
