@@ -84,7 +84,7 @@ func (c *EventCommand) Run(args []string) int {
 
 	rpc, err := rpcClient(*o.rpcAddr, *o.rpcAuth)
 	if err != nil {
-		c.UI.Error(fmt.Sprintf("Error connecting to Serf agent: %s", err))
+		c.UI.Error(connectError(err))
 		return 1
 	}
 	defer rpc.Close()

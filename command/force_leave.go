@@ -75,7 +75,7 @@ func (c *ForceLeaveCommand) Run(args []string) int {
 
 	rpc, err := rpcClient(*o.rpcAddr, *o.rpcAuth)
 	if err != nil {
-		c.UI.Error(fmt.Sprintf("Error connecting to Serf agent: %s", err))
+		c.UI.Error(connectError(err))
 		return 1
 	}
 	defer rpc.Close()

@@ -104,7 +104,7 @@ func (c *KeysCommand) Run(args []string) int {
 
 	cl, err := rpcClient(*o.rpcAddr, *o.rpcAuth)
 	if err != nil {
-		ui.Error(fmt.Sprintf("Error connecting to Serf agent: %s", err))
+		ui.Error(connectError(err))
 		return 1
 	}
 	defer cl.Close()

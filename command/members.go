@@ -111,7 +111,7 @@ func (c *MembersCommand) Run(args []string) int {
 
 	rpc, err := rpcClient(*o.rpcAddr, *o.rpcAuth)
 	if err != nil {
-		return printFailure(c.UI, o.format, fmt.Sprintf("Error connecting to Serf agent: %s", err))
+		return printFailure(c.UI, o.format, connectError(err))
 	}
 	defer rpc.Close()
 

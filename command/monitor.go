@@ -67,7 +67,7 @@ func (c *MonitorCommand) Run(args []string) int {
 
 	cl, err := rpcClient(*o.rpcAddr, *o.rpcAuth)
 	if err != nil {
-		c.UI.Error(fmt.Sprintf("Error connecting to Serf agent: %s", err))
+		c.UI.Error(connectError(err))
 		return 1
 	}
 	defer cl.Close()

@@ -144,7 +144,7 @@ func (c *QueryCommand) Run(args []string) int {
 
 	cl, err := rpcClient(*o.rpcAddr, *o.rpcAuth)
 	if err != nil {
-		return fail(fmt.Sprintf("Error connecting to Serf agent: %s", err), false)
+		return fail(connectError(err), false)
 	}
 	defer cl.Close()
 

@@ -84,7 +84,7 @@ func (c *ReachabilityCommand) Run(args []string) int {
 
 	cl, err := rpcClient(*o.rpcAddr, *o.rpcAuth)
 	if err != nil {
-		c.UI.Error(fmt.Sprintf("Error connecting to Serf agent: %s", err))
+		c.UI.Error(connectError(err))
 		return 1
 	}
 	defer cl.Close()

@@ -27,9 +27,14 @@ func rpcFlags(f *flag.FlagSet) (addr, auth *string) {
 }
 
 // rpcClient connects to an agent: dial, handshake, and auth when a token
-// is given. Callers print failures as "Error connecting to Serf agent: %s".
+// is given. Callers print failures with connectError.
 func rpcClient(addr, auth string) (*client.RPCClient, error) {
 	return client.ClientFromConfig(&client.Config{Addr: addr, AuthKey: auth})
+}
+
+// connectError is Serf's message for a failed connection to the agent.
+func connectError(err error) string {
+	return fmt.Sprintf("Error connecting to Serf agent: %s", err)
 }
 
 // formatOutput renders v as "text" (its String method) or "json"

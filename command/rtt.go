@@ -61,7 +61,7 @@ func (c *RTTCommand) Run(args []string) int {
 	// against an unreachable agent reports the connection.
 	cl, err := rpcClient(*o.rpcAddr, *o.rpcAuth)
 	if err != nil {
-		c.UI.Error(fmt.Sprintf("Error connecting to Serf agent: %s", err))
+		c.UI.Error(connectError(err))
 		return 1
 	}
 	defer cl.Close()

@@ -71,7 +71,7 @@ func (c *TagsCommand) Run(args []string) int {
 	// agent is reported ahead of a malformed tag; we keep that order.
 	rpc, err := rpcClient(*o.rpcAddr, *o.rpcAuth)
 	if err != nil {
-		c.UI.Error(fmt.Sprintf("Error connecting to Serf agent: %s", err))
+		c.UI.Error(connectError(err))
 		return 1
 	}
 	defer rpc.Close()
