@@ -1,6 +1,7 @@
 package client
 
 import (
+	"github.com/openserf/serf/internal/golden"
 	"runtime"
 	"testing"
 
@@ -41,7 +42,7 @@ func decodeReply(data []byte, newBody func() any) error {
 // header and of every reply body and stream record.
 func FuzzDecodeResponse(f *testing.F) {
 	for name := range goldenFrames {
-		f.Add(readGolden(f, name))
+		f.Add(golden.Read(f, name))
 	}
 	f.Add([]byte{0x82, 0xa5, 'E', 'r', 'r', 'o', 'r', 0xa0, 0xa3, 'S', 'e', 'q', 0x01, 0xdd, 0xff, 0xff, 0xff, 0xff})
 	f.Fuzz(func(t *testing.T, data []byte) {

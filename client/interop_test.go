@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"github.com/openserf/serf/internal/golden"
 	"io"
 	"net"
 	"os"
@@ -625,10 +626,10 @@ func TestInteropGoldenExchange(t *testing.T) {
 		a.WaitRPC(interopWait)
 
 		r := dialRaw(t, a.RPCAddr)
-		r.write(readGolden(t, "handshake_request"))
-		r.expect("handshake reply", readGolden(t, "handshake_reply"))
+		r.write(golden.Read(t, "handshake_request"))
+		r.expect("handshake reply", golden.Read(t, "handshake_reply"))
 
-		r.write(readGolden(t, "members_request"))
+		r.write(golden.Read(t, "members_request"))
 		dec := codec.NewDecoder(byteReader{r.conn}, NewCodecHandle())
 		var h ResponseHeader
 		var resp MembersResponse
@@ -642,18 +643,18 @@ func TestInteropGoldenExchange(t *testing.T) {
 		// compare through our encoder, since the port varies.
 		want := encodeFrame(t, &h, &resp)
 		var got []byte
-		r.write(readGolden(t, "members_request"))
+		r.write(golden.Read(t, "members_request"))
 		got = make([]byte, len(want))
 		if _, err := io.ReadFull(r.conn, got); err != nil || !bytes.Equal(got, want) {
 			t.Errorf("members reply = % x, %v\nwant (re-encoded) % x", got, err, want)
 		}
 
-		r.write(readGolden(t, "get_coordinate_request"))
-		r.expect("get-coordinate reply", readGolden(t, "get_coordinate_reply"))
-		r.write(readGolden(t, "stream_request"))
-		r.expect("stream reply", readGolden(t, "stream_reply_invalid_filter"))
-		r.write(readGolden(t, "bogus_request"))
-		r.expect("bogus reply", readGolden(t, "bogus_reply"))
+		r.write(golden.Read(t, "get_coordinate_request"))
+		r.expect("get-coordinate reply", golden.Read(t, "get_coordinate_reply"))
+		r.write(golden.Read(t, "stream_request"))
+		r.expect("stream reply", golden.Read(t, "stream_reply_invalid_filter"))
+		r.write(golden.Read(t, "bogus_request"))
+		r.expect("bogus reply", golden.Read(t, "bogus_reply"))
 		r.expectEOF("Unsupported command")
 	})
 }

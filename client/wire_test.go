@@ -2,15 +2,15 @@ package client
 
 import (
 	"bytes"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"net"
-	"os"
 	"path/filepath"
 	"reflect"
 	"strings"
 	"testing"
+
+	"github.com/openserf/serf/internal/golden"
 
 	"github.com/hashicorp/go-msgpack/v2/codec"
 )
@@ -20,34 +20,6 @@ import (
 // records built by the same rules. The interop tests replay the §4.4
 // ones against real agents byte for byte. They are hex text: "#" starts
 // a comment that runs to the end of the line, whitespace is ignored.
-
-// parseGoldenHex decodes the text of a .hex fixture.
-func parseGoldenHex(text string) ([]byte, error) {
-	var digits strings.Builder
-	for line := range strings.Lines(text) {
-		if i := strings.IndexByte(line, '#'); i >= 0 {
-			line = line[:i]
-		}
-		for _, f := range strings.Fields(line) {
-			digits.WriteString(f)
-		}
-	}
-	return hex.DecodeString(digits.String())
-}
-
-// readGolden returns the bytes of testdata/<name>.hex.
-func readGolden(tb testing.TB, name string) []byte {
-	tb.Helper()
-	text, err := os.ReadFile(filepath.Join("testdata", name+".hex"))
-	if err != nil {
-		tb.Fatalf("read golden fixture: %v", err)
-	}
-	b, err := parseGoldenHex(string(text))
-	if err != nil {
-		tb.Fatalf("parse golden fixture %s: %v", name, err)
-	}
-	return b
-}
 
 // encodeFrame encodes values back to back with the RPC handle.
 func encodeFrame(tb testing.TB, values ...any) []byte {
@@ -121,15 +93,15 @@ var goldenFrames = map[string][]any{
 }
 
 func TestGoldenHexReader(t *testing.T) {
-	got, err := parseGoldenHex("# comment\n  01 82\n\ta5 4c#trailing\n#0f\n\n ff")
+	got, err := golden.Parse("# comment\n  01 82\n\ta5 4c#trailing\n#0f\n\n ff")
 	if err != nil {
-		t.Fatalf("parseGoldenHex() error = %v", err)
+		t.Fatalf("golden.Parse() error = %v", err)
 	}
 	if want := []byte{0x01, 0x82, 0xa5, 0x4c, 0xff}; !bytes.Equal(got, want) {
-		t.Errorf("parseGoldenHex() = % x, want % x", got, want)
+		t.Errorf("golden.Parse() = % x, want % x", got, want)
 	}
-	if _, err := parseGoldenHex("0"); err == nil {
-		t.Errorf("parseGoldenHex(odd length) error = nil, want an error")
+	if _, err := golden.Parse("0"); err == nil {
+		t.Errorf("golden.Parse(odd length) error = nil, want an error")
 	}
 }
 
@@ -138,7 +110,7 @@ func TestGoldenHexReader(t *testing.T) {
 func TestGoldenEncode(t *testing.T) {
 	for name, values := range goldenFrames {
 		t.Run(name, func(t *testing.T) {
-			want := readGolden(t, name)
+			want := golden.Read(t, name)
 			if got := encodeFrame(t, values...); !bytes.Equal(got, want) {
 				t.Errorf("encode = % x\nwant     % x", got, want)
 			}
@@ -151,7 +123,7 @@ func TestGoldenEncode(t *testing.T) {
 func TestGoldenDecode(t *testing.T) {
 	for name, values := range goldenFrames {
 		t.Run(name, func(t *testing.T) {
-			r := bytes.NewReader(readGolden(t, name))
+			r := bytes.NewReader(golden.Read(t, name))
 			dec := codec.NewDecoder(r, NewCodecHandle())
 			for _, want := range values {
 				got := reflect.New(reflect.TypeOf(want).Elem()).Interface()

@@ -2,6 +2,7 @@ package serf
 
 import (
 	"bytes"
+	"github.com/openserf/serf/internal/golden"
 	"testing"
 
 	"github.com/hashicorp/go-msgpack/v2/codec"
@@ -9,7 +10,7 @@ import (
 )
 
 func TestGoldenPingAckPayload(t *testing.T) {
-	want := readGolden(t, "ping_ack_fresh")
+	want := golden.Read(t, "ping_ack_fresh")
 	var buf bytes.Buffer
 	buf.WriteByte(PingVersion)
 	if err := codec.NewEncoder(&buf, gossipHandle).Encode(coordinate.NewCoordinate(coordinate.DefaultConfig())); err != nil {
@@ -31,7 +32,7 @@ func TestGoldenPingAckPayload(t *testing.T) {
 // fails cleanly, and the Vivaldi client either uses or rejects it; the
 // local coordinate never becomes invalid.
 func FuzzDecodePingCoordinate(f *testing.F) {
-	f.Add(readGolden(f, "ping_ack_fresh")[1:])
+	f.Add(golden.Read(f, "ping_ack_fresh")[1:])
 	f.Add([]byte{0x84, 0xa3, 'V', 'e', 'c', 0x91, 0xcb, 0x7f, 0xf0, 0, 0, 0, 0, 0, 0})
 	f.Fuzz(func(t *testing.T, data []byte) {
 		c, err := decodePingCoordinate(data)

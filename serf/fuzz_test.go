@@ -2,6 +2,7 @@ package serf
 
 import (
 	"bytes"
+	"github.com/openserf/serf/internal/golden"
 	"reflect"
 	"testing"
 )
@@ -89,10 +90,10 @@ func checkRelayHeader(t *testing.T, body []byte) {
 
 func FuzzDecodeMessage(f *testing.F) {
 	for _, g := range goldenMessages() {
-		f.Add(readGolden(f, g.name))
+		f.Add(golden.Read(f, g.name))
 	}
 	for _, name := range []string{"relay_query_response", "conflict_response_unknown"} {
-		f.Add(readGolden(f, name))
+		f.Add(golden.Read(f, name))
 	}
 	f.Add([]byte{})
 	f.Add([]byte{byte(messageRelayType)})
@@ -116,7 +117,7 @@ func FuzzDecodeMessage(f *testing.F) {
 // MergeRemoteState that reads untrusted bytes. (Fuzzing MergeRemoteState
 // itself needs a running *Serf.)
 func FuzzDecodePushPull(f *testing.F) {
-	f.Add(readGolden(f, "pushpull_lone")[1:])
+	f.Add(golden.Read(f, "pushpull_lone")[1:])
 	withEvents, err := encodeMessage(messagePushPullType, &messagePushPull{
 		LTime:        9,
 		StatusLTimes: map[string]LamportTime{"a": 3, "b": 0},
@@ -138,8 +139,8 @@ func FuzzDecodePushPull(f *testing.F) {
 }
 
 func FuzzDecodeTags(f *testing.F) {
-	f.Add(readGolden(f, "tags_meta"))
-	f.Add(readGolden(f, "tags_empty"))
+	f.Add(golden.Read(f, "tags_meta"))
+	f.Add(golden.Read(f, "tags_empty"))
 	f.Add([]byte("web"))
 	f.Add([]byte{})
 	f.Add([]byte{0xff, 0xc0})
@@ -171,8 +172,8 @@ func FuzzDecodeTags(f *testing.F) {
 }
 
 func FuzzDecodeRelayHeader(f *testing.F) {
-	f.Add(readGolden(f, "relay_header"))
-	f.Add(readGolden(f, "relay_query_response")[1:])
+	f.Add(golden.Read(f, "relay_header"))
+	f.Add(golden.Read(f, "relay_query_response")[1:])
 	f.Add([]byte{0xc0, 0x05, 0x80})
 	f.Fuzz(func(t *testing.T, body []byte) {
 		checkRelayHeader(t, body)

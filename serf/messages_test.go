@@ -2,15 +2,14 @@ package serf
 
 import (
 	"bytes"
-	"encoding/hex"
 	"net"
-	"os"
-	"path/filepath"
 	"reflect"
 	"runtime"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/openserf/serf/internal/golden"
 )
 
 // The golden fixtures in testdata/*.hex are byte captures and reference
@@ -18,44 +17,16 @@ import (
 // They are hex text: "#" starts a comment that runs to the end of the line,
 // whitespace is ignored.
 
-// parseGoldenHex decodes the text of a .hex fixture.
-func parseGoldenHex(text string) ([]byte, error) {
-	var digits strings.Builder
-	for line := range strings.Lines(text) {
-		if i := strings.IndexByte(line, '#'); i >= 0 {
-			line = line[:i]
-		}
-		for _, f := range strings.Fields(line) {
-			digits.WriteString(f)
-		}
-	}
-	return hex.DecodeString(digits.String())
-}
-
-// readGolden returns the bytes of testdata/<name>.hex.
-func readGolden(tb testing.TB, name string) []byte {
-	tb.Helper()
-	text, err := os.ReadFile(filepath.Join("testdata", name+".hex"))
-	if err != nil {
-		tb.Fatalf("read golden fixture: %v", err)
-	}
-	b, err := parseGoldenHex(string(text))
-	if err != nil {
-		tb.Fatalf("parse golden fixture %s: %v", name, err)
-	}
-	return b
-}
-
 func TestGoldenHexReader(t *testing.T) {
-	got, err := parseGoldenHex("# comment\n  01 82\n\ta5 4c#trailing\n#0f\n\n ff")
+	got, err := golden.Parse("# comment\n  01 82\n\ta5 4c#trailing\n#0f\n\n ff")
 	if err != nil {
-		t.Fatalf("parseGoldenHex() error = %v", err)
+		t.Fatalf("golden.Parse() error = %v", err)
 	}
 	if want := []byte{0x01, 0x82, 0xa5, 0x4c, 0xff}; !bytes.Equal(got, want) {
-		t.Errorf("parseGoldenHex() = % x, want % x", got, want)
+		t.Errorf("golden.Parse() = % x, want % x", got, want)
 	}
-	if _, err := parseGoldenHex("0"); err == nil {
-		t.Errorf("parseGoldenHex(odd length) error = nil, want an error")
+	if _, err := golden.Parse("0"); err == nil {
+		t.Errorf("golden.Parse(odd length) error = nil, want an error")
 	}
 }
 
@@ -184,7 +155,7 @@ func goldenMessages() []goldenMessage {
 func TestGoldenEncode(t *testing.T) {
 	for _, g := range goldenMessages() {
 		t.Run(g.name, func(t *testing.T) {
-			want := readGolden(t, g.name)
+			want := golden.Read(t, g.name)
 			got, err := encodeMessage(g.typ, g.value)
 			if err != nil {
 				t.Fatalf("encodeMessage(%s) error = %v", g.name, err)
@@ -207,7 +178,7 @@ func TestGoldenEncode(t *testing.T) {
 func TestGoldenDecode(t *testing.T) {
 	for _, g := range goldenMessages() {
 		t.Run(g.name, func(t *testing.T) {
-			raw := readGolden(t, g.name)
+			raw := golden.Read(t, g.name)
 			if messageType(raw[0]) != g.typ {
 				t.Fatalf("%s type byte = %d, want %d", g.name, raw[0], g.typ)
 			}
@@ -225,7 +196,7 @@ func TestGoldenDecode(t *testing.T) {
 func TestGoldenRoundTrip(t *testing.T) {
 	for _, g := range goldenMessages() {
 		t.Run(g.name, func(t *testing.T) {
-			raw := readGolden(t, g.name)
+			raw := golden.Read(t, g.name)
 
 			// bytes -> struct -> bytes
 			decoded := g.fresh()
@@ -257,7 +228,7 @@ func TestGoldenRoundTrip(t *testing.T) {
 }
 
 func TestGoldenPushPullLone(t *testing.T) {
-	raw := readGolden(t, "pushpull_lone")
+	raw := golden.Read(t, "pushpull_lone")
 	if len(raw) != 586 {
 		t.Fatalf("len(pushpull_lone) = %d, want 586", len(raw))
 	}
@@ -317,8 +288,8 @@ func TestEncodePushPullEvents(t *testing.T) {
 }
 
 func TestGoldenQueryFilters(t *testing.T) {
-	nodeFilter := readGolden(t, "filter_node")
-	tagFilter := readGolden(t, "filter_tag")
+	nodeFilter := golden.Read(t, "filter_node")
+	tagFilter := golden.Read(t, "filter_tag")
 
 	got, err := encodeFilter(filterNodeType, filterNode{"probe"})
 	if err != nil {
@@ -369,7 +340,7 @@ func TestGoldenQueryFilters(t *testing.T) {
 		t.Fatalf("encodeMessage(query with filters) error = %v", err)
 	}
 	for _, part := range []string{"query_filters_filters", "query_filters_relayfactor", "query_filters_nopayload"} {
-		want := readGolden(t, part)
+		want := golden.Read(t, part)
 		if !bytes.Contains(raw, want) {
 			t.Errorf("encodeMessage(query with filters) = % x, want it to contain %s % x", raw, part, want)
 		}
@@ -384,7 +355,7 @@ func TestGoldenQueryFilters(t *testing.T) {
 }
 
 func TestGoldenRelayHeader(t *testing.T) {
-	want := readGolden(t, "relay_header")
+	want := golden.Read(t, "relay_header")
 	hdr := relayHeader{
 		DestAddr: net.UDPAddr{IP: net.ParseIP("127.0.0.1"), Port: 7946},
 		DestName: "n1",
@@ -423,8 +394,8 @@ func TestGoldenRelayHeader(t *testing.T) {
 }
 
 func TestGoldenRelayQueryResponse(t *testing.T) {
-	want := readGolden(t, "relay_query_response")
-	ack := readGolden(t, "query_response_ack")
+	want := golden.Read(t, "relay_query_response")
+	ack := golden.Read(t, "query_response_ack")
 	dest := net.UDPAddr{IP: net.IP{127, 0, 0, 1}, Port: 7946}
 	resp := messageQueryResponse{LTime: 1, ID: 7, From: "n2", Flags: queryFlagAck}
 
@@ -449,7 +420,7 @@ func TestGoldenRelayQueryResponse(t *testing.T) {
 }
 
 func TestGoldenConflictResponseUnknown(t *testing.T) {
-	want := readGolden(t, "conflict_response_unknown")
+	want := golden.Read(t, "conflict_response_unknown")
 	got, err := encodeMessage(messageConflictResponseType, (*Member)(nil))
 	if err != nil {
 		t.Fatalf("encodeMessage(nil member) error = %v", err)

@@ -2,6 +2,7 @@ package serf
 
 import (
 	"bytes"
+	"github.com/openserf/serf/internal/golden"
 	"reflect"
 	"testing"
 )
@@ -18,7 +19,7 @@ func TestTagsEncodeGolden(t *testing.T) {
 		// Serf encodes a never-nil map, so no tags is ff 80, not ff c0.
 		{"tags_empty", 4, nil},
 	} {
-		want := readGolden(t, tt.golden)
+		want := golden.Read(t, tt.golden)
 		got, err := encodeTags(tt.protocol, tt.tags)
 		if err != nil {
 			t.Fatalf("encodeTags(%d, %v) error = %v", tt.protocol, tt.tags, err)
@@ -76,8 +77,8 @@ func TestTagsDecode(t *testing.T) {
 		meta []byte
 		want map[string]string
 	}{
-		{"tags_meta", readGolden(t, "tags_meta"), map[string]string{"role": "web"}},
-		{"tags_empty", readGolden(t, "tags_empty"), map[string]string{}},
+		{"tags_meta", golden.Read(t, "tags_meta"), map[string]string{"role": "web"}},
+		{"tags_empty", golden.Read(t, "tags_empty"), map[string]string{}},
 		{"protocol 2 role", []byte("web"), map[string]string{"role": "web"}},
 		// Without the magic byte the whole meta is the role, whatever it is.
 		{"non-magic bytes", []byte{0x81, 0xa1, 'a'}, map[string]string{"role": "\x81\xa1a"}},
