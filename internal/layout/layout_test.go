@@ -1,0 +1,50 @@
+// Package layout_test checks that imports run one way (STYLE.md §1):
+// cmd/serf -> command -> client; command (agent subcommand) -> agent ->
+// event, serf, client; event -> serf; serf -> coordinate. And that the
+// product never imports HashiCorp's serf or consul.
+package layout_test
+
+import (
+	"os/exec"
+	"strings"
+	"testing"
+)
+
+const module = "github.com/openserf/serf"
+
+// deps lists the packages pkg imports, directly or not (non-test code).
+func deps(t *testing.T, pkg string) []string {
+	t.Helper()
+	out, err := exec.Command("go", "list", "-deps", module+"/"+pkg).Output()
+	if err != nil {
+		t.Fatalf("go list -deps %s: %v", pkg, err)
+	}
+	return strings.Fields(string(out))
+}
+
+func TestImportsRunOneWay(t *testing.T) {
+	forbidden := map[string][]string{
+		"coordinate": {"serf", "event", "agent", "client", "command"},
+		"serf":       {"event", "agent", "client", "command"},
+		"event":      {"agent", "client", "command"},
+		"client":     {"serf", "event", "agent", "command"},
+		"agent":      {"command"},
+		"command":    {},
+		"cmd/serf":   {},
+	}
+	for pkg, bad := range forbidden {
+		for _, d := range deps(t, pkg) {
+			for _, b := range bad {
+				if d == module+"/"+b {
+					t.Errorf("%s imports %s", pkg, b)
+				}
+			}
+			if strings.HasPrefix(d, "github.com/hashicorp/serf") || strings.HasPrefix(d, "github.com/hashicorp/consul") {
+				t.Errorf("%s imports %s: the product must not depend on Serf or Consul", pkg, d)
+			}
+			if strings.HasPrefix(d, module+"/internal/") {
+				t.Errorf("%s imports the test helper %s", pkg, d)
+			}
+		}
+	}
+}
