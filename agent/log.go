@@ -1,7 +1,6 @@
 package agent
 
 import (
-	"bytes"
 	"io"
 	"strings"
 	"sync"
@@ -112,20 +111,21 @@ func (r *LogRing) DeregisterHandler(h LogHandler) {
 	delete(r.handlers, h)
 }
 
-// Write records each complete line of p.
+// Write records p as one entry, without its trailing newline, as Serf
+// does: a multi-line message (a join's multierror) stays one record, so
+// `serf monitor` neither loses its level tag on the continuation lines
+// nor sends an empty record, which Serf's CLI takes for the end.
 func (r *LogRing) Write(p []byte) (int, error) {
+	s := strings.TrimSuffix(string(p), "\n")
 	r.lock.Lock()
 	defer r.lock.Unlock()
-	for _, line := range bytes.Split(bytes.TrimSuffix(p, []byte("\n")), []byte("\n")) {
-		s := string(line)
-		r.lines[r.next] = s
-		r.next++
-		if r.next == len(r.lines) {
-			r.next, r.full = 0, true
-		}
-		for h := range r.handlers {
-			h.HandleLog(s)
-		}
+	r.lines[r.next] = s
+	r.next++
+	if r.next == len(r.lines) {
+		r.next, r.full = 0, true
+	}
+	for h := range r.handlers {
+		h.HandleLog(s)
 	}
 	return len(p), nil
 }
