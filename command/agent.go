@@ -55,6 +55,15 @@ func (c *AgentCommand) Run(args []string) int {
 	c.UI = &cli.PrefixedUi{OutputPrefix: "==> ", InfoPrefix: "    ", ErrorPrefix: "==> ", Ui: c.UI}
 	c.args = args
 
+	// Catch signals from the start (Serf only does once the agent runs),
+	// so a SIGHUP or SIGINT during start-up is handled, not fatal.
+	if c.Signals == nil {
+		ch := make(chan os.Signal, 4)
+		signal.Notify(ch, os.Interrupt, syscall.SIGTERM, syscall.SIGHUP)
+		defer signal.Stop(ch)
+		c.Signals = ch
+	}
+
 	conf, _, err := readAgentConfig(args, c.UI)
 	if err != nil {
 		if errors.Is(err, errAgentFlags) {
@@ -373,12 +382,6 @@ func (r *retryJoin) stop() {
 // the agent shutting down by itself (RPC leave, lost name conflict).
 func (c *AgentCommand) handleSignals(conf *agent.Config, a *agent.Agent, retryFailed <-chan struct{}) int {
 	signals := c.Signals
-	if signals == nil {
-		ch := make(chan os.Signal, 4)
-		signal.Notify(ch, os.Interrupt, syscall.SIGTERM, syscall.SIGHUP)
-		defer signal.Stop(ch)
-		signals = ch
-	}
 	for {
 		var sig os.Signal
 		select {
