@@ -9,13 +9,13 @@ import (
 	"os/exec"
 	"strconv"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
 
 	"github.com/openserf/serf/internal/cluster"
 	"github.com/openserf/serf/internal/oracle"
+	"github.com/openserf/serf/internal/syncbuf"
 	"github.com/openserf/serf/internal/wait"
 )
 
@@ -218,8 +218,8 @@ type proc struct {
 	name   string
 	tb     testing.TB
 	cmd    *exec.Cmd
-	stdout syncBuffer
-	stderr syncBuffer
+	stdout syncbuf.Buffer
+	stderr syncbuf.Buffer
 
 	exited  chan struct{} // closed once the process has exited
 	exitErr error         // set before exited is closed
@@ -288,22 +288,4 @@ func (p *proc) waitExit(timeout time.Duration) int {
 		p.tb.Fatalf("agent %s still running after %v", p.name, timeout)
 	}
 	return p.cmd.ProcessState.ExitCode()
-}
-
-// syncBuffer is a bytes.Buffer safe for one writer and many readers.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
 }

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/openserf/serf/internal/oracle"
+	"github.com/openserf/serf/internal/syncbuf"
 	"github.com/openserf/serf/internal/wait"
 )
 
@@ -63,7 +64,7 @@ func TestMonitorMultiLineLogEntry(t *testing.T) {
 type monitorProc struct {
 	cmd            *exec.Cmd
 	cancel         context.CancelFunc
-	stdout, stderr syncBuffer
+	stdout, stderr syncbuf.Buffer
 	exited         chan struct{}
 }
 

@@ -6,7 +6,6 @@
 package cluster
 
 import (
-	"bytes"
 	"fmt"
 	"log"
 	"net"
@@ -18,6 +17,7 @@ import (
 	"time"
 
 	"github.com/hashicorp/memberlist"
+	"github.com/openserf/serf/internal/syncbuf"
 	"github.com/openserf/serf/serf"
 )
 
@@ -81,23 +81,8 @@ type Node struct {
 	received []serf.Event
 }
 
-// SafeBuffer is a bytes.Buffer safe for concurrent writers.
-type SafeBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *SafeBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *SafeBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
+// SafeBuffer is a bytes.Buffer safe for concurrent writers and readers.
+type SafeBuffer = syncbuf.Buffer
 
 // Start creates a node from c (see Config) and records its events. When
 // c.EventCh is nil the node gets a recording channel. The node is shut

@@ -18,6 +18,7 @@ import (
 
 	"github.com/openserf/serf/internal/cluster"
 	"github.com/openserf/serf/internal/oracle"
+	"github.com/openserf/serf/internal/syncbuf"
 	"github.com/openserf/serf/internal/wait"
 )
 
@@ -73,7 +74,7 @@ type agentProc struct {
 	tb  testing.TB
 	bin string
 	cmd *exec.Cmd
-	out syncBuffer
+	out syncbuf.Buffer
 
 	stopOnce sync.Once
 	exited   chan struct{} // closed once the process has exited
@@ -485,28 +486,4 @@ func waitLines(tb testing.TB, path string, n int, timeout time.Duration) []strin
 		return nil
 	})
 	return lines
-}
-
-// syncBuffer is a bytes.Buffer safe for one writer and many readers.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
-
-func (b *syncBuffer) Len() int {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Len()
 }

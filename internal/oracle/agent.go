@@ -1,7 +1,6 @@
 package oracle
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"os/exec"
@@ -10,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/openserf/serf/internal/syncbuf"
 	"github.com/openserf/serf/internal/wait"
 )
 
@@ -28,7 +28,7 @@ type Agent struct {
 	tb  testing.TB
 	bin string
 	cmd *exec.Cmd
-	out syncBuffer
+	out syncbuf.Buffer
 
 	killOnce sync.Once
 	exited   chan struct{} // closed once the process has exited
@@ -198,22 +198,4 @@ func flagValue(args []string, name string) (string, bool) {
 		value, found = v, true
 	}
 	return value, found
-}
-
-// syncBuffer is a bytes.Buffer safe for one writer and many readers.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
 }
