@@ -1,7 +1,6 @@
 package e2e
 
 import (
-	"errors"
 	"flag"
 	"fmt"
 	"os"
@@ -11,6 +10,8 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/openserf/serf/internal/oracle"
 )
 
 // serfBin is our serf binary, built once by TestMain.
@@ -53,7 +54,7 @@ func runTests(m *testing.M) int {
 // buildSerf builds ./cmd/serf from the module root into bin, with -race
 // when the tests run with it.
 func buildSerf(bin string) error {
-	root, err := moduleRoot()
+	root, err := oracle.ModuleRoot()
 	if err != nil {
 		return err
 	}
@@ -68,23 +69,4 @@ func buildSerf(bin string) error {
 		return fmt.Errorf("go %s: %w\n%s", strings.Join(args, " "), err, out)
 	}
 	return nil
-}
-
-// moduleRoot returns the nearest directory at or above the working
-// directory that holds a go.mod.
-func moduleRoot() (string, error) {
-	dir, err := os.Getwd()
-	if err != nil {
-		return "", err
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			return dir, nil
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			return "", errors.New("no go.mod above the working directory")
-		}
-		dir = parent
-	}
 }

@@ -73,7 +73,7 @@ func Dir() (string, error) {
 	if d := os.Getenv(envDir); d != "" {
 		return filepath.Abs(d)
 	}
-	root, err := moduleRoot()
+	root, err := ModuleRoot()
 	if err != nil {
 		return "", err
 	}
@@ -158,9 +158,9 @@ func lockFile(path string) (unlock func(), err error) {
 	}, nil
 }
 
-// moduleRoot returns the nearest directory at or above the working
-// directory that holds a go.mod.
-func moduleRoot() (string, error) {
+// ModuleRoot returns the nearest directory at or above the working
+// directory that holds a go.mod: the repository root in tests.
+func ModuleRoot() (string, error) {
 	dir, err := os.Getwd()
 	if err != nil {
 		return "", err
