@@ -5,7 +5,7 @@ STATICCHECK ?= honnef.co/go/tools/cmd/staticcheck@v0.8.2
 GIT_COMMIT  := $(shell git rev-parse --short HEAD 2>/dev/null)
 LDFLAGS     := -s -w -X github.com/openserf/serf/command.GitCommit=$(GIT_COMMIT)
 
-.PHONY: build test lint fuzz interop bench clean
+.PHONY: build test lint fuzz interop integration bench sim clean
 
 # A static binary: no cgo, no local paths, the commit in "serf version".
 build:
@@ -31,7 +31,22 @@ fuzz:
 interop:
 	SERF_INTEROP=1 $(GO) test -race -count=1 -run Interop ./...
 
+# The multi-host suite: hosts in network namespaces (root, nft, iptables).
+# One package at a time: these tests measure real timings.
+integration:
+	SERF_INTEGRATION=1 $(GO) test -p 1 -count=1 -timeout 25m -v ./internal/multihost/
+
+# Ours side by side with real Serf v0.11.0 (installed on demand); prints
+# the table and rewrites docs/benchmarks/ and docs/benchmarks.md.
 bench:
+	$(GO) run ./internal/bench/cmd/serf-bench $(BENCHFLAGS)
+
+# The in-process dissemination simulation (1,000 nodes by default).
+sim:
+	$(GO) run ./internal/sim/cmd/serf-sim $(SIMFLAGS)
+
+# Go micro-benchmarks of the packages.
+microbench:
 	$(GO) test -run '^$$' -bench . ./...
 
 clean:
