@@ -54,6 +54,17 @@ func Binary(tb testing.TB, version string) string {
 	return bin
 }
 
+// Install is Binary for code that runs outside a test, such as a TestMain
+// that must fetch the oracles before it cuts itself off the network or a
+// benchmark program: it returns the binary's path, installing it first
+// when it is not cached.
+func Install(version string) (string, error) {
+	if !slices.Contains(Versions, version) {
+		return "", fmt.Errorf("unknown serf version %q, want one of %q", version, Versions)
+	}
+	return install(version)
+}
+
 // Cached returns where the binary of version is kept and whether it is
 // already there. Tests that should not start a slow install on their own
 // can check this first.
