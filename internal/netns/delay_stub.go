@@ -1,0 +1,5 @@
+package netns
+
+type delayer struct{}
+
+func (h *Host) stopDelays() error { return nil }
