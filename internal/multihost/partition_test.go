@@ -1,7 +1,6 @@
 package multihost
 
 import (
-	"fmt"
 	"testing"
 	"time"
 )
@@ -104,5 +103,4 @@ func TestIndirectProbe(t *testing.T) {
 	if err := a.Host.Heal(); err != nil {
 		t.Fatal(err)
 	}
-	_ = fmt.Sprint()
 }

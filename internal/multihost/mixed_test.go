@@ -1,0 +1,178 @@
+package multihost
+
+import (
+	"encoding/json"
+	"fmt"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+)
+
+// keygen makes a new gossip key with our serf keygen.
+func keygen(t *testing.T) string {
+	t.Helper()
+	out, err := exec.Command(ourBin, "keygen").Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return strings.TrimSpace(string(out))
+}
+
+// queryResult is "serf query -format=json", the same in Serf and ours.
+type queryResult struct {
+	Acks      []string
+	Responses map[string]string
+}
+
+// TestMixedCluster runs ours and real Serf v0.11.0 and v0.10.2 side by
+// side, two hosts each, encrypted. Membership, tags, user events, queries
+// and a key rotation cross in both directions, each driven by the
+// agent's own CLI; a crashed real agent is detected by ours and the
+// reverse.
+func TestMixedCluster(t *testing.T) {
+	requireLab(t)
+	impls := []struct{ name, bin string }{
+		{"ours", ourBin},
+		{"serf-0.11.0", oracleBins["v0.11.0"]},
+		{"serf-0.10.2", oracleBins["v0.10.2"]},
+	}
+	for _, im := range impls {
+		if im.bin == "" {
+			t.Fatalf("no binary for %s", im.name)
+		}
+	}
+	c := NewCluster(t, "mx", 6, ourBin)
+	key1 := keygen(t)
+
+	var agents []*Agent
+	byImpl := map[string][]*Agent{}
+	for i := 1; i <= 6; i++ {
+		im := impls[(i-1)%len(impls)]
+		h := c.Host(i)
+		dir := filepath.Join(c.dir, h.Name)
+		script, err := HandlerScript(dir)
+		if err != nil {
+			t.Fatal(err)
+		}
+		args := []string{"-iface=eth1", "-encrypt=" + key1, "-event-handler=" + script,
+			"-tag", "impl=" + im.name}
+		if i > 1 {
+			args = append(args, "-join="+c.Host(1).IP)
+		}
+		a := c.Start(h, im.bin, args...)
+		if i == 1 {
+			WaitRPC(t, a)
+		}
+		agents = append(agents, a)
+		byImpl[im.name] = append(byImpl[im.name], a)
+	}
+	took := Converged(t, 60*time.Second, agents)
+	figure(t, "mixed_converged", took.Round(time.Millisecond))
+	ours, real11, real10 := byImpl["ours"], byImpl["serf-0.11.0"], byImpl["serf-0.10.2"]
+
+	// Tags set on each side are seen by all, through each one's own CLI.
+	for _, a := range []*Agent{ours[0], real11[0], real10[0]} {
+		value := "set-by-" + a.Host.Name
+		if _, err := a.RunBin(a.Bin, "tags", "-set", "color="+value); err != nil {
+			t.Fatal(err)
+		}
+		Until(t, 30*time.Second, "tag from "+a.Host.Name, func() error {
+			for _, o := range agents {
+				ms, err := o.Members()
+				if err != nil {
+					return err
+				}
+				for _, m := range ms {
+					if m.Name == a.Host.Name && m.Tags["color"] != value {
+						return fmt.Errorf("%s sees %s color=%q", o.Host.Name, m.Name, m.Tags["color"])
+					}
+				}
+			}
+			return nil
+		})
+	}
+
+	// User events from each side reach every handler once.
+	sendEvent := func(from *Agent, name string) {
+		t.Helper()
+		if _, err := from.RunBin(from.Bin, "event", name, "payload-"+name); err != nil {
+			t.Fatal(err)
+		}
+		Until(t, 30*time.Second, "event "+name, func() error {
+			for _, o := range agents {
+				if n := o.CountEvents("user:"+name, "payload-"+name); n != 1 {
+					return fmt.Errorf("%s handled %s %d times", o.Host.Name, name, n)
+				}
+			}
+			return nil
+		})
+	}
+	sendEvent(ours[0], "from-ours")
+	sendEvent(real11[0], "from-serf11")
+	sendEvent(real10[1], "from-serf10")
+
+	// Queries from each side are acked and answered by all six.
+	for _, from := range []*Agent{ours[1], real11[1], real10[0]} {
+		out, err := from.RunBin(from.Bin, "query", "-format=json", "-timeout=5s", "whoami", "q")
+		if err != nil {
+			t.Fatal(err)
+		}
+		var res queryResult
+		if err := json.Unmarshal([]byte(out), &res); err != nil {
+			t.Fatalf("query from %s: %v: %q", from.Host.Name, err, out)
+		}
+		if len(res.Acks) != 6 || len(res.Responses) != 6 {
+			t.Errorf("query from %s: %d acks, %d responses, want 6 and 6: %s",
+				from.Host.Name, len(res.Acks), len(res.Responses), out)
+		}
+		for _, a := range agents {
+			if got := res.Responses[a.Host.Name]; got != "reply from "+a.Host.Name {
+				t.Errorf("query from %s: %s answered %q", from.Host.Name, a.Host.Name, got)
+			}
+		}
+	}
+
+	// Key rotation driven from ours, then from real Serf.
+	rotate := func(from *Agent, oldKey, newKey string) {
+		t.Helper()
+		for _, step := range [][]string{{"-install", newKey}, {"-use", newKey}, {"-remove", oldKey}} {
+			out, err := from.RunBin(from.Bin, append([]string{"keys"}, step...)...)
+			if err != nil {
+				t.Fatalf("keys %s from %s: %v", step[0], from.Host.Name, err)
+			}
+			if !strings.Contains(out, "successful") && !strings.Contains(out, "Successfully") {
+				t.Logf("keys %s from %s: %s", step[0], from.Host.Name, out)
+			}
+		}
+		out, err := from.RunBin(from.Bin, "keys", "-list")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !regexp.MustCompile(regexp.QuoteMeta(newKey)+`\s+\[6/6\]`).MatchString(out) ||
+			strings.Contains(out, oldKey) {
+			t.Errorf("keys -list from %s after rotating to %s:\n%s", from.Host.Name, newKey, out)
+		}
+	}
+	key2, key3 := keygen(t), keygen(t)
+	rotate(ours[0], key1, key2)
+	sendEvent(real10[0], "after-rotation-1")
+	rotate(real11[0], key2, key3)
+	sendEvent(ours[1], "after-rotation-2")
+	Converged(t, 30*time.Second, agents)
+
+	// A crashed real agent is seen failed by ours, and the reverse.
+	if err := real11[1].Kill(); err != nil {
+		t.Fatal(err)
+	}
+	d1 := AllSee(t, 30*time.Second, Others(agents, real11[1]), "failed", real11[1].Host.Name)
+	figure(t, "ours_detect_real_crash", d1.Round(time.Millisecond))
+	rest := Others(agents, real11[1])
+	if err := ours[1].Kill(); err != nil {
+		t.Fatal(err)
+	}
+	d2 := AllSee(t, 30*time.Second, Others(rest, ours[1]), "failed", ours[1].Host.Name)
+	figure(t, "real_detect_ours_crash", d2.Round(time.Millisecond))
+}
