@@ -1,0 +1,174 @@
+// Command serf-bench measures our serf agent side by side with the real
+// Serf v0.11.0 and prints one table with both, their ratio and whether
+// our targets are met; it writes the figures as JSON and PNG plots into
+// -out and the table into the bench region of -md. See package
+// internal/bench. Run it from the repository root ("make bench").
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"os"
+	"os/exec"
+	"os/signal"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/openserf/serf/internal/bench"
+)
+
+func main() {
+	os.Exit(run(os.Args[1:]))
+}
+
+func run(args []string) int {
+	fs := flag.NewFlagSet("serf-bench", flag.ContinueOnError)
+	var (
+		ns      = fs.String("n", "10,50,100,200", "cluster sizes, comma-separated (at most 250)")
+		runs    = fs.Int("runs", 1, "repetitions of every cluster of each binary")
+		events  = fs.Int("events", 12, "user events timed to all handlers, per cluster")
+		queries = fs.Int("queries", 5, "queries timed to all acks, per cluster")
+		window  = fs.Duration("window", 8*time.Second, "CPU measuring window, idle and under load")
+		load    = fs.Int("load", 10, "user events per second during the load window")
+		capConv = fs.Duration("cap", 120*time.Second, "longest wait for a concurrent join to converge")
+		settle  = fs.Duration("settle", 3*time.Second, "pause between clusters")
+		poll    = fs.Duration("poll", 200*time.Millisecond, "how often each agent's member counts are polled while timing a join or departure")
+		quick   = fs.Bool("quick", false, "a short run: N=10,50, fewer events and shorter windows")
+		out     = fs.String("out", "docs/benchmarks", "directory for results.json and the plots")
+		md      = fs.String("md", "docs/benchmarks.md", "page whose bench region gets the table; empty for none")
+		ours    = fs.String("ours", "", "our serf binary (default: go build ./cmd/serf into a temp dir)")
+		serf    = fs.String("serf", "", "real serf binary (default: the "+bench.OracleVersion+" oracle, installed if needed)")
+	)
+	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	set := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+	if *quick {
+		if !set["n"] {
+			*ns = "10,50"
+		}
+		if !set["events"] {
+			*events = 6
+		}
+		if !set["queries"] {
+			*queries = 3
+		}
+		if !set["window"] {
+			*window = 4 * time.Second
+		}
+		if !set["cap"] {
+			*capConv = 60 * time.Second
+		}
+	}
+	sizes, err := parseInts(*ns)
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "serf-bench: -n: %v\n", err)
+		return 2
+	}
+	logf := func(format string, args ...any) {
+		fmt.Fprintf(os.Stderr, "%s "+format+"\n", append([]any{time.Now().Format("15:04:05")}, args...)...)
+	}
+
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	var reg bench.Registry
+	// Kill the agents at once on a signal, before Run unwinds, and on a
+	// panic of this goroutine; the agents' parent-death signal covers
+	// the rest.
+	go func() {
+		<-ctx.Done()
+		reg.KillAll()
+	}()
+	defer func() {
+		if p := recover(); p != nil {
+			reg.KillAll()
+			panic(p)
+		}
+	}()
+
+	tmp, err := os.MkdirTemp("", "serf-bench-bin-")
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "serf-bench: %v\n", err)
+		return 1
+	}
+	defer os.RemoveAll(tmp)
+	if *ours == "" {
+		*ours = filepath.Join(tmp, "serf")
+		logf("building ours: go build -o %s ./cmd/serf", *ours)
+		cmd := exec.CommandContext(ctx, "go", "build", "-o", *ours, "./cmd/serf")
+		if out, err := cmd.CombinedOutput(); err != nil {
+			fmt.Fprintf(os.Stderr, "serf-bench: go build ./cmd/serf: %v\n%s", err, out)
+			return 1
+		}
+	}
+	if *serf == "" {
+		logf("installing real serf %s (cached after the first time)", bench.OracleVersion)
+		if *serf, err = bench.OracleBinary(bench.OracleVersion); err != nil {
+			fmt.Fprintf(os.Stderr, "serf-bench: %v\n", err)
+			return 1
+		}
+	}
+	logf("ours: %s; real serf: %s", *ours, *serf)
+
+	cfg := bench.Config{
+		Ours: *ours, Serf: *serf, Ns: sizes, Runs: *runs, Settle: *settle, Log: logf,
+		Plan: bench.Plan{
+			ConvergeCap:  *capConv,
+			Events:       *events,
+			EventTimeout: 10 * time.Second,
+			Queries:      *queries,
+			MembersCalls: 50,
+			RateWindow:   time.Second,
+			CostWindow:   *window,
+			LoadRate:     *load,
+			DetectCap:    60 * time.Second,
+			Pause:        2 * time.Second,
+			Poll:         *poll,
+		},
+	}
+	rep, err := bench.Run(ctx, cfg, &reg)
+	if rep == nil {
+		fmt.Fprintf(os.Stderr, "serf-bench: %v\n", err)
+		return 1
+	}
+	rep.Flags = strings.Join(append([]string{"serf-bench"}, args...), " ")
+	rep.Finish()
+	bench.WriteTable(os.Stdout, rep.Rows)
+	fmt.Printf("\nwall time %s\n", rep.Wall)
+	if err != nil {
+		if errors.Is(err, context.Canceled) {
+			fmt.Fprintln(os.Stderr, "serf-bench: interrupted; nothing written")
+			return 130
+		}
+		fmt.Fprintf(os.Stderr, "serf-bench: %v\n", err)
+		return 1
+	}
+	if err := rep.Write(*out, *md); err != nil {
+		fmt.Fprintf(os.Stderr, "serf-bench: write results: %v\n", err)
+		return 1
+	}
+	logf("wrote %s and %s", *out, *md)
+	return 0
+}
+
+// parseInts parses "10,50,100".
+func parseInts(s string) ([]int, error) {
+	var out []int
+	for f := range strings.SplitSeq(s, ",") {
+		n, err := strconv.Atoi(strings.TrimSpace(f))
+		if err != nil {
+			return nil, err
+		}
+		if n < 1 || n > 250 {
+			return nil, fmt.Errorf("%d agents: want 1 to 250", n)
+		}
+		out = append(out, n)
+	}
+	return out, nil
+}

@@ -1,0 +1,426 @@
+package bench
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/openserf/serf/client"
+)
+
+// Plan says how much to measure on each cluster.
+type Plan struct {
+	ConvergeCap  time.Duration // how long to wait for a full join
+	Events       int           // user events timed to all handlers
+	EventTimeout time.Duration // per event; an event not everywhere by then is lost
+	Queries      int           // queries timed to all acks
+	MembersCalls int           // "members" calls timed
+	RateWindow   time.Duration // how long user events are sent back to back
+	CostWindow   time.Duration // CPU measuring window, idle and under load
+	LoadRate     int           // user events per second during the load window
+	DetectCap    time.Duration // how long to wait for a failure or leave to be seen
+	Poll         time.Duration // how often each agent's counts are polled while timing
+	Pause        time.Duration // quiet time before each cost window and detection
+}
+
+// sleep waits d or until ctx ends, and reports whether ctx is still live.
+func sleep(ctx context.Context, d time.Duration) bool {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return true
+	case <-ctx.Done():
+		return false
+	}
+}
+
+// Measure runs the whole sequence on a freshly started cluster: the
+// concurrent join, user events, cost at idle and under load, queries,
+// RPC figures, then kill -9 and graceful leave, which leave the cluster
+// unusable. Problems that do not stop the run land in Errors.
+func Measure(ctx context.Context, c *Cluster, plan Plan, logf func(string, ...any)) *RunResult {
+	r := &RunResult{N: c.cfg.N}
+	for _, a := range c.Agents {
+		r.Startup = append(r.Startup, a.Startup.Seconds())
+	}
+	var errLock sync.Mutex // errorf is also called from the leave goroutine
+	errorf := func(format string, args ...any) {
+		msg := fmt.Sprintf(format, args...)
+		errLock.Lock()
+		r.Errors = append(r.Errors, msg)
+		errLock.Unlock()
+		logf("  ! %s", msg)
+	}
+
+	measureJoin(ctx, c, plan, r, errorf)
+	logf("  join: converged=%v median %.2fs last %.2fs worst saw %d/%d",
+		r.Converged, Median(r.Converge), Max(r.Converge), r.WorstSeen, r.N)
+	if ctx.Err() != nil {
+		return r
+	}
+
+	if !sleep(ctx, plan.Pause) {
+		return r
+	}
+	r.CPUIdle, r.RSSIdle = measureCost(ctx, c, plan.CostWindow, 0, errorf)
+	logf("  idle: cpu %.2f%% rss %.1f MiB", Mean(r.CPUIdle), Median(r.RSSIdle))
+
+	measureEvents(ctx, c, plan, r, errorf)
+	logf("  events: p50 %.3fs p99 %.3fs lost %d", Median(r.Events), Percentile(r.Events, 99), r.EventsMissing)
+
+	if !sleep(ctx, plan.Pause) {
+		return r
+	}
+	r.CPULoad, r.RSSLoad = measureCost(ctx, c, plan.CostWindow, plan.LoadRate, errorf)
+	logf("  load: cpu %.2f%% rss %.1f MiB", Mean(r.CPULoad), Median(r.RSSLoad))
+
+	measureQueries(ctx, c, plan, r, errorf)
+	logf("  queries: median %.3fs short %d", Median(r.QueryAcks), r.QueriesShort)
+
+	measureRPC(ctx, c, plan, r, errorf)
+	logf("  rpc: members %.2fms, %.0f events/s", Median(r.MembersRPC)*1000, r.EventRate)
+
+	if c.cfg.N >= 2 && sleep(ctx, plan.Pause) {
+		r.DetectFailed, r.MissingFailed = measureDeparture(ctx, c, plan, c.Agents[c.cfg.N-1], "failed", errorf)
+		logf("  kill -9: seen by all in %.2fs, %d never", Max(r.DetectFailed), r.MissingFailed)
+	}
+	if c.cfg.N >= 3 && ctx.Err() == nil {
+		r.DetectLeft, r.MissingLeft = measureDeparture(ctx, c, plan, c.Agents[c.cfg.N-2], "left", errorf)
+		logf("  leave: seen by all in %.2fs, %d never", Max(r.DetectLeft), r.MissingLeft)
+	}
+	return r
+}
+
+// measureJoin joins agents 1..N-1 to agent 0 at once, through their RPC,
+// and waits until every agent has seen all N alive, or the cap.
+func measureJoin(ctx context.Context, c *Cluster, plan Plan, r *RunResult, errorf func(string, ...any)) {
+	n := c.cfg.N
+	seed := []string{c.Agents[0].BindAddr}
+	start := time.Now()
+	var wg sync.WaitGroup
+	joinErrs := make([]error, n)
+	for i := 1; i < n; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			_, joinErrs[i] = c.Agents[i].rpc.Join(seed, false)
+		}()
+	}
+	at, _ := PollUntil(ctx, c.Agents, plan.Poll, start.Add(plan.ConvergeCap), func(_ int, cnt Counts) bool {
+		return cnt.Alive() >= n
+	})
+	wg.Wait()
+	for i, err := range joinErrs {
+		if err != nil {
+			errorf("%s join: %v", c.Agents[i].Name, err)
+		}
+	}
+	r.Converged = true
+	for _, t := range at {
+		if t.IsZero() {
+			r.Converged = false
+			continue
+		}
+		r.Converge = append(r.Converge, t.Sub(start).Seconds())
+	}
+
+	// The final check, through "members": the smallest alive count.
+	r.WorstSeen = n
+	for _, a := range c.Agents {
+		ms, err := a.rpc.Members()
+		if err != nil {
+			errorf("%s members: %v", a.Name, err)
+			continue
+		}
+		alive := 0
+		for _, m := range ms {
+			if m.Status == "alive" {
+				alive++
+			}
+		}
+		r.WorstSeen = min(r.WorstSeen, alive)
+	}
+	if r.Converged && r.WorstSeen < n {
+		// Every agent got there, but someone was declared failed since.
+		errorf("converged, but an agent's members now shows %d/%d alive", r.WorstSeen, n)
+	}
+}
+
+// measureCost samples every agent's CPU time over window, sending rate
+// user events per second meanwhile, and reads the private memory at the
+// end. It returns CPU in percent of a core and RssAnon in MiB, per agent.
+func measureCost(ctx context.Context, c *Cluster, window time.Duration, rate int, errorf func(string, ...any)) (cpu, rss []float64) {
+	before := make([]time.Duration, len(c.Agents))
+	for i, a := range c.Agents {
+		before[i], _ = ReadCPU(a.PID())
+	}
+	start := time.Now()
+	if rate > 0 {
+		tick := time.NewTicker(time.Second / time.Duration(rate))
+		i := 0
+	load:
+		for time.Since(start) < window {
+			select {
+			case <-tick.C:
+			case <-ctx.Done():
+				break load
+			}
+			a := c.Agents[i%len(c.Agents)]
+			if err := a.rpc.UserEvent("load", []byte(strconv.Itoa(i)), false); err != nil {
+				errorf("load event from %s: %v", a.Name, err)
+				break
+			}
+			i++
+		}
+		tick.Stop()
+	}
+	if rest := window - time.Since(start); rest > 0 && !sleep(ctx, rest) {
+		return nil, nil
+	}
+	elapsed := time.Since(start)
+	for i, a := range c.Agents {
+		after, err := ReadCPU(a.PID())
+		if err != nil {
+			errorf("%s cpu: %v", a.Name, err)
+			continue
+		}
+		cpu = append(cpu, 100*(after-before[i]).Seconds()/elapsed.Seconds())
+		mem, err := ReadMemory(a.PID())
+		if err != nil {
+			errorf("%s memory: %v", a.Name, err)
+			continue
+		}
+		rss = append(rss, float64(mem.RssAnon)/(1<<20))
+	}
+	return cpu, rss
+}
+
+// measureEvents sends plan.Events user events, one at a time from
+// rotating agents, and times each until every agent's handler has
+// recorded it.
+func measureEvents(ctx context.Context, c *Cluster, plan Plan, r *RunResult, errorf func(string, ...any)) {
+	lost := 0
+	for e := 0; e < plan.Events && ctx.Err() == nil; e++ {
+		payload := fmt.Sprintf("ev%d-%d", c.cfg.Net, e)
+		from := c.Agents[(e*7)%len(c.Agents)]
+		start := time.Now()
+		if err := from.rpc.UserEvent(userEventName, []byte(payload), false); err != nil {
+			errorf("user event from %s: %v", from.Name, err)
+			return
+		}
+		last, missing := waitHandlers(ctx, c, payload, start.Add(plan.EventTimeout))
+		if missing > 0 {
+			r.EventsMissing++
+			lost++
+			errorf("event %s: %d agents' handlers never ran within %v", payload, missing, plan.EventTimeout)
+			if lost == 2 {
+				errorf("stopping the event series after %d lost events", lost)
+				return
+			}
+			continue
+		}
+		r.Events = append(r.Events, float64(last.Sub(start))/float64(time.Second))
+		sleep(ctx, 100*time.Millisecond)
+	}
+}
+
+// waitHandlers polls the agents' handler files until each has a line for
+// payload, and returns the latest handler timestamp and how many agents
+// lacked one at the deadline.
+func waitHandlers(ctx context.Context, c *Cluster, payload string, deadline time.Time) (last time.Time, missing int) {
+	seen := make([]time.Time, len(c.Agents))
+	for {
+		missing = 0
+		for i, a := range c.Agents {
+			if !seen[i].IsZero() {
+				continue
+			}
+			if t, ok := handlerTime(a.Events, payload); ok {
+				seen[i] = t
+			} else {
+				missing++
+			}
+		}
+		if missing == 0 || time.Now().After(deadline) || !sleep(ctx, 50*time.Millisecond) {
+			break
+		}
+	}
+	for _, t := range seen {
+		if t.After(last) {
+			last = t
+		}
+	}
+	return last, missing
+}
+
+// handlerTime finds the line "<payload> <unix ns>" in a handler file.
+func handlerTime(path, payload string) (time.Time, bool) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return time.Time{}, false
+	}
+	return ParseHandlerLine(data, payload)
+}
+
+// ParseHandlerLine finds payload's line in the handler script's output
+// and returns its timestamp.
+func ParseHandlerLine(data []byte, payload string) (time.Time, bool) {
+	sc := bufio.NewScanner(bytes.NewReader(data))
+	for sc.Scan() {
+		p, ts, ok := bytes.Cut(sc.Bytes(), []byte(" "))
+		if !ok || string(p) != payload {
+			continue
+		}
+		ns, err := strconv.ParseInt(string(ts), 10, 64)
+		if err != nil {
+			continue
+		}
+		return time.Unix(0, ns), true
+	}
+	return time.Time{}, false
+}
+
+// measureQueries sends plan.Queries queries with acks from agent 0 and
+// times each until N acks arrived, reading them from the RPC query
+// stream (the CLI would wait out the whole timeout).
+func measureQueries(ctx context.Context, c *Cluster, plan Plan, r *RunResult, errorf func(string, ...any)) {
+	n := len(c.Agents)
+	for q := 0; q < plan.Queries && ctx.Err() == nil; q++ {
+		acks := make(chan string, 2*n)
+		start := time.Now()
+		err := c.Agents[0].rpc.Query(&client.QueryParam{
+			Name:       "bench",
+			Payload:    []byte(strconv.Itoa(q)),
+			RequestAck: true,
+			Timeout:    plan.EventTimeout,
+			AckCh:      acks,
+		})
+		if err != nil {
+			errorf("query: %v", err)
+			return
+		}
+		got := map[string]bool{}
+		var last time.Time
+	wait:
+		for len(got) < n {
+			select {
+			case from, ok := <-acks:
+				if !ok {
+					break wait
+				}
+				got[from] = true
+				last = time.Now()
+			case <-ctx.Done():
+				return
+			}
+		}
+		if len(got) < n {
+			r.QueriesShort++
+			errorf("query %d: %d of %d acks", q, len(got), n)
+			continue
+		}
+		r.QueryAcks = append(r.QueryAcks, last.Sub(start).Seconds())
+		sleep(ctx, 100*time.Millisecond)
+	}
+}
+
+// measureRPC times "members" on agent 0 and how many user events one
+// connection gets accepted per second.
+func measureRPC(ctx context.Context, c *Cluster, plan Plan, r *RunResult, errorf func(string, ...any)) {
+	rpc := c.Agents[0].rpc
+	for i := 0; i < plan.MembersCalls && ctx.Err() == nil; i++ {
+		start := time.Now()
+		if _, err := rpc.Members(); err != nil {
+			errorf("members: %v", err)
+			return
+		}
+		r.MembersRPC = append(r.MembersRPC, time.Since(start).Seconds())
+	}
+	if plan.RateWindow <= 0 {
+		return
+	}
+	start := time.Now()
+	sent := 0
+	for time.Since(start) < plan.RateWindow && ctx.Err() == nil {
+		if err := rpc.UserEvent("rate", []byte(strconv.Itoa(sent)), false); err != nil {
+			errorf("rate event: %v", err)
+			return
+		}
+		sent++
+	}
+	r.EventRate = float64(sent) / time.Since(start).Seconds()
+}
+
+// measureDeparture makes victim go, by kill -9 (want "failed") or a
+// graceful leave through its RPC (want "left"), and times until every
+// other live agent counts one more failed (or left) member than before.
+// It returns the per-agent times and how many never got there.
+func measureDeparture(ctx context.Context, c *Cluster, plan Plan, victim *Agent, want string, errorf func(string, ...any)) (times []float64, missing int) {
+	var watchers []*Agent
+	for _, a := range c.Agents {
+		select {
+		case <-a.exited:
+			continue
+		default:
+		}
+		if a != victim {
+			watchers = append(watchers, a)
+		}
+	}
+	count := func(cnt Counts) int {
+		if want == "failed" {
+			return cnt.Failed
+		}
+		return cnt.Left
+	}
+	before := make([]int, len(watchers))
+	for i, a := range watchers {
+		cnt, err := a.counts()
+		if err != nil {
+			errorf("%s stats: %v", a.Name, err)
+		}
+		before[i] = count(cnt)
+	}
+
+	start := time.Now()
+	leaveDone := make(chan struct{})
+	if want == "failed" {
+		close(leaveDone)
+		victim.Kill()
+	} else {
+		go func() {
+			defer close(leaveDone)
+			// The agent answers once it has left, then shuts down, which
+			// may close the connection before the answer.
+			if err := victim.rpc.Leave(); err != nil && !errors.Is(err, client.ErrClosed) && !errors.Is(err, io.EOF) {
+				errorf("leave %s: %v", victim.Name, err)
+			}
+		}()
+	}
+	at, _ := PollUntil(ctx, watchers, plan.Poll, start.Add(plan.DetectCap), func(i int, cnt Counts) bool {
+		return count(cnt) > before[i]
+	})
+	select {
+	case <-leaveDone:
+	case <-time.After(10 * time.Second):
+		errorf("leave %s: no answer after the wait; killing it", victim.Name)
+		victim.Kill()
+		<-leaveDone
+	}
+	for _, t := range at {
+		if t.IsZero() {
+			missing++
+			continue
+		}
+		times = append(times, t.Sub(start).Seconds())
+	}
+	return times, missing
+}

@@ -1,0 +1,106 @@
+package bench
+
+import (
+	"context"
+	"strconv"
+	"sync"
+	"time"
+)
+
+// Counts is what an agent's "stats" RPC says about its member list:
+// every member it knows (itself included), and how many of them are
+// failed or left.
+type Counts struct {
+	Members, Failed, Left int
+}
+
+// Alive is the number of members not failed or left.
+func (c Counts) Alive() int { return c.Members - c.Failed - c.Left }
+
+// ParseCounts reads the counts from a stats reply.
+func ParseCounts(stats map[string]map[string]string) (Counts, bool) {
+	s, ok := stats["serf"]
+	if !ok {
+		return Counts{}, false
+	}
+	var c Counts
+	for _, f := range []struct {
+		key string
+		dst *int
+	}{{"members", &c.Members}, {"failed", &c.Failed}, {"left", &c.Left}} {
+		n, err := strconv.Atoi(s[f.key])
+		if err != nil {
+			return Counts{}, false
+		}
+		*f.dst = n
+	}
+	return c, true
+}
+
+// counts asks a for its counts.
+func (a *Agent) counts() (Counts, error) {
+	stats, err := a.rpc.Stats()
+	if err != nil {
+		return Counts{}, err
+	}
+	c, ok := ParseCounts(stats)
+	if !ok {
+		return Counts{}, errBadStats
+	}
+	return c, nil
+}
+
+type statsError string
+
+func (e statsError) Error() string { return string(e) }
+
+const errBadStats = statsError(`stats reply has no numeric serf members/failed/left`)
+
+// PollUntil asks each of agents for its counts every interval (the
+// agents' polls spread over the interval) until done holds for every
+// agent, deadline passes or ctx ends. It returns, per agent, when done
+// first held (zero if never) and the last counts seen.
+//
+// Why polling rather than the RPC event stream: the agent coalesces
+// member events (3 s at most, flushed after 1 s of quiet, in Serf's agent
+// and ours), so a stream reports a join or a failure 1 to 3 s late. The
+// stats reply is a few hundred bytes whatever N is, so polling it costs
+// little, and only agents not yet done are polled. A time is the midpoint
+// between the last poll that said no and the first that said yes, which
+// is within interval/2 of the truth.
+func PollUntil(ctx context.Context, agents []*Agent, interval time.Duration, deadline time.Time,
+	done func(i int, c Counts) bool) (at []time.Time, last []Counts) {
+	at = make([]time.Time, len(agents))
+	last = make([]Counts, len(agents))
+	ctx, cancel := context.WithDeadline(ctx, deadline)
+	defer cancel()
+	var wg sync.WaitGroup
+	for i, a := range agents {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			offset := interval * time.Duration(i) / time.Duration(len(agents))
+			prev := time.Now()
+			if !sleep(ctx, offset) {
+				return
+			}
+			for {
+				asked := time.Now()
+				c, err := a.counts()
+				if err == nil {
+					last[i] = c
+					if done(i, c) {
+						at[i] = prev.Add(asked.Sub(prev) / 2)
+						return
+					}
+				}
+				prev = asked
+				if !sleep(ctx, interval-time.Since(asked)) {
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	return at, last
+}

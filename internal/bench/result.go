@@ -1,0 +1,59 @@
+package bench
+
+// RunResult holds what one cluster of one binary measured. Times are in
+// seconds, memory in MiB, CPU in percent of one core. Per-agent and
+// per-repetition samples are kept as lists, so that the JSON holds the
+// raw figures; an empty list means "not measured".
+type RunResult struct {
+	Binary string `json:"binary"` // "ours" or "serf"
+	N      int    `json:"n"`
+	Run    int    `json:"run"` // repetition, from 0
+
+	// Startup is each agent's time from exec until its RPC answered.
+	Startup []float64 `json:"startup_s"`
+
+	// Converge is each agent's time, from the start of the concurrent
+	// joins, until it saw N-1 other members alive; agents that never did
+	// are left out, and Converged is false. WorstSeen is the smallest
+	// number of alive members (itself included) any agent reported
+	// through "members" at the end of the wait.
+	Converge  []float64 `json:"converge_s"`
+	Converged bool      `json:"converged"`
+	WorstSeen int       `json:"worst_seen"`
+
+	// Events is, per user event, the time from the RPC call until the
+	// last agent's handler ran; EventsMissing counts events some agent's
+	// handler never saw before the per-event timeout.
+	Events        []float64 `json:"event_s"`
+	EventsMissing int       `json:"events_missing"`
+
+	// QueryAcks is, per query, the time until all N acks arrived;
+	// QueriesShort counts queries that ended with fewer.
+	QueryAcks    []float64 `json:"query_acks_s"`
+	QueriesShort int       `json:"queries_short"`
+
+	// MembersRPC is the latency of each "members" call, in seconds.
+	MembersRPC []float64 `json:"members_rpc_s"`
+	// EventRate is how many user events per second one RPC connection
+	// got accepted, sending back to back.
+	EventRate float64 `json:"rpc_events_per_s"`
+
+	// Per-agent private memory (MiB) and CPU (% of a core), idle after
+	// convergence and under a steady event load.
+	RSSIdle []float64 `json:"rss_anon_idle_mib"`
+	RSSLoad []float64 `json:"rss_anon_load_mib"`
+	CPUIdle []float64 `json:"cpu_idle_pct"`
+	CPULoad []float64 `json:"cpu_load_pct"`
+
+	// DetectFailed is, per other agent, the time from kill -9 of one
+	// agent until it reported that agent failed; DetectLeft likewise
+	// after a graceful leave. Missing* counts agents that did not within
+	// the cap.
+	DetectFailed  []float64 `json:"detect_failed_s"`
+	MissingFailed int       `json:"missing_failed"`
+	DetectLeft    []float64 `json:"detect_left_s"`
+	MissingLeft   int       `json:"missing_left"`
+
+	// Errors lists what went wrong without stopping the run.
+	Errors []string `json:"errors,omitempty"`
+}

@@ -1,0 +1,159 @@
+package bench
+
+import (
+	"context"
+	"os"
+	"runtime"
+	"strings"
+	"time"
+)
+
+// Config is one benchmark run: which binaries, which sizes, how often.
+type Config struct {
+	Ours, Serf string // the two binaries
+	Ns         []int  // cluster sizes
+	Runs       int    // repetitions of every (binary, N) cluster
+	Settle     time.Duration
+	Plan       Plan
+	Log        func(format string, args ...any)
+}
+
+// Report is what a run produced; it is also the JSON file.
+type Report struct {
+	Machine  Machine      `json:"machine"`
+	Started  time.Time    `json:"started"`
+	Wall     string       `json:"wall_time"`
+	Flags    string       `json:"flags"`
+	Ns       []int        `json:"ns"`
+	Runs     int          `json:"runs"`
+	OursSize int64        `json:"ours_size_bytes"`
+	SerfSize int64        `json:"serf_size_bytes"`
+	Results  []*RunResult `json:"results"`
+	Rows     []Row        `json:"rows"`
+}
+
+// Machine describes where the run happened.
+type Machine struct {
+	CPU    string `json:"cpu"`
+	Cores  int    `json:"cores"`
+	Kernel string `json:"kernel"`
+	Go     string `json:"go"`
+}
+
+// ThisMachine reads the CPU model and kernel from /proc.
+func ThisMachine() Machine {
+	m := Machine{CPU: "unknown", Cores: runtime.NumCPU(), Kernel: "unknown", Go: runtime.Version()}
+	if data, err := os.ReadFile("/proc/cpuinfo"); err == nil {
+		for line := range strings.SplitSeq(string(data), "\n") {
+			if k, v, ok := strings.Cut(line, ":"); ok && strings.TrimSpace(k) == "model name" {
+				m.CPU = strings.TrimSpace(v)
+				break
+			}
+		}
+	}
+	if data, err := os.ReadFile("/proc/sys/kernel/osrelease"); err == nil {
+		m.Kernel = strings.TrimSpace(string(data))
+	}
+	return m
+}
+
+// Run measures every cluster of cfg, one at a time: for each repetition
+// and each N, ours and real Serf in turn, starting with a different one
+// each time so that neither always runs on the calmer machine. A
+// cluster that cannot start is logged and left out. Run returns what it
+// has when ctx ends.
+func Run(ctx context.Context, cfg Config, reg *Registry) (*Report, error) {
+	rep := &Report{Machine: ThisMachine(), Started: time.Now(), Ns: cfg.Ns, Runs: cfg.Runs}
+	for i, bin := range []string{cfg.Ours, cfg.Serf} {
+		fi, err := os.Stat(bin)
+		if err != nil {
+			return nil, err
+		}
+		if i == 0 {
+			rep.OursSize = fi.Size()
+		} else {
+			rep.SerfSize = fi.Size()
+		}
+	}
+	dir, err := os.MkdirTemp("", "serf-bench-")
+	if err != nil {
+		return nil, err
+	}
+	defer os.RemoveAll(dir)
+	handler, err := WriteHandler(dir)
+	if err != nil {
+		return nil, err
+	}
+
+	cluster := 0
+	total := cfg.Runs * len(cfg.Ns) * 2
+	for run := 0; run < cfg.Runs; run++ {
+		for i, n := range cfg.Ns {
+			order := []string{"ours", "serf"}
+			if (run+i)%2 == 1 {
+				order[0], order[1] = order[1], order[0]
+			}
+			for _, binary := range order {
+				if ctx.Err() != nil {
+					return rep, ctx.Err()
+				}
+				bin := cfg.Ours
+				if binary == "serf" {
+					bin = cfg.Serf
+				}
+				cluster++
+				cfg.Log("[%d/%d] %s, N=%d, run %d", cluster, total, binary, n, run+1)
+				r, err := runCluster(ctx, ClusterConfig{
+					Bin:     bin,
+					N:       n,
+					Net:     10 + cluster%240,
+					Dir:     dir,
+					Handler: handler,
+				}, cfg, reg)
+				if err != nil {
+					cfg.Log("  ! cluster failed: %v", err)
+					continue
+				}
+				r.Binary, r.Run = binary, run
+				rep.Results = append(rep.Results, r)
+				if !sleep(ctx, cfg.Settle) {
+					return rep, ctx.Err()
+				}
+			}
+		}
+	}
+	return rep, nil
+}
+
+// runCluster starts one cluster, measures it and kills it.
+func runCluster(ctx context.Context, cc ClusterConfig, cfg Config, reg *Registry) (*RunResult, error) {
+	start := time.Now()
+	c, err := StartCluster(ctx, cc, reg)
+	if err != nil {
+		return nil, err
+	}
+	defer func() {
+		c.Close()
+		reg.remove(c)
+		for _, a := range c.Agents {
+			os.RemoveAll(a.Dir)
+		}
+	}()
+	cfg.Log("  started %d agents in %.1fs (median start-up %.0f ms)", cc.N, time.Since(start).Seconds(),
+		Median(startups(c))*1000)
+	return Measure(ctx, c, cfg.Plan, cfg.Log), nil
+}
+
+func startups(c *Cluster) []float64 {
+	var xs []float64
+	for _, a := range c.Agents {
+		xs = append(xs, a.Startup.Seconds())
+	}
+	return xs
+}
+
+// Finish computes the table rows and the wall time.
+func (rep *Report) Finish() {
+	rep.Rows = Rows(rep.Ns, rep.Results, rep.OursSize, rep.SerfSize)
+	rep.Wall = time.Since(rep.Started).Round(time.Second).String()
+}
