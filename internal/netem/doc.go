@@ -39,6 +39,15 @@
 // from any goroutine; they affect packets read after the call. Close stops
 // both goroutines and waits for them.
 //
+// # Differences from netem
+//
+// A held packet still counts against its sending socket's send buffer
+// (netem orphans the packets it holds; NFQUEUE does not), so one socket
+// can have only about SO_SNDBUF / 1 KiB packets in flight: some 200 with
+// the default buffer, or 2000 a second through a 100 ms delay. Past that
+// its writes block, as on a congested link. The kernel holds at most
+// 65536 packets for a queue and drops what comes past them.
+//
 // # What it is not
 //
 // It is for tests only: no rate limiting, no reordering beyond what

@@ -92,7 +92,9 @@ func (c *Config) Validate() error {
 	return nil
 }
 
-// Stats counts what a Queue has done since Start.
+// Stats counts what a Queue has done since Start. A verdict is counted
+// once its write has returned, which may be a moment after the packet it
+// released has arrived.
 type Stats struct {
 	Seen     uint64 // packets read from the queue
 	Accepted uint64 // NF_ACCEPT verdicts sent, each after its delay

@@ -268,10 +268,14 @@ func TestDelay(t *testing.T) {
 	if rtts[0] < delay-jitter {
 		t.Errorf("shortest round trip = %v, want >= %v", rtts[0], delay-jitter)
 	}
-	st := q.Stats()
-	if st.Seen != 30 || st.Accepted != 30 || st.Dropped != 0 || st.Pending != 0 || st.Errors != 0 || st.Overruns != 0 {
-		t.Errorf("Stats() = %+v, want 30 seen and accepted, nothing else", st)
-	}
+	// The writer counts a verdict once it is sent, which can be after
+	// the reply is back.
+	wait.For(t, 5*time.Second, func() error {
+		if st := q.Stats(); st.Seen != 30 || st.Accepted != 30 || st.Dropped != 0 || st.Pending != 0 || st.Errors != 0 || st.Overruns != 0 {
+			return fmt.Errorf("Stats() = %+v, want 30 seen and accepted, nothing else", st)
+		}
+		return nil
+	})
 }
 
 func TestSetDelay(t *testing.T) {
@@ -283,10 +287,12 @@ func TestSetDelay(t *testing.T) {
 		delay    time.Duration
 		min, max time.Duration
 	}{
-		{0, 0, 50 * time.Millisecond},
-		{150 * time.Millisecond, 150 * time.Millisecond, 300 * time.Millisecond},
-		{30 * time.Millisecond, 30 * time.Millisecond, 100 * time.Millisecond},
-		{0, 0, 50 * time.Millisecond},
+		// A round trip is never shorter than the delay; the upper bounds
+		// leave room for a loaded machine.
+		{0, 0, 100 * time.Millisecond},
+		{150 * time.Millisecond, 150 * time.Millisecond, 400 * time.Millisecond},
+		{30 * time.Millisecond, 30 * time.Millisecond, 130 * time.Millisecond},
+		{0, 0, 100 * time.Millisecond},
 	} {
 		q.SetDelay(step.delay, 0)
 		rtts := c.rtts(t, 9)
@@ -368,6 +374,46 @@ func TestLossPartial(t *testing.T) {
 	}
 	if st.Accepted+st.Dropped != st.Seen {
 		t.Errorf("Stats() = %+v, want accepted + dropped = seen", st)
+	}
+}
+
+// TestBurst holds far more packets at once than the kernel's default
+// queue length (1024), with jitter so that verdicts leave out of order,
+// and checks that every one gets its verdict and none is lost on the way.
+func TestBurst(t *testing.T) {
+	l := newLink(t)
+	q := l.start(t, Config{Queue: testQueue, Delay: 300 * time.Millisecond, Jitter: 50 * time.Millisecond})
+	c := l.client(t)
+	// A held packet still counts against its socket's send buffer, so
+	// the default buffer (about 200 packets) would throttle the burst.
+	raw, err := c.conn.SyscallConn()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var serr error
+	if err := raw.Control(func(fd uintptr) {
+		serr = syscall.SetsockoptInt(int(fd), syscall.SOL_SOCKET, syscall.SO_SNDBUFFORCE, 32<<20)
+	}); err != nil || serr != nil {
+		t.Fatalf("SO_SNDBUFFORCE: %v, %v", err, serr)
+	}
+
+	const n = 5000
+	start := time.Now()
+	for range n {
+		c.send(t)
+	}
+	if st := q.Stats(); st.Pending <= 1024 {
+		t.Logf("after the burst: Stats() = %+v, want over 1024 pending (is the machine slow?)", st)
+	}
+	wait.For(t, 30*time.Second, func() error {
+		if st := q.Stats(); st.Accepted != n {
+			return fmt.Errorf("Stats() = %+v, want %d accepted", st, n)
+		}
+		return nil
+	})
+	t.Logf("%d packets sent and released in %v", n, time.Since(start))
+	if st := q.Stats(); st.Seen != n || st.Dropped != 0 || st.Pending != 0 || st.Overruns != 0 || st.Errors != 0 {
+		t.Errorf("Stats() = %+v, want %d seen and accepted, nothing else", st, n)
 	}
 }
 
