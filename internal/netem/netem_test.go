@@ -107,6 +107,18 @@ func newLink(tb testing.TB) *link {
 		run(tb, "ip", "-n", side.ns, "addr", "add", side.addr.String()+"/24", "dev", side.dev)
 		run(tb, "ip", "-n", side.ns, "link", "set", side.dev, "up")
 	}
+	// The kernel brings a new link's queueing up asynchronously, up to a
+	// second later; until then the first ARP request is lost and the
+	// first round trip takes a second more.
+	for _, side := range []struct{ ns, dev string }{{l.nsA, l.ifA}, {l.nsB, ifB}} {
+		wait.For(tb, 5*time.Second, func() error {
+			out, err := exec.Command(tool(tb, "ip"), "-n", side.ns, "-o", "link", "show", "dev", side.dev).CombinedOutput()
+			if err != nil || !strings.Contains(string(out), " state UP ") {
+				return fmt.Errorf("ip -n %s link show dev %s = %q, %v; want state UP", side.ns, side.dev, out, err)
+			}
+			return nil
+		})
+	}
 	run(tb, "ip", "netns", "exec", l.nsA, tool(tb, "iptables"), "-A", "OUTPUT", "-o", l.ifA, "-p", "udp",
 		"-j", "NFQUEUE", "--queue-num", fmt.Sprint(testQueue), "--queue-bypass")
 	return l
