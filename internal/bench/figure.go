@@ -54,16 +54,17 @@ func Ratio(ours, serf Value) float64 {
 	return ours.V / serf.V
 }
 
-// MaxRatio is a target: ours/serf at most limit. A missing ratio is
-// met only when ours has a value and real Serf has none, which happens
-// when real Serf failed where ours did not.
+// MaxRatio is a target: ours/serf at most limit, with ours complete (no
+// note: no lost events, no agent that never saw a failure). A missing
+// ratio is met only when ours has a value and real Serf has none, which
+// happens when real Serf failed where ours did not.
 func MaxRatio(limit float64) func(int, Value, Value) Verdict {
 	return func(_ int, ours, serf Value) Verdict {
 		v := Verdict{Goal: fmt.Sprintf("<= %.1fx", limit)}
 		r := Ratio(ours, serf)
 		switch {
 		case !math.IsNaN(r):
-			v.Met = r <= limit
+			v.Met = r <= limit && ours.Note == ""
 		default:
 			v.Met = !math.IsNaN(ours.V) && ours.Note == "" && math.IsNaN(serf.V)
 		}

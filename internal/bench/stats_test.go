@@ -1,0 +1,71 @@
+package bench
+
+import (
+	"math"
+	"testing"
+)
+
+func TestMedian(t *testing.T) {
+	for _, tc := range []struct {
+		in   []float64
+		want float64
+	}{
+		{[]float64{3}, 3},
+		{[]float64{3, 1, 2}, 2},
+		{[]float64{4, 1, 3, 2}, 2.5},
+		{[]float64{5, 5, 1, 9, 7}, 5},
+	} {
+		in := append([]float64(nil), tc.in...)
+		if got := Median(tc.in); got != tc.want {
+			t.Errorf("Median(%v) = %v, want %v", in, got, tc.want)
+		}
+		for i := range in {
+			if in[i] != tc.in[i] {
+				t.Errorf("Median reordered its input: %v, was %v", tc.in, in)
+				break
+			}
+		}
+	}
+	if got := Median(nil); !math.IsNaN(got) {
+		t.Errorf("Median(nil) = %v, want NaN", got)
+	}
+}
+
+func TestPercentile(t *testing.T) {
+	hundred := make([]float64, 100)
+	for i := range hundred {
+		hundred[i] = float64(100 - i) // 100..1
+	}
+	for _, tc := range []struct {
+		in   []float64
+		p    float64
+		want float64
+	}{
+		{hundred, 99, 99},
+		{hundred, 100, 100},
+		{hundred, 50, 50},
+		{hundred, 1, 1},
+		{[]float64{0.3, 0.1, 0.2}, 99, 0.3}, // few samples: the maximum
+		{[]float64{0.3, 0.1, 0.2}, 50, 0.2},
+		{[]float64{7}, 99, 7},
+	} {
+		if got := Percentile(tc.in, tc.p); got != tc.want {
+			t.Errorf("Percentile(%d values, %v) = %v, want %v", len(tc.in), tc.p, got, tc.want)
+		}
+	}
+	if got := Percentile(nil, 99); !math.IsNaN(got) {
+		t.Errorf("Percentile(nil) = %v, want NaN", got)
+	}
+}
+
+func TestMeanMax(t *testing.T) {
+	if got := Mean([]float64{1, 2, 6}); got != 3 {
+		t.Errorf("Mean = %v, want 3", got)
+	}
+	if got := Max([]float64{1, 7, 6}); got != 7 {
+		t.Errorf("Max = %v, want 7", got)
+	}
+	if !math.IsNaN(Mean(nil)) || !math.IsNaN(Max(nil)) {
+		t.Errorf("Mean(nil), Max(nil) = %v, %v, want NaN", Mean(nil), Max(nil))
+	}
+}
