@@ -358,10 +358,14 @@ func (h *Host) SetLoss(percent int) error {
 	if percent == 0 {
 		return nil
 	}
+	match := fmt.Sprintf("numgen random mod 100 < %d", percent)
+	if percent == 100 {
+		match = "" // numgen's range ends at 99
+	}
 	rules := fmt.Sprintf(`table inet %[1]s {
-	chain out { type filter hook output priority -20; oifname %[2]q numgen random mod 100 < %[3]d drop; }
+	chain out { type filter hook output priority -20; oifname %[2]q %[3]s drop; }
 }
-`, tableLoss, Iface, percent)
+`, tableLoss, Iface, match)
 	return h.nft("", rules)
 }
 

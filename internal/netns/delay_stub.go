@@ -1,5 +1,0 @@
-package netns
-
-type delayer struct{}
-
-func (h *Host) stopDelays() error { return nil }

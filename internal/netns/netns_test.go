@@ -1,0 +1,132 @@
+package netns
+
+import (
+	"fmt"
+	"os"
+	"os/exec"
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestMain(m *testing.M) {
+	if Check() == nil && os.Getenv("SERF_INTEGRATION") == "1" {
+		if code, ran, err := Sandbox(); ran {
+			if err != nil {
+				fmt.Fprintln(os.Stderr, err)
+			}
+			os.Exit(code)
+		}
+	}
+	os.Exit(m.Run())
+}
+
+func requireRoot(t *testing.T) {
+	t.Helper()
+	if os.Getenv("SERF_INTEGRATION") != "1" {
+		t.Skip("network namespace tests run with SERF_INTEGRATION=1 (make integration)")
+	}
+	if err := Check(); err != nil {
+		t.Skip(err)
+	}
+}
+
+// reachable reports whether from can ping to's address once.
+func reachable(from, to *Host) bool {
+	_, err := from.Run("ping", "-c", "1", "-W", "1", to.IP)
+	return err == nil
+}
+
+func TestLab(t *testing.T) {
+	requireRoot(t)
+	if _, err := exec.LookPath("ping"); err != nil {
+		t.Skip("ping not installed")
+	}
+	lab, err := New("nt")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = lab.Close() })
+	var hosts []*Host
+	for i := 0; i < 3; i++ {
+		h, err := lab.AddHost("")
+		if err != nil {
+			t.Fatal(err)
+		}
+		hosts = append(hosts, h)
+	}
+	a, b, c := hosts[0], hosts[1], hosts[2]
+	if a.IP != "10.99.0.11" || c.Name != "h3" {
+		t.Fatalf("host 1 at %s, host 3 called %s", a.IP, c.Name)
+	}
+	if !reachable(a, b) || !reachable(a, c) {
+		t.Fatal("hosts do not reach one another")
+	}
+	// Each host sees its own name through HostCommand.
+	out, err := c.HostCommand("hostname").Output()
+	if err != nil || strings.TrimSpace(string(out)) != "h3" {
+		t.Fatalf("hostname on h3: %q, %v", out, err)
+	}
+
+	steps := []struct {
+		name     string
+		do, undo func() error
+		ab, ac   bool // reachability while done
+	}{
+		{"isolate", func() error { return b.Isolate() }, b.Heal, false, true},
+		{"block", func() error { return a.Block(b) }, a.Heal, false, true},
+		{"unplug", c.Unplug, c.Plug, true, false},
+		{"split", func() error { return lab.Split(c) }, lab.Merge, true, false},
+		{"loss", func() error { return a.SetLoss(100) }, func() error { return a.SetLoss(0) }, false, false},
+	}
+	for _, s := range steps {
+		if err := s.do(); err != nil {
+			t.Fatalf("%s: %v", s.name, err)
+		}
+		if got := reachable(a, b); got != s.ab {
+			t.Errorf("%s: h1 reaches h2 = %v, want %v", s.name, got, s.ab)
+		}
+		if got := reachable(a, c); got != s.ac {
+			t.Errorf("%s: h1 reaches h3 = %v, want %v", s.name, got, s.ac)
+		}
+		if err := s.undo(); err != nil {
+			t.Fatalf("undo %s: %v", s.name, err)
+		}
+		if !reachable(a, b) || !reachable(a, c) {
+			t.Fatalf("after undoing %s the hosts do not reach one another", s.name)
+		}
+	}
+
+	// Delay: a ping crosses two delayed hops.
+	if _, err := exec.LookPath("iptables"); err == nil {
+		for _, h := range []*Host{a, b} {
+			if err := h.SetDelay(40*time.Millisecond, 0); err != nil {
+				t.Fatal(err)
+			}
+		}
+		out, err := a.Run("ping", "-c", "3", "-i", "0.2", "-q", b.IP)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var min, avg float64
+		if i := strings.Index(out, "= "); i < 0 {
+			t.Fatalf("ping output: %q", out)
+		} else if _, err := fmt.Sscanf(strings.ReplaceAll(out[i+2:], "/", " "), "%f %f", &min, &avg); err != nil {
+			t.Fatalf("ping output %q: %v", out, err)
+		}
+		if min < 75 || avg > 200 {
+			t.Errorf("ping with 40 ms each way: min %.1f ms, avg %.1f ms", min, avg)
+		}
+		if err := a.SetDelay(0, 0); err != nil {
+			t.Fatal(err)
+		}
+	}
+
+	if err := lab.Close(); err != nil {
+		t.Fatal(err)
+	}
+	list, _ := exec.Command("ip", "netns", "list").Output()
+	if strings.Contains(string(list), "nt") {
+		t.Errorf("namespaces left after Close: %s", list)
+	}
+}
