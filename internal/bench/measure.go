@@ -71,34 +71,51 @@ func Measure(ctx context.Context, c *Cluster, plan Plan, logf func(string, ...an
 		return r
 	}
 
-	if !sleep(ctx, plan.Pause) {
-		return r
+	// The steps in order; each logs its figures. Measure stops between
+	// steps once ctx ends (an interrupted run is not reported).
+	steps := []func(){
+		func() {
+			if sleep(ctx, plan.Pause) {
+				r.CPUIdle, r.RSSIdle = measureCost(ctx, c, plan.CostWindow, 0, errorf)
+				logf("  idle: cpu %.2f%% rss %.1f MiB", Mean(r.CPUIdle), Median(r.RSSIdle))
+			}
+		},
+		func() {
+			measureEvents(ctx, c, plan, r, errorf)
+			logf("  events: p50 %.3fs p99 %.3fs lost %d", Median(r.Events), Percentile(r.Events, 99), r.EventsMissing)
+		},
+		func() {
+			if sleep(ctx, plan.Pause) {
+				r.CPULoad, r.RSSLoad = measureCost(ctx, c, plan.CostWindow, plan.LoadRate, errorf)
+				logf("  load: cpu %.2f%% rss %.1f MiB", Mean(r.CPULoad), Median(r.RSSLoad))
+			}
+		},
+		func() {
+			measureQueries(ctx, c, plan, r, errorf)
+			logf("  queries: median %.3fs short %d", Median(r.QueryAcks), r.QueriesShort)
+		},
+		func() {
+			measureRPC(ctx, c, plan, r, errorf)
+			logf("  rpc: members %.2fms, %.0f events/s", Median(r.MembersRPC)*1000, r.EventRate)
+		},
+		func() {
+			if c.cfg.N >= 2 && sleep(ctx, plan.Pause) {
+				r.DetectFailed, r.MissingFailed = measureDeparture(ctx, c, plan, c.Agents[c.cfg.N-1], "failed", errorf)
+				logf("  kill -9: seen by all in %.2fs, %d never", Max(r.DetectFailed), r.MissingFailed)
+			}
+		},
+		func() {
+			if c.cfg.N >= 3 {
+				r.DetectLeft, r.MissingLeft = measureDeparture(ctx, c, plan, c.Agents[c.cfg.N-2], "left", errorf)
+				logf("  leave: seen by all in %.2fs, %d never", Max(r.DetectLeft), r.MissingLeft)
+			}
+		},
 	}
-	r.CPUIdle, r.RSSIdle = measureCost(ctx, c, plan.CostWindow, 0, errorf)
-	logf("  idle: cpu %.2f%% rss %.1f MiB", Mean(r.CPUIdle), Median(r.RSSIdle))
-
-	measureEvents(ctx, c, plan, r, errorf)
-	logf("  events: p50 %.3fs p99 %.3fs lost %d", Median(r.Events), Percentile(r.Events, 99), r.EventsMissing)
-
-	if !sleep(ctx, plan.Pause) {
-		return r
-	}
-	r.CPULoad, r.RSSLoad = measureCost(ctx, c, plan.CostWindow, plan.LoadRate, errorf)
-	logf("  load: cpu %.2f%% rss %.1f MiB", Mean(r.CPULoad), Median(r.RSSLoad))
-
-	measureQueries(ctx, c, plan, r, errorf)
-	logf("  queries: median %.3fs short %d", Median(r.QueryAcks), r.QueriesShort)
-
-	measureRPC(ctx, c, plan, r, errorf)
-	logf("  rpc: members %.2fms, %.0f events/s", Median(r.MembersRPC)*1000, r.EventRate)
-
-	if c.cfg.N >= 2 && sleep(ctx, plan.Pause) {
-		r.DetectFailed, r.MissingFailed = measureDeparture(ctx, c, plan, c.Agents[c.cfg.N-1], "failed", errorf)
-		logf("  kill -9: seen by all in %.2fs, %d never", Max(r.DetectFailed), r.MissingFailed)
-	}
-	if c.cfg.N >= 3 && ctx.Err() == nil {
-		r.DetectLeft, r.MissingLeft = measureDeparture(ctx, c, plan, c.Agents[c.cfg.N-2], "left", errorf)
-		logf("  leave: seen by all in %.2fs, %d never", Max(r.DetectLeft), r.MissingLeft)
+	for _, step := range steps {
+		if ctx.Err() != nil {
+			break
+		}
+		step()
 	}
 	return r
 }
@@ -165,7 +182,11 @@ func measureJoin(ctx context.Context, c *Cluster, plan Plan, r *RunResult, error
 func measureCost(ctx context.Context, c *Cluster, window time.Duration, rate int, errorf func(string, ...any)) (cpu, rss []float64) {
 	before := make([]time.Duration, len(c.Agents))
 	for i, a := range c.Agents {
-		before[i], _ = ReadCPU(a.PID())
+		var err error
+		if before[i], err = ReadCPU(a.PID()); err != nil {
+			before[i] = -1
+			errorf("%s cpu: %v", a.Name, err)
+		}
 	}
 	start := time.Now()
 	if rate > 0 {
@@ -195,6 +216,9 @@ func measureCost(ctx context.Context, c *Cluster, window time.Duration, rate int
 		after, err := ReadCPU(a.PID())
 		if err != nil {
 			errorf("%s cpu: %v", a.Name, err)
+			continue
+		}
+		if before[i] < 0 {
 			continue
 		}
 		cpu = append(cpu, 100*(after-before[i]).Seconds()/elapsed.Seconds())
