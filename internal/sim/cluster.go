@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"io"
 	"log"
+	"math/rand/v2"
+	"slices"
 	"sort"
 	"sync"
 	"time"
@@ -92,6 +94,14 @@ func NewCluster(n int, link Link, tweak func(*serf.Config)) (*Cluster, error) {
 		obs:  &observer{user: map[string]map[int]time.Time{}, failed: map[string]map[int]time.Time{}},
 		stop: make(chan struct{}),
 	}
+	// memberlist starts its gossip and probe tickers when a node is created
+	// and only delays the first tick it reads, so nodes created in the same
+	// instant tick in lockstep for ever. Real nodes start at different
+	// times; so do these, at random over one probe interval of virtual
+	// time.
+	c.Nodes = make([]*Node, n)
+	errs := make([]error, n)
+	var wg sync.WaitGroup
 	for i := 0; i < n; i++ {
 		tr := c.Net.NewTransport()
 		cfg := NodeConfig(i, tr)
@@ -100,14 +110,28 @@ func NewCluster(n int, link Link, tweak func(*serf.Config)) (*Cluster, error) {
 		}
 		node := &Node{Index: i, Name: cfg.NodeName, Transport: tr, events: make(chan serf.Event, 64)}
 		cfg.EventCh = node.events
-		s, err := serf.Create(cfg)
-		if err != nil {
-			_ = tr.Shutdown()
-			c.Shutdown()
-			return nil, fmt.Errorf("create %s: %w", cfg.NodeName, err)
-		}
-		node.Serf = s
-		c.Nodes = append(c.Nodes, node)
+		stagger := time.Duration(rand.Int64N(int64(cfg.MemberlistConfig.ProbeInterval)))
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			time.Sleep(stagger)
+			s, err := serf.Create(cfg)
+			if err != nil {
+				_ = tr.Shutdown()
+				errs[i] = fmt.Errorf("create %s: %w", cfg.NodeName, err)
+				return
+			}
+			node.Serf = s
+			c.Nodes[i] = node
+		}()
+	}
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		c.Nodes = slices.DeleteFunc(c.Nodes, func(n *Node) bool { return n == nil })
+		c.Shutdown()
+		return nil, err
+	}
+	for _, node := range c.Nodes {
 		c.wg.Add(1)
 		go c.recordEvents(node)
 	}

@@ -20,6 +20,17 @@ func TestClusterDisseminates(t *testing.T) {
 		}
 		t.Logf("bootstrap took %v virtual", time.Since(start))
 
+		// Virtual time runs the protocol on schedule: an idle node sends
+		// one ping per ProbeInterval (1s) and answers one, so 10s bring
+		// about 2*n*10 bare pings and acks.
+		before := c.Net.Stats()
+		time.Sleep(10 * time.Second)
+		after := c.Net.Stats()
+		probes := (after.Sent - after.Gossip) - (before.Sent - before.Gossip)
+		if want := uint64(2 * n * 10); probes < want*95/100 || probes > want*105/100 {
+			t.Errorf("%d pings and acks in 10s, want about %d", probes, want)
+		}
+
 		s, err := c.UserEvent(3, "hello", 30*time.Second)
 		if err != nil {
 			t.Fatalf("UserEvent() error: %v", err)
@@ -37,5 +48,11 @@ func TestClusterDisseminates(t *testing.T) {
 			t.Fatalf("failure known by %d nodes, want %d", len(f.Latencies), n-1)
 		}
 		t.Logf("failure: first %v, max %v", f.Latencies[0], f.Latencies[n-2])
+		// Lifeguard: nobody declares the failure before a probe interval
+		// plus the shortest suspicion timeout.
+		floor := DefaultModelConfig(n, Link{}).SuspicionMin() + time.Second
+		if f.Latencies[0] < floor {
+			t.Errorf("failure declared after %v, before the floor %v", f.Latencies[0], floor)
+		}
 	})
 }

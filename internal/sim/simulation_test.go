@@ -36,7 +36,7 @@ func TestSimulation(t *testing.T) {
 	// The bootstrap makes every node learn every other: N^2 alive
 	// messages, most of the run's garbage. A larger GC target trades
 	// memory for a much shorter run.
-	debug.SetGCPercent(200)
+	debug.SetGCPercent(300)
 	var runs []RealRun
 	for _, n := range sizes {
 		runs = append(runs, runReal(t, n))
