@@ -40,10 +40,12 @@ serf_bin() {
 	else die "no serf binary: run make build or set SERF"; fi
 }
 
-nft_table() { # host table rules...
-	local h=$1 table=$2; shift 2
-	ip netns exec "$(ns "$h")" nft "add table inet $table; delete table inet $table"
-	[[ $# -gt 0 ]] && printf '%s\n' "$@" | ip netns exec "$(ns "$h")" nft -f -
+# Faults live in the switch namespace, on the frames the bridge forwards
+# for a host's port: silent drops, as a bad cable or switch would cause.
+nft_table() { # host kind [chain]
+	local h=$1 t="serf_$2_$1"
+	ip netns exec "$sw" nft "add table bridge $t; delete table bridge $t"
+	[[ $# -gt 2 ]] && printf "table bridge %s {\n%s\n}\n" "$t" "$3" | ip netns exec "$sw" nft -f -
 	return 0
 }
 
@@ -151,22 +153,17 @@ exec) need_host "${1:-}"; h=$(ns "$1"); shift; exec ip netns exec "$h" "$@" ;;
 kill) cmd_kill "$@" ;;
 isolate)
 	need_host "${1:-}"
-	nft_table "$1" serf_isolate "table inet serf_isolate {
-	chain in { type filter hook input priority -10; iifname \"eth1\" drop; }
-	chain out { type filter hook output priority -10; oifname \"eth1\" drop; }
-}" ;;
-heal) need_host "${1:-}"; nft_table "$1" serf_isolate ;;
+	nft_table "$1" isolate "chain faults { type filter hook forward priority -10; iifname \"$(port "$1")\" drop; oifname \"$(port "$1")\" drop; }" ;;
+heal) need_host "${1:-}"; nft_table "$1" isolate ;;
 unplug) need_host "${1:-}"; ip -n "$sw" link set "$(port "$1")" down ;;
 plug) need_host "${1:-}"; ip -n "$sw" link set "$(port "$1")" up ;;
 split) for i in "$@"; do need_host "$i"; ip -n "$sw" link set "$(port "$i")" master br1; done ;;
 merge) for p in $(ip -n "$sw" -o link show master br1 | awk -F': ' '{print $2}' | cut -d@ -f1); do ip -n "$sw" link set "$p" master br0; done ;;
 loss)
 	need_host "${1:-}"
-	if [[ "${2:-0}" == 0 ]]; then nft_table "$1" serf_loss; else
+	if [[ "${2:-0}" == 0 ]]; then nft_table "$1" loss; else
 		m="numgen random mod 100 < $2"; [[ "$2" == 100 ]] && m=""
-		nft_table "$1" serf_loss "table inet serf_loss {
-	chain out { type filter hook output priority -20; oifname \"eth1\" $m drop; }
-}"
+		nft_table "$1" loss "chain faults { type filter hook forward priority -20; iifname \"$(port "$1")\" $m drop; }"
 	fi ;;
 delay) cmd_delay "$@" ;;
 *) sed -n '2,22p' "$0" | sed 's/^# \{0,1\}//'; exit 2 ;;

@@ -305,28 +305,35 @@ func (h *Host) Plug() error {
 	return run("ip", "-n", h.lab.sw, "link", "set", h.port, "up")
 }
 
-// The nftables tables the injections use, one per kind, so that each can
-// be added and removed on its own.
+// The injections below are nftables rules in the switch namespace, on
+// the frames the bridge forwards to and from the host's port, as a faulty
+// switch or cable would behave: the host's own stack is untouched, and a
+// dropped packet vanishes silently (a rule in the host's own output path
+// would make every send fail with EPERM instead, which no real network
+// does). Each kind has its own table per host, so that each can be added
+// and removed on its own.
 const (
-	tableIsolate = "serf_isolate"
-	tableBlock   = "serf_block"
-	tableLoss    = "serf_loss"
+	kindIsolate = "isolate"
+	kindBlock   = "block"
+	kindLoss    = "loss"
 )
 
-// Isolate drops every packet in and out of eth1 inside the host. Its
-// loopback, hence its agent's RPC, keeps working.
-func (h *Host) Isolate() error {
-	rules := fmt.Sprintf(`table inet %[1]s {
-	chain in { type filter hook input priority -10; iifname %[2]q drop; }
-	chain out { type filter hook output priority -10; oifname %[2]q drop; }
+// table names the nftables table of one kind of injection for the host.
+func (h *Host) table(kind string) string {
+	return fmt.Sprintf("serf_%s_%d", kind, h.Index)
 }
-`, tableIsolate, Iface)
-	return h.nft(tableIsolate, rules)
+
+// Isolate drops every frame to and from the host at the switch. The
+// host's loopback, hence its agent's RPC, keeps working, and so does its
+// interface: unlike Unplug, the link stays up.
+func (h *Host) Isolate() error {
+	return h.nft(kindIsolate, fmt.Sprintf(
+		`chain faults { type filter hook forward priority -10; iifname %[1]q drop; oifname %[1]q drop; }`, h.port))
 }
 
 // Heal undoes Isolate and Block.
 func (h *Host) Heal() error {
-	return errors.Join(h.deleteTable(tableIsolate), h.deleteTable(tableBlock))
+	return errors.Join(h.deleteTable(kindIsolate), h.deleteTable(kindBlock))
 }
 
 // Block drops everything between the host and the given peers, in both
@@ -336,61 +343,49 @@ func (h *Host) Block(peers ...*Host) error {
 	for _, p := range peers {
 		addrs = append(addrs, p.IP)
 	}
-	set := strings.Join(addrs, ", ")
-	rules := fmt.Sprintf(`table inet %[1]s {
-	chain in { type filter hook input priority -10; ip saddr { %[2]s } drop; }
-	chain out { type filter hook output priority -10; ip daddr { %[2]s } drop; }
-}
-`, tableBlock, set)
-	return h.nft(tableBlock, rules)
+	return h.nft(kindBlock, fmt.Sprintf(`chain faults { type filter hook forward priority -10;
+		ip saddr %[1]s ip daddr { %[2]s } drop; ip daddr %[1]s ip saddr { %[2]s } drop; }`,
+		h.IP, strings.Join(addrs, ", ")))
 }
 
-// SetLoss drops each packet leaving the host's eth1 with probability
-// percent/100; percent 0 removes the loss. Set on every host, every
-// one-way path between two hosts loses that share of its packets.
+// SetLoss drops each frame the host sends with probability percent/100;
+// percent 0 removes the loss. Set on every host, every one-way path
+// between two hosts loses that share of its packets.
 func (h *Host) SetLoss(percent int) error {
 	if percent < 0 || percent > 100 {
 		return fmt.Errorf("netns: loss %d%% out of range", percent)
 	}
-	if err := h.deleteTable(tableLoss); err != nil {
-		return err
-	}
 	if percent == 0 {
-		return nil
+		return h.deleteTable(kindLoss)
 	}
 	match := fmt.Sprintf("numgen random mod 100 < %d", percent)
 	if percent == 100 {
 		match = "" // numgen's range ends at 99
 	}
-	rules := fmt.Sprintf(`table inet %[1]s {
-	chain out { type filter hook output priority -20; oifname %[2]q %[3]s drop; }
-}
-`, tableLoss, Iface, match)
-	return h.nft("", rules)
+	return h.nft(kindLoss, fmt.Sprintf(
+		`chain faults { type filter hook forward priority -20; iifname %q %s drop; }`, h.port, match))
 }
 
-// nft loads rules into the host's nftables, first deleting table (when
-// not "") so that loading twice replaces rather than adds.
-func (h *Host) nft(table, rules string) error {
-	if table != "" {
-		if err := h.deleteTable(table); err != nil {
-			return err
-		}
+// nft replaces the host's table of one kind with one holding chains.
+func (h *Host) nft(kind, chains string) error {
+	if err := h.deleteTable(kind); err != nil {
+		return err
 	}
-	cmd := h.Command("nft", "-f", "-")
+	rules := fmt.Sprintf("table bridge %s {\n\t%s\n}\n", h.table(kind), chains)
+	cmd := exec.Command("ip", "netns", "exec", h.lab.sw, "nft", "-f", "-")
 	cmd.Stdin = strings.NewReader(rules)
 	if out, err := cmd.CombinedOutput(); err != nil {
-		return fmt.Errorf("nft on %s: %w: %s", h.Name, err, strings.TrimSpace(string(out)))
+		return fmt.Errorf("nft for %s: %w: %s", h.Name, err, strings.TrimSpace(string(out)))
 	}
 	return nil
 }
 
-// deleteTable removes an nftables table if it exists.
-func (h *Host) deleteTable(table string) error {
+// deleteTable removes the host's table of one kind if it exists.
+func (h *Host) deleteTable(kind string) error {
 	// Adding an existing table is a no-op, so the delete always has
 	// something to delete.
-	_, err := h.Run("nft", "add table inet "+table+"; delete table inet "+table)
-	return err
+	t := h.table(kind)
+	return run("ip", "netns", "exec", h.lab.sw, "nft", "add table bridge "+t+"; delete table bridge "+t)
 }
 
 // run runs one command in the machine's namespace context (ip -n ...).
