@@ -197,7 +197,19 @@ func (l *Lab) AddHost(name string) (*Host, error) {
 	if err := runAll(steps); err != nil {
 		return nil, fmt.Errorf("add host %s: %w", name, err)
 	}
-	return h, nil
+	// Until the link is up the first ARP request can be lost, which
+	// costs a first probe a whole second.
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		out, err := exec.Command("ip", "-n", h.NS, "-o", "link", "show", Iface).Output()
+		if err == nil && strings.Contains(string(out), "state UP") {
+			return h, nil
+		}
+		if time.Now().After(deadline) {
+			return nil, fmt.Errorf("add host %s: %s not up after 10s: %s", name, Iface, out)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
 }
 
 // Hosts returns the hosts in the order they were added.
