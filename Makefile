@@ -34,7 +34,7 @@ interop:
 # The multi-host suite: hosts in network namespaces (root, nft, iptables).
 # One package at a time: these tests measure real timings.
 integration:
-	SERF_INTEGRATION=1 $(GO) test -p 1 -count=1 -timeout 25m -v ./internal/netns/ ./internal/multihost/
+	SERF_INTEGRATION=1 $(GO) test -p 1 -count=1 -timeout 25m -v ./internal/netns/ ./internal/multihost/ ./scripts/
 
 # Ours side by side with real Serf v0.11.0 (installed on demand); prints
 # the table and rewrites docs/benchmarks/ and docs/benchmarks.md.

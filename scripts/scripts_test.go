@@ -1,8 +1,9 @@
-// Package scripts_test checks the deployment files in scripts/: the
-// systemd unit and the container entry point.
+// Package scripts_test checks the files in scripts/: the systemd unit,
+// the container entry point and the network lab.
 package scripts_test
 
 import (
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -108,5 +109,74 @@ func TestContainerEntryPointLeavesGracefully(t *testing.T) {
 	log, _ := os.ReadFile(filepath.Join(dir, "serf.log"))
 	if !strings.Contains(string(log), "==> Gracefully shutting down agent...") {
 		t.Errorf("agent log lacks the graceful shutdown:\n%s", log)
+	}
+}
+
+// TestNetlab drives scripts/netlab.sh as the docs show: three hosts, an
+// agent on each discovering the others by mDNS, an isolation and its
+// heal, and a teardown that leaves no namespace behind. It runs with the
+// multi-host suite (SERF_INTEGRATION=1, root).
+func TestNetlab(t *testing.T) {
+	if os.Getenv("SERF_INTEGRATION") != "1" {
+		t.Skip("runs with SERF_INTEGRATION=1 (make integration)")
+	}
+	if os.Geteuid() != 0 {
+		t.Skip("needs root")
+	}
+	for _, tool := range []string{"ip", "nft"} {
+		if _, err := exec.LookPath(tool); err != nil {
+			t.Skipf("%s not installed", tool)
+		}
+	}
+	bin := buildSerf(t)
+	prefix := fmt.Sprintf("t%d", os.Getpid()%10000)
+	lab := func(args ...string) string {
+		t.Helper()
+		cmd := exec.Command("./netlab.sh", args...)
+		cmd.Env = append(os.Environ(), "NETLAB_PREFIX="+prefix, "SERF="+bin)
+		out, err := cmd.CombinedOutput()
+		if err != nil {
+			t.Fatalf("netlab.sh %s: %v\n%s", strings.Join(args, " "), err, out)
+		}
+		return string(out)
+	}
+	t.Cleanup(func() {
+		cmd := exec.Command("./netlab.sh", "down")
+		cmd.Env = append(os.Environ(), "NETLAB_PREFIX="+prefix)
+		_ = cmd.Run()
+		os.RemoveAll("/tmp/netlab-" + prefix)
+	})
+	lab("up", "3")
+	for i := 1; i <= 3; i++ {
+		lab("agent", fmt.Sprint(i), "-iface=eth1", "-discover=cluster01")
+	}
+	alive := func() int {
+		cmd := exec.Command("./netlab.sh", "exec", "1", bin, "members", "-status=alive")
+		cmd.Env = append(os.Environ(), "NETLAB_PREFIX="+prefix)
+		out, _ := cmd.Output()
+		return strings.Count(string(out), "alive")
+	}
+	waitFor := func(what string, want int, timeout time.Duration) {
+		t.Helper()
+		deadline := time.Now().Add(timeout)
+		for alive() != want {
+			if time.Now().After(deadline) {
+				t.Fatalf("%s: host 1 sees %d alive, want %d", what, alive(), want)
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
+	}
+	waitFor("discovery", 3, 30*time.Second)
+	lab("isolate", "3")
+	waitFor("isolation", 2, 30*time.Second)
+	lab("heal", "3")
+	// Serf's reconnect loop (every 30 s) brings the host back.
+	waitFor("heal", 3, 90*time.Second)
+	lab("down")
+	out, _ := exec.Command("ip", "netns", "list").Output()
+	for _, line := range strings.Split(string(out), "\n") {
+		if strings.HasPrefix(line, prefix) {
+			t.Errorf("namespace left after down: %s", line)
+		}
 	}
 }
