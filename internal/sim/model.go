@@ -326,7 +326,7 @@ func (m *model) randomPeer(i, skip int32) int32 {
 	}
 }
 
-func (m *model) record(i int32) {
+func (m *model) record(int32) {
 	m.reached = append(m.reached, m.now)
 }
 
@@ -430,7 +430,7 @@ func (m *model) dead(i, from int32) {
 	m.enqueue(i, mmsg{kind: msgDead, from: from, size: deadSize})
 }
 
-// canGossipTo reports whether node i's gossip may pick node j: memberlist
+// gossipTargets picks node i's GossipNodes distinct gossip targets: memberlist
 // skips members dead for longer than GossipToTheDeadTime.
 func (m *model) gossipTargets(i int32) []int32 {
 	out := make([]int32, 0, m.c.GossipNodes)

@@ -125,15 +125,6 @@ func newBound(n int) Bound {
 	return b
 }
 
-func (r *Report) bound(n int) Bound {
-	for _, b := range r.Bounds {
-		if b.N == n {
-			return b
-		}
-	}
-	return newBound(n)
-}
-
 func thisMachine() Machine {
 	m := Machine{Cores: runtime.NumCPU(), OS: runtime.GOOS + "/" + runtime.GOARCH, Go: runtime.Version()}
 	if b, err := os.ReadFile("/proc/cpuinfo"); err == nil {
@@ -327,6 +318,16 @@ func (r *Report) Markdown(files []string) string {
 			run.N, run.BootstrapVirtual, run.BootstrapWall, run.Virtual, run.Wall,
 			float64(run.HeapBytes)/(1<<20), run.BytesPerNode/1024, run.BytesPerNode/float64(run.N),
 			run.Goroutines, run.Network.Sent, run.Network.Streams)
+	}
+	if len(r.Real) > 0 {
+		big := r.Real[len(r.Real)-1]
+		perPair := big.BytesPerNode / float64(big.N)
+		for _, s := range r.Summaries {
+			if s.N > big.N && s.Source == SourceModel && s.Kind == KindUserEvent && s.Scenario == Scenarios[0].Name {
+				w("- Real code at N = %d would need about %.0f GiB of live heap (%.0f B per node pair x %d^2), more than this machine's %s: that size runs as the model only.\n",
+					s.N, perPair*float64(s.N)*float64(s.N)/(1<<30), perPair, s.N, r.Machine.Memory)
+			}
+		}
 	}
 	w("- Model: %d trials per size, scenario and kind; %.0f s wall for all of them.\n\n", r.ModelTrials, r.ModelSeconds)
 	w("Network scenarios (every node pair alike):\n\n")
