@@ -54,7 +54,8 @@ func Measure(ctx context.Context, c *Cluster, plan Plan, logf func(string, ...an
 	}
 	var errLock sync.Mutex // errorf is also called from the leave goroutine
 	errorf := func(format string, args ...any) {
-		msg := fmt.Sprintf(format, args...)
+		// Join errors are multi-line multierror text: one line each.
+		msg := strings.Join(strings.Fields(fmt.Sprintf(format, args...)), " ")
 		errLock.Lock()
 		r.Errors = append(r.Errors, msg)
 		errLock.Unlock()
@@ -120,35 +121,59 @@ func Measure(ctx context.Context, c *Cluster, plan Plan, logf func(string, ...an
 	return r
 }
 
+// maxStragglers bounds the agents named in RunResult.Stragglers.
+const maxStragglers = 10
+
 // measureJoin joins agents 1..N-1 to agent 0 at once, through their RPC,
 // and waits until every agent has seen all N alive, or the cap.
 func measureJoin(ctx context.Context, c *Cluster, plan Plan, r *RunResult, errorf func(string, ...any)) {
 	n := c.cfg.N
 	seed := []string{c.Agents[0].BindAddr}
 	start := time.Now()
-	var wg sync.WaitGroup
-	joinErrs := make([]error, n)
+	// The joins run on; those still blocked at the cap (a real Serf seed
+	// that hangs up leaves a joiner waiting on TCP timeouts) are not
+	// waited for: their errors are collected up to the cap only.
+	type joinResult struct {
+		i   int
+		err error
+	}
+	joined := make(chan joinResult, n)
 	for i := 1; i < n; i++ {
-		wg.Add(1)
 		go func() {
-			defer wg.Done()
-			_, joinErrs[i] = c.Agents[i].rpc.Join(seed, false)
+			_, err := c.Agents[i].rpc.Join(seed, false)
+			joined <- joinResult{i, err}
 		}()
 	}
 	at, last := PollUntil(ctx, c.Agents, plan.Poll, start.Add(plan.ConvergeCap), func(_ int, cnt Counts) bool {
 		return cnt.Alive() >= n
 	})
-	wg.Wait()
-	for i, err := range joinErrs {
-		if err != nil {
-			errorf("%s join: %v", c.Agents[i].Name, err)
+	pending := n - 1
+	timer := time.NewTimer(max(time.Until(start.Add(plan.ConvergeCap)), 0))
+collect:
+	for pending > 0 {
+		select {
+		case j := <-joined:
+			pending--
+			if j.err != nil {
+				errorf("%s join: %v", c.Agents[j.i].Name, j.err)
+			}
+		case <-timer.C:
+			break collect
+		case <-ctx.Done():
+			break collect
 		}
+	}
+	timer.Stop()
+	if pending > 0 {
+		errorf("%d joins still unanswered at the cap", pending)
 	}
 	r.Converged = true
 	for i, t := range at {
 		if t.IsZero() {
 			r.Converged = false
-			r.Stragglers = append(r.Stragglers, fmt.Sprintf("%s: %d/%d", c.Agents[i].Name, last[i].Alive(), n))
+			if len(r.Stragglers) < maxStragglers {
+				r.Stragglers = append(r.Stragglers, fmt.Sprintf("%s: %d/%d", c.Agents[i].Name, last[i].Alive(), n))
+			}
 			continue
 		}
 		r.Converge = append(r.Converge, t.Sub(start).Seconds())
@@ -354,6 +379,10 @@ func measureQueries(ctx context.Context, c *Cluster, plan Plan, r *RunResult, er
 		if len(got) < n {
 			r.QueriesShort++
 			errorf("query %d: %d of %d acks", q, len(got), n)
+			if r.QueriesShort == 2 {
+				errorf("stopping the query series after %d short queries", r.QueriesShort)
+				return
+			}
 			continue
 		}
 		r.QueryAcks = append(r.QueryAcks, last.Sub(start).Seconds())
@@ -388,6 +417,27 @@ func measureRPC(ctx context.Context, c *Cluster, plan Plan, r *RunResult, errorf
 	r.EventRate = float64(sent) / time.Since(start).Seconds()
 }
 
+// listsAlive reports whether a's "members" has name alive.
+func listsAlive(a *Agent, name string) bool {
+	ms, err := a.rpc.MembersFiltered(nil, "alive", name)
+	return err == nil && len(ms) > 0
+}
+
+// exitedCount counts the agents other than except that have exited.
+func exitedCount(c *Cluster, except *Agent) int {
+	n := 0
+	for _, a := range c.Agents {
+		select {
+		case <-a.exited:
+			if a != except {
+				n++
+			}
+		default:
+		}
+	}
+	return n
+}
+
 // measureDeparture makes victim go, by kill -9 (want "failed") or a
 // graceful leave through its RPC (want "left"), and times until every
 // other live agent counts one more failed (or left) member than before.
@@ -400,9 +450,12 @@ func measureDeparture(ctx context.Context, c *Cluster, plan Plan, victim *Agent,
 			continue
 		default:
 		}
-		if a != victim {
+		if a != victim && listsAlive(a, victim.Name) {
 			watchers = append(watchers, a)
 		}
+	}
+	if others := len(c.Agents) - 1 - exitedCount(c, victim); len(watchers) < others {
+		errorf("%s: only %d of %d agents listed %s alive; timing those", want, len(watchers), others, victim.Name)
 	}
 	count := func(cnt Counts) int {
 		if want == "failed" {
