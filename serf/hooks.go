@@ -35,6 +35,7 @@ func (s *Serf) rejoin(previous []PreviousNode) {
 			}
 			if _, err := s.memberlist.Join([]string{addr}); err == nil {
 				s.logger.Printf("[INFO] serf: Re-joined to previously known node: %s", p)
+				s.startJoinSync()
 				return
 			}
 		}

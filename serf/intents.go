@@ -1,6 +1,10 @@
 package serf
 
-import "time"
+import (
+	"math/rand/v2"
+	"strings"
+	"time"
+)
 
 // handleNodeJoinIntent applies a join intent and reports whether to
 // gossip it on.
@@ -116,13 +120,65 @@ func (s *Serf) Join(existing []string, ignoreOld bool) (int, error) {
 		defer s.eventJoinIgnore.Store(false)
 	}
 
-	n, err := s.memberlist.Join(existing)
+	n, err := s.joinRetrying(existing)
 	if n > 0 {
+		s.startJoinSync()
 		if berr := s.broadcastJoin(s.clock.Time()); berr != nil {
 			return n, berr
 		}
 	}
 	return n, err
+}
+
+// A member answering many joins at once hangs up on those beyond its limit
+// of concurrent state exchanges (memberlist allows 127), and the joiner
+// reads EOF. When every address hung up this way, Join tries them again
+// after a jittered pause that doubles each time, so a crowd started
+// together (a fleet of agents, a rolling deploy) spreads out and joins
+// instead of failing. Refused connections, time-outs and other errors are
+// not retried: there the peer is down or unreachable.
+const (
+	joinRetries   = 4
+	joinRetryBase = 100 * time.Millisecond
+)
+
+// joinRetrying is memberlist's Join with the retries described above.
+func (s *Serf) joinRetrying(existing []string) (int, error) {
+	delay := joinRetryBase
+	for attempt := 0; ; attempt++ {
+		n, err := s.memberlist.Join(existing)
+		if n > 0 || err == nil || attempt == joinRetries || !allHungUp(err) {
+			return n, err
+		}
+		pause := delay + rand.N(delay)
+		s.logger.Printf("[DEBUG] serf: Join hung up (%v), trying again in %v", err, pause)
+		if !s.sleep(pause) {
+			return n, err
+		}
+		delay *= 2
+	}
+}
+
+// allHungUp reports whether err, as returned by memberlist's Join (one
+// error, or a multierror of one per address), says only that the peers
+// closed the connection during the exchange.
+func allHungUp(err error) bool {
+	errs := []error{err}
+	if w, ok := err.(interface{ WrappedErrors() []error }); ok {
+		errs = w.WrappedErrors()
+	}
+	if len(errs) == 0 {
+		return false
+	}
+	for _, e := range errs {
+		msg := e.Error()
+		if !strings.HasSuffix(msg, ": EOF") &&
+			!strings.Contains(msg, "connection reset by peer") &&
+			!strings.Contains(msg, "broken pipe") {
+			return false
+		}
+	}
+	return true
 }
 
 // broadcastJoin stamps, applies and gossips a join intent for this node.

@@ -1,6 +1,7 @@
 package serf
 
 import (
+	"errors"
 	"slices"
 	"testing"
 	"time"
@@ -145,5 +146,31 @@ func TestRemoveMember(t *testing.T) {
 	var nilList []*memberState
 	if got := removeMember(nilList, "a"); got != nil {
 		t.Errorf("removeMember(nil, a) = %v, want nil", got)
+	}
+}
+
+type wrapped []error
+
+func (w wrapped) Error() string          { return "several" }
+func (w wrapped) WrappedErrors() []error { return w }
+
+func TestAllHungUp(t *testing.T) {
+	eof := errors.New("failed to join 127.0.0.1:7946: EOF")
+	reset := errors.New("failed to join 127.0.0.1:7946: read tcp 127.0.0.1:5->127.0.0.1:7946: read: connection reset by peer")
+	refused := errors.New("failed to join 127.0.0.1:7946: dial tcp 127.0.0.1:7946: connect: connection refused")
+	for _, tc := range []struct {
+		err  error
+		want bool
+	}{
+		{eof, true},
+		{reset, true},
+		{refused, false},
+		{wrapped{eof, reset}, true},
+		{wrapped{eof, refused}, false},
+		{wrapped{}, false},
+	} {
+		if got := allHungUp(tc.err); got != tc.want {
+			t.Errorf("allHungUp(%v) = %v, want %v", tc.err, got, tc.want)
+		}
 	}
 }

@@ -73,6 +73,7 @@ func (s *Serf) handleNodeJoin(n *memberlist.Node) {
 		s.leftMembers = removeMember(s.leftMembers, n.Name)
 	}
 
+	s.noteNewMember()
 	s.metrics.IncrCounterWithLabels([]string{"serf", "member", "join"}, 1, s.labels)
 	s.logger.Printf("[INFO] serf: EventMemberJoin: %s %s", m.Name, m.Addr)
 	s.deliver(MemberEvent{Type: EventMemberJoin, Members: []Member{m.Member}})

@@ -87,6 +87,12 @@ type Serf struct {
 	eventJoinIgnore atomic.Bool
 	joinLock        sync.Mutex // serialises Join so eventJoinIgnore is sound
 
+	// Join sync (join_sync.go): newMemberCh (capacity 1) is signalled
+	// whenever a member comes alive; joinSyncRunning is set while the
+	// joinSync goroutine runs.
+	newMemberCh     chan struct{}
+	joinSyncRunning atomic.Bool
+
 	queryLock     sync.RWMutex
 	queryBuffer   []*queries                     // guarded by queryLock; slot = LTime mod len
 	queryMinTime  LamportTime                    // guarded by queryLock
@@ -154,6 +160,7 @@ func Create(conf *Config) (*Serf, error) {
 		queryResponse: make(map[LamportTime]*QueryResponse),
 		eventQ:        make(chan Event, cfg.EventQueueDepth),
 		shutdownCh:    make(chan struct{}),
+		newMemberCh:   make(chan struct{}, 1),
 	}
 
 	meta, err := encodeTags(cfg.ProtocolVersion, cfg.Tags)
@@ -233,8 +240,33 @@ func Create(conf *Config) (*Serf, error) {
 	}
 	mlc.MetricLabels = cfg.MetricLabels
 
+	// Our transport replaces memberlist's default one; see transport.go.
+	var transport *netTransport
+	if mlc.Transport == nil {
+		mlLogger := mlc.Logger
+		if mlLogger == nil {
+			mlLogger = log.New(mlc.LogOutput, "", log.LstdFlags)
+		}
+		transport, err = newNetTransport(mlc.BindAddr, mlc.BindPort, mlLogger, m, mlc.MetricLabels)
+		if err != nil {
+			s.stopGoroutines()
+			return nil, fmt.Errorf("Failed to create memberlist: could not set up network transport: %v", err)
+		}
+		if mlc.BindPort == 0 {
+			// As memberlist does for its own transport: joins default to
+			// this port and the node advertises it.
+			mlc.BindPort = transport.AutoBindPort()
+			mlc.AdvertisePort = mlc.BindPort
+			mlLogger.Printf("[DEBUG] memberlist: Using dynamic bind port %d", mlc.BindPort)
+		}
+		mlc.Transport = transport
+	}
+
 	ml, err := memberlist.Create(&mlc)
 	if err != nil {
+		if transport != nil {
+			_ = transport.Shutdown()
+		}
 		s.stopGoroutines()
 		return nil, fmt.Errorf("Failed to create memberlist: %v", err)
 	}
