@@ -17,11 +17,19 @@ type Telemetry struct {
 	signal *metrics.InmemSignal
 }
 
+// runtimeMetricsInterval is how often the runtime gauges (goroutines,
+// heap, GC pauses) are collected. go-metrics' default, which Serf keeps,
+// is every second; each collection stops the world to read the memory
+// statistics, which is most of an idle agent's own work. The in-memory
+// sink keeps one value per 10s interval anyway.
+const runtimeMetricsInterval = 10 * time.Second
+
 // StartTelemetry installs the sinks. Errors name the sink, as Serf's do.
 func StartTelemetry(statsiteAddr, statsdAddr string) (*Telemetry, error) {
 	inm := metrics.NewInmemSink(10*time.Second, time.Minute)
 	cfg := metrics.DefaultConfig("serf-agent")
 	cfg.EnableHostname = false
+	cfg.ProfileInterval = runtimeMetricsInterval
 
 	var fanout metrics.FanoutSink
 	if statsiteAddr != "" {

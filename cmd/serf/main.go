@@ -22,6 +22,10 @@ func run(args []string) int {
 	// command output is read by scripts.
 	log.SetOutput(io.Discard)
 
+	if len(args) > 0 && args[0] == "agent" {
+		tuneAgentRuntime()
+	}
+
 	// No ErrorWriter: UI.Error goes to stdout, as it does in Serf, and
 	// scripts that parse Serf's output expect it there.
 	ui := &cli.BasicUi{Writer: os.Stdout, Reader: os.Stdin}
