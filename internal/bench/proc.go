@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"fmt"
 	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"time"
@@ -104,11 +105,51 @@ func ReadMemory(pid int) (Memory, error) {
 	return ParseStatus(data)
 }
 
-// ReadCPU reads the CPU time used so far from /proc/pid/stat.
+// ReadCPU reads the CPU time a process has used so far. It sums the
+// nanosecond run times of its threads from /proc/PID/task/*/schedstat:
+// an idle agent uses a few milliseconds a second, which /proc/PID/stat's
+// 10ms clock ticks would round to nothing or to double. Where schedstat
+// is missing (a kernel without schedstats) it falls back to
+// /proc/PID/stat.
 func ReadCPU(pid int) (time.Duration, error) {
+	tasks, err := filepath.Glob(fmt.Sprintf("/proc/%d/task/*/schedstat", pid))
+	if err == nil && len(tasks) > 0 {
+		var total time.Duration
+		ok := true
+		for _, path := range tasks {
+			data, err := os.ReadFile(path)
+			if err != nil {
+				// A thread that exited between the listing and the read.
+				continue
+			}
+			d, err := ParseSchedstat(data)
+			if err != nil {
+				ok = false
+				break
+			}
+			total += d
+		}
+		if ok {
+			return total, nil
+		}
+	}
 	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
 	if err != nil {
 		return 0, err
 	}
 	return ParseStat(data)
+}
+
+// ParseSchedstat returns the time on CPU, the first of the three numbers
+// of /proc/PID/task/TID/schedstat, in nanoseconds.
+func ParseSchedstat(data []byte) (time.Duration, error) {
+	fields := strings.Fields(string(data))
+	if len(fields) != 3 {
+		return 0, fmt.Errorf("schedstat: %d fields, want 3", len(fields))
+	}
+	n, err := strconv.ParseUint(fields[0], 10, 63)
+	if err != nil {
+		return 0, fmt.Errorf("schedstat: run time %q: %w", fields[0], err)
+	}
+	return time.Duration(n), nil
 }

@@ -7,7 +7,7 @@ import (
 	"time"
 )
 
-func readTestdata(t *testing.T, name string) []byte {
+func readTestdata(t testing.TB, name string) []byte {
 	t.Helper()
 	data, err := os.ReadFile(filepath.Join("testdata", name))
 	if err != nil {
@@ -90,4 +90,54 @@ func TestReadSelf(t *testing.T) {
 	if m.RssAnon == 0 || m.VmRSS < m.RssAnon {
 		t.Errorf("ReadMemory(self) = %+v, want 0 < RssAnon <= VmRSS", m)
 	}
+}
+
+func TestParseSchedstat(t *testing.T) {
+	got, err := ParseSchedstat(readTestdata(t, "schedstat_serf.txt"))
+	if err != nil {
+		t.Fatalf("ParseSchedstat: %v", err)
+	}
+	if want := 5826417 * time.Nanosecond; got != want {
+		t.Errorf("ParseSchedstat = %v, want %v", got, want)
+	}
+	for _, in := range []string{"", "1 2", "x 2 3", "-1 2 3", "1 2 3 4"} {
+		if d, err := ParseSchedstat([]byte(in)); err == nil {
+			t.Errorf("ParseSchedstat(%q) = %v, want an error", in, d)
+		}
+	}
+}
+
+func TestReadCPUOwnProcess(t *testing.T) {
+	first, err := ReadCPU(os.Getpid())
+	if err != nil {
+		t.Fatalf("ReadCPU: %v", err)
+	}
+	// Burn a little CPU; the reading must move forward.
+	deadline := time.Now().Add(50 * time.Millisecond)
+	x := 0
+	for time.Now().Before(deadline) {
+		x++
+	}
+	second, err := ReadCPU(os.Getpid())
+	if err != nil {
+		t.Fatalf("ReadCPU: %v", err)
+	}
+	if second <= first {
+		t.Errorf("ReadCPU went from %v to %v after %d spins", first, second, x)
+	}
+}
+
+// FuzzProcParsers feeds arbitrary bytes to the /proc parsers: they return
+// an error or a value, never panic.
+func FuzzProcParsers(f *testing.F) {
+	for _, name := range []string{"status_serf.txt", "stat_serf.txt", "stat_odd_name.txt", "schedstat_serf.txt"} {
+		f.Add(readTestdata(f, name))
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		_, _ = ParseStatus(data)
+		_, _ = ParseStat(data)
+		if d, err := ParseSchedstat(data); err == nil && d < 0 {
+			t.Errorf("ParseSchedstat(%q) = %v, negative", data, d)
+		}
+	})
 }
