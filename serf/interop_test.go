@@ -275,6 +275,17 @@ func TestInteropQueries(t *testing.T) {
 			t.Errorf("node-filtered query acks = %v, want only ours", acks)
 		}
 
+		// Kept out of gossip, our acked query still reaches the real
+		// agent: redelivered directly, in a form Serf takes.
+		ours.Serf.SkipQueryGossip()
+		r, err = ours.Serf.Query("ask", []byte("q"), &serf.QueryParam{RequestAck: true, Timeout: 2 * time.Second})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if acks, responses := collect(r); !contains(acks, "real") || responses["real"] != "real-answer\n" {
+			t.Errorf("redelivered query: acks %v responses %v, want the real agent's", acks, responses)
+		}
+
 		// Reachability is a _serf_ping query with acks.
 		out, err = real.CLI("reachability")
 		if err != nil || !strings.Contains(out, "Successfully contacted all live nodes") {

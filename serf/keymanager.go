@@ -103,6 +103,7 @@ func (k *KeyManager) request(key, op string, opts *KeyRequestOptions) (*KeyRespo
 		return resp, err
 	}
 	params := k.serf.DefaultQueryParams()
+	params.redeliverUnanswered = true
 	if opts != nil {
 		params.RelayFactor = opts.RelayFactor
 	}

@@ -31,6 +31,10 @@ type QueryParam struct {
 	// Timeout is how long responses are collected; zero is
 	// DefaultQueryTimeout.
 	Timeout time.Duration
+
+	// redeliverUnanswered resends the query to members that have not
+	// responded, for queries every member answers (the key queries).
+	redeliverUnanswered bool
 }
 
 // encodeFilters encodes the node filter and one filter per tag.
@@ -88,6 +92,7 @@ type QueryResponse struct {
 	respCh    chan NodeResponse
 	acks      map[string]struct{} // guarded by lock
 	responses map[string]struct{} // guarded by lock
+	doneCh    chan struct{}       // closed by Close
 }
 
 func newQueryResponse(n int, q *messageQuery) *QueryResponse {
@@ -97,6 +102,7 @@ func newQueryResponse(n int, q *messageQuery) *QueryResponse {
 		deadline:  time.Now().Add(q.Timeout),
 		respCh:    make(chan NodeResponse, n),
 		responses: make(map[string]struct{}),
+		doneCh:    make(chan struct{}),
 	}
 	if q.ack() {
 		r.ackCh = make(chan string, n)
@@ -129,6 +135,7 @@ func (r *QueryResponse) Close() {
 		return
 	}
 	r.closed = true
+	close(r.doneCh)
 	if r.ackCh != nil {
 		close(r.ackCh)
 	}
@@ -229,7 +236,12 @@ func (s *Serf) Query(name string, payload []byte, params *QueryParam) (*QueryRes
 	s.registerQueryResponse(p.Timeout, resp)
 	// Processing it locally witnesses its time, which advances the clock.
 	s.handleQuery(&q)
-	s.queryBroadcasts.QueueBroadcast(&broadcast{msg: raw})
+	if !s.skipQueryGossip.Load() {
+		s.queryBroadcasts.QueueBroadcast(&broadcast{msg: raw})
+	}
+	if p.RequestAck || p.redeliverUnanswered {
+		s.goFunc(func() { s.redeliverQuery(resp, raw, p) })
+	}
 	return resp, nil
 }
 

@@ -97,6 +97,9 @@ type Serf struct {
 	queryBuffer   []*queries                     // guarded by queryLock; slot = LTime mod len
 	queryMinTime  LamportTime                    // guarded by queryLock
 	queryResponse map[LamportTime]*QueryResponse // guarded by queryLock; queries we sent
+	// skipQueryGossip leaves our queries out of gossip, so that only
+	// redelivery carries them (tests only).
+	skipQueryGossip atomic.Bool
 
 	keyManager *KeyManager
 	snapshot   *snapshotter // nil without Config.SnapshotPath
