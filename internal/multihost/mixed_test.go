@@ -21,6 +21,16 @@ func keygen(t *testing.T) string {
 	return strings.TrimSpace(string(out))
 }
 
+// attempts is how many times a query or key step from a may be tried:
+// once for ours, which redelivers to members gossip missed; up to three
+// times for real Serf, which does not.
+func attempts(a *Agent) int {
+	if a.Bin == ourBin {
+		return 1
+	}
+	return 3
+}
+
 // queryResult is "serf query -format=json", the same in Serf and ours.
 type queryResult struct {
 	Acks      []string
@@ -114,43 +124,65 @@ func TestMixedCluster(t *testing.T) {
 	sendEvent(real11[0], "from-serf11")
 	sendEvent(real10[1], "from-serf10")
 
-	// Queries from each side are acked and answered by all six.
+	// Queries from each side are acked and answered by all six. Ours
+	// resend a query to members that have not acked, so one from ours must
+	// reach everybody at the first try. Real Serf relies on gossip alone,
+	// which in a cluster of six misses a member in one query of 25 to 40
+	// (docs/testing.md); a query from real Serf may be repeated up to
+	// twice, and every member must have answered one of them.
 	for _, from := range []*Agent{ours[1], real11[1], real10[0]} {
-		out, err := from.RunBin(from.Bin, "query", "-format=json", "-timeout=5s", "whoami", "q")
-		if err != nil {
-			t.Fatal(err)
-		}
-		var res queryResult
-		if err := json.Unmarshal([]byte(out), &res); err != nil {
-			t.Fatalf("query from %s: %v: %q", from.Host.Name, err, out)
-		}
-		if len(res.Acks) != 6 || len(res.Responses) != 6 {
-			t.Errorf("query from %s: %d acks, %d responses, want 6 and 6: %s",
-				from.Host.Name, len(res.Acks), len(res.Responses), out)
+		answered := map[string]bool{}
+		for attempt := 1; attempt <= attempts(from); attempt++ {
+			out, err := from.RunBin(from.Bin, "query", "-format=json", "-timeout=5s", "whoami", "q")
+			if err != nil {
+				t.Fatal(err)
+			}
+			var res queryResult
+			if err := json.Unmarshal([]byte(out), &res); err != nil {
+				t.Fatalf("query from %s: %v: %q", from.Host.Name, err, out)
+			}
+			for _, name := range res.Acks {
+				if res.Responses[name] != "reply from "+name {
+					t.Errorf("query from %s: %s acked and answered %q", from.Host.Name, name, res.Responses[name])
+				}
+				answered[name] = true
+			}
+			if len(answered) == len(agents) {
+				break
+			}
+			t.Logf("query from %s (%s), attempt %d: %d acks, %d responses: %s",
+				from.Host.Name, from.Bin, attempt, len(res.Acks), len(res.Responses), out)
 		}
 		for _, a := range agents {
-			if got := res.Responses[a.Host.Name]; got != "reply from "+a.Host.Name {
-				t.Errorf("query from %s: %s answered %q", from.Host.Name, a.Host.Name, got)
+			if !answered[a.Host.Name] {
+				t.Errorf("query from %s: %s never acked and answered", from.Host.Name, a.Host.Name)
 			}
 		}
 	}
 
-	// Key rotation driven from ours, then from real Serf.
+	// Key rotation driven from ours, then from real Serf. Key queries
+	// gossip like any query: a step from real Serf that reports a member
+	// missing ("5/6 nodes reported success") is repeated, as an operator
+	// would; the steps are idempotent. Ours must succeed at once.
+	keys := func(from *Agent, args ...string) string {
+		t.Helper()
+		for attempt := 1; ; attempt++ {
+			out, err := from.RunBin(from.Bin, append([]string{"keys"}, args...)...)
+			if err == nil {
+				return out
+			}
+			if attempt >= attempts(from) || !strings.Contains(err.Error(), "nodes reported success") {
+				t.Fatalf("keys %s from %s: %v", args[0], from.Host.Name, err)
+			}
+			t.Logf("keys %s from %s (%s), attempt %d: %v", args[0], from.Host.Name, from.Bin, attempt, err)
+		}
+	}
 	rotate := func(from *Agent, oldKey, newKey string) {
 		t.Helper()
-		for _, step := range [][]string{{"-install", newKey}, {"-use", newKey}, {"-remove", oldKey}} {
-			out, err := from.RunBin(from.Bin, append([]string{"keys"}, step...)...)
-			if err != nil {
-				t.Fatalf("keys %s from %s: %v", step[0], from.Host.Name, err)
-			}
-			if !strings.Contains(out, "successful") && !strings.Contains(out, "Successfully") {
-				t.Logf("keys %s from %s: %s", step[0], from.Host.Name, out)
-			}
-		}
-		out, err := from.RunBin(from.Bin, "keys", "-list")
-		if err != nil {
-			t.Fatal(err)
-		}
+		keys(from, "-install", newKey)
+		keys(from, "-use", newKey)
+		keys(from, "-remove", oldKey)
+		out := keys(from, "-list")
 		if !regexp.MustCompile(regexp.QuoteMeta(newKey)+`\s+\[6/6\]`).MatchString(out) ||
 			strings.Contains(out, oldKey) {
 			t.Errorf("keys -list from %s after rotating to %s:\n%s", from.Host.Name, newKey, out)
