@@ -32,8 +32,10 @@ import (
 // mid-write) is cut off with a warning instead of corrupting the next.
 
 const (
-	snapshotFlushInterval  = 500 * time.Millisecond
-	snapshotClockInterval  = 500 * time.Millisecond
+	// snapshotTickInterval is how often the clocks are recorded and the
+	// buffer flushed. Serf runs two tickers of 500ms for the two; one
+	// wakes the agent half as often.
+	snapshotTickInterval   = 500 * time.Millisecond
 	snapshotShutdownFlush  = 250 * time.Millisecond
 	snapshotRetryCompact   = 30 * time.Second
 	snapshotBytesPerNode   = 128
@@ -245,10 +247,8 @@ func (s *snapshotter) leave(shutdownCh <-chan struct{}) {
 
 // run is the snapshotter's goroutine.
 func (s *snapshotter) run(shutdownCh <-chan struct{}) {
-	flush := time.NewTicker(snapshotFlushInterval)
-	defer flush.Stop()
-	clock := time.NewTicker(snapshotClockInterval)
-	defer clock.Stop()
+	tick := time.NewTicker(snapshotTickInterval)
+	defer tick.Stop()
 
 	for {
 		select {
@@ -263,9 +263,8 @@ func (s *snapshotter) run(shutdownCh <-chan struct{}) {
 			s.appendLine("leave\n")
 			s.sync()
 			close(done)
-		case <-clock.C:
+		case <-tick.C:
 			s.updateClock()
-		case <-flush.C:
 			if s.dirty {
 				s.flush()
 			}
