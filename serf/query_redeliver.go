@@ -37,6 +37,7 @@ const maxRedeliveries = 64
 // collector closes or the node shuts down.
 func (s *Serf) redeliverQuery(r *QueryResponse, raw []byte, p QueryParam) {
 	start := time.Now()
+	selects := p.selector()
 	first := max(p.Timeout/4, 2*s.config.MemberlistConfig.GossipInterval)
 	for _, at := range []time.Duration{first, 2 * first} {
 		if at >= p.Timeout {
@@ -52,14 +53,14 @@ func (s *Serf) redeliverQuery(r *QueryResponse, raw []byte, p QueryParam) {
 			t.Stop()
 			return
 		}
-		s.resendQuery(r, raw, p)
+		s.resendQuery(r, raw, selects, p.RequestAck)
 	}
 }
 
 // resendQuery sends the query to the members that should have answered
 // and have not, and returns how many it sent to.
-func (s *Serf) resendQuery(r *QueryResponse, raw []byte, p QueryParam) int {
-	answered := r.answered(p.RequestAck)
+func (s *Serf) resendQuery(r *QueryResponse, raw []byte, selects func(Member) bool, byAck bool) int {
+	answered := r.answered(byAck)
 	if answered == nil {
 		return 0
 	}
@@ -68,7 +69,7 @@ func (s *Serf) resendQuery(r *QueryResponse, raw []byte, p QueryParam) int {
 		if m.Name == s.config.NodeName || m.Status != StatusAlive || m.ProtocolMax < 4 {
 			continue
 		}
-		if _, ok := answered[m.Name]; ok || !p.selects(m) {
+		if _, ok := answered[m.Name]; ok || !selects(m) {
 			continue
 		}
 		missing = append(missing, m)
@@ -114,17 +115,27 @@ func (r *QueryResponse) answered(byAck bool) map[string]struct{} {
 	return out
 }
 
-// selects reports whether m passes the query's filters, judged by the
-// sender from m's gossiped tags, the way m itself will judge them.
-func (p *QueryParam) selects(m Member) bool {
-	if len(p.FilterNodes) > 0 && !slices.Contains(p.FilterNodes, m.Name) {
-		return false
-	}
+// selector returns whether a member passes the query's filters, judged
+// by the sender from the member's gossiped tags the way the member itself
+// will judge them. A tag expression that does not compile selects nobody.
+func (p *QueryParam) selector() func(Member) bool {
+	exprs := make(map[string]*regexp.Regexp, len(p.FilterTags))
 	for tag, expr := range p.FilterTags {
-		ok, err := regexp.MatchString(expr, m.Tags[tag])
-		if err != nil || !ok {
+		re, err := regexp.Compile(expr)
+		if err != nil {
+			return func(Member) bool { return false }
+		}
+		exprs[tag] = re
+	}
+	return func(m Member) bool {
+		if len(p.FilterNodes) > 0 && !slices.Contains(p.FilterNodes, m.Name) {
 			return false
 		}
+		for tag, re := range exprs {
+			if !re.MatchString(m.Tags[tag]) {
+				return false
+			}
+		}
+		return true
 	}
-	return true
 }
