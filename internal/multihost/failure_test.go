@@ -13,6 +13,12 @@ import (
 // for them to form one cluster.
 func startRecorded(t *testing.T, c *Cluster, n int, extra ...string) []*Agent {
 	t.Helper()
+	return startRecordedWith(t, c, n, ourBin, extra...)
+}
+
+// startRecordedWith is startRecorded with the agents' binary chosen.
+func startRecordedWith(t *testing.T, c *Cluster, n int, bin string, extra ...string) []*Agent {
+	t.Helper()
 	var agents []*Agent
 	for i := 1; i <= n; i++ {
 		h := c.Host(i)
@@ -26,7 +32,7 @@ func startRecorded(t *testing.T, c *Cluster, n int, extra ...string) []*Agent {
 		if i > 1 {
 			args = append(args, "-join="+c.Host(1).IP)
 		}
-		agents = append(agents, c.Start(h, ourBin, append(args, extra...)...))
+		agents = append(agents, c.Start(h, bin, append(args, extra...)...))
 		if i == 1 {
 			// The others join it: it must be listening first.
 			WaitRPC(t, agents[0])
