@@ -73,8 +73,12 @@ func TestStuckHandler(t *testing.T) {
 			t.Errorf("%s suspected the host with the stuck handler", o.Host.Name)
 		}
 	}
-	// Everyone else handled every event.
-	Until(t, 30*time.Second, "events handled", func() error {
+	// Everyone else handled every event. At ten a second gossip misses a
+	// host now and then (a few events in a thousand deliveries, as in
+	// Serf); the host's next push/pull, every 30 s, brings the events it
+	// missed. Two intervals cover a push/pull partner that missed the
+	// same event.
+	took := Until(t, 75*time.Second, "events handled", func() error {
 		for _, o := range Others(agents, stuck) {
 			if n := o.CountEvents("user:stuck", ""); n != sent {
 				return fmt.Errorf("%s handled %d of %d events", o.Host.Name, n, sent)
@@ -82,4 +86,5 @@ func TestStuckHandler(t *testing.T) {
 		}
 		return nil
 	})
+	figure(t, "all_handled_after", took.Round(time.Millisecond))
 }
