@@ -146,7 +146,9 @@ func TestBannerOptions(t *testing.T) {
 		"-advertise="+adv.Bind, "-discover="+cluster, "-mdns-iface=lo", "-mdns-disable-ipv6",
 		"-log-level=debug", "-event-handler=member-join=true")...)
 	p.addrs = a
-	p.WaitOutput(startTimeout, "[INFO] agent: Received event: member-join\n")
+	// The handler's output is logged once the script has finished, which
+	// may be a while after the event was received.
+	p.WaitOutput(startTimeout, "[DEBUG] agent: Event 'member-join' script output: \n")
 	head, logs := banner(t, p.Output())
 	want := "==> Starting Serf agent...\n" +
 		"==> Starting Serf agent RPC...\n" +
