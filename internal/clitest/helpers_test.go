@@ -9,6 +9,7 @@ import (
 	"os/exec"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -91,14 +92,17 @@ func withRPCAddr(args []string, addr string) []string {
 
 // cliEnv is the test's environment without SERF_* variables, so that
 // neither SERF_RPC_ADDR nor SERF_RPC_AUTH of whoever runs the tests
-// reaches a command, plus extra.
+// reaches a command, plus extra. A -race build of ours sleeps a second
+// before exiting to flush race reports (GORACE atexit_sleep_ms); a client
+// command need not, and that second made every step with our CLI slow.
 func cliEnv(extra ...string) []string {
 	var env []string
 	for _, kv := range os.Environ() {
-		if !strings.HasPrefix(kv, "SERF_") {
+		if !strings.HasPrefix(kv, "SERF_") && !strings.HasPrefix(kv, "GORACE=") {
 			env = append(env, kv)
 		}
 	}
+	env = append(env, "GORACE=atexit_sleep_ms=0")
 	return append(env, extra...)
 }
 
@@ -112,7 +116,7 @@ func startAgent(tb testing.TB, bin, name string, extra ...string) *oracle.Agent 
 	ip := cluster.IP()
 	args := append([]string{
 		"-node=" + name,
-		"-bind=" + oracle.FreeAddr(tb, ip),
+		"-bind=" + uniquePortAddr(tb, ip),
 		"-rpc-addr=" + oracle.FreeAddr(tb, ip),
 		"-profile=local",
 	}, extra...)
@@ -123,6 +127,34 @@ func startAgent(tb testing.TB, bin, name string, extra ...string) *oracle.Agent 
 		checkCrash(tb, name, a.Output())
 	})
 	return a
+}
+
+// bindPorts are the gossip ports startAgent has handed out. Agents are on
+// different addresses, so the kernel may give two of them the same port
+// number; the normalizer names a port by its number, and a shared one
+// would turn a's port into b's in one run and not in another.
+var bindPorts = struct {
+	sync.Mutex
+	used map[string]bool
+}{used: map[string]bool{}}
+
+// uniquePortAddr returns a free "ip:port" whose port no earlier agent of
+// this test binary was given.
+func uniquePortAddr(tb testing.TB, ip string) string {
+	tb.Helper()
+	bindPorts.Lock()
+	defer bindPorts.Unlock()
+	for {
+		addr := oracle.FreeAddr(tb, ip)
+		_, port, err := net.SplitHostPort(addr)
+		if err != nil {
+			tb.Fatalf("SplitHostPort(%q) error: %v", addr, err)
+		}
+		if !bindPorts.used[port] {
+			bindPorts.used[port] = true
+			return addr
+		}
+	}
 }
 
 // checkCrash fails the test if an agent's output reports a data race or a
