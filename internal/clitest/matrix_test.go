@@ -421,7 +421,8 @@ func (r *run) monitor(on, peer string) {
 	update := `	Event: "member-update"`
 	monUpdate := func(out string) []string {
 		for block := eventInfo(out, update); block != nil; {
-			if len(block) == 3 && strings.Contains(block[2], `"mon":"1"`) {
+			// Serf's CLI prints a record's fields in map order.
+			if len(block) == 3 && strings.Contains(strings.Join(block, "\n"), `"mon":"1"`) {
 				return block
 			}
 			// Look further: cut out up to the end of this block.
