@@ -53,15 +53,16 @@ func TestClusterGracefulLeave(t *testing.T) {
 	rest := c.Nodes[:2]
 	cluster.WaitStatus(t, wait, rest, leaver.Name, serf.StatusLeft)
 	for _, n := range rest {
-		if got := n.MemberEvents(serf.EventMemberFailed); len(got) != 0 {
-			t.Errorf("%s: member-failed events %v, want none after a graceful leave", n.Name, got)
-		}
 		cluster.WaitFor(t, wait, func() error {
 			if got := n.MemberEvents(serf.EventMemberLeave); len(got) != 1 || got[0] != leaver.Name {
 				return fmt.Errorf("%s: member-leave events = %v, want [%s]", n.Name, got, leaver.Name)
 			}
 			return nil
 		})
+		// Events arrive in order: a failure before the leave is in by now.
+		if got := n.MemberEvents(serf.EventMemberFailed); len(got) != 0 {
+			t.Errorf("%s: member-failed events %v, want none after a graceful leave", n.Name, got)
+		}
 	}
 	stats := c.Nodes[0].Serf.Stats()
 	if stats["left"] != "1" {
@@ -81,10 +82,15 @@ func TestClusterFailureReconnectAndReap(t *testing.T) {
 	addr := victim.Serf.Memberlist().LocalNode()
 	victim.Shutdown()
 	cluster.WaitStatus(t, wait, rest, victim.Name, serf.StatusFailed)
+	// The event reaches the node's event channel a moment after the status
+	// changes.
 	for _, n := range rest {
-		if got := n.MemberEvents(serf.EventMemberFailed); len(got) != 1 || got[0] != victim.Name {
-			t.Errorf("%s: member-failed events = %v, want [%s]", n.Name, got, victim.Name)
-		}
+		cluster.WaitFor(t, wait, func() error {
+			if got := n.MemberEvents(serf.EventMemberFailed); len(got) != 1 || got[0] != victim.Name {
+				return fmt.Errorf("%s: member-failed events = %v, want [%s]", n.Name, got, victim.Name)
+			}
+			return nil
+		})
 	}
 
 	// ...and is reconnected to when it comes back on the same address,
@@ -106,9 +112,12 @@ func TestClusterFailureReconnectAndReap(t *testing.T) {
 	cluster.WaitStatus(t, wait, rest, victim.Name, serf.StatusFailed)
 	cluster.WaitStatus(t, wait, rest, victim.Name, serf.StatusNone)
 	for _, n := range rest {
-		if got := n.MemberEvents(serf.EventMemberReap); len(got) != 1 || got[0] != victim.Name {
-			t.Errorf("%s: member-reap events = %v, want [%s]", n.Name, got, victim.Name)
-		}
+		cluster.WaitFor(t, wait, func() error {
+			if got := n.MemberEvents(serf.EventMemberReap); len(got) != 1 || got[0] != victim.Name {
+				return fmt.Errorf("%s: member-reap events = %v, want [%s]", n.Name, got, victim.Name)
+			}
+			return nil
+		})
 	}
 }
 
