@@ -99,7 +99,7 @@ type Stats struct {
 	Seen     uint64 // packets read from the queue
 	Accepted uint64 // NF_ACCEPT verdicts sent, each after its delay
 	Dropped  uint64 // NF_DROP verdicts sent, by Loss
-	Pending  int    // packets read and still waiting for their verdict
+	Pending  int    // packets read whose verdict has not been counted yet
 
 	// Overruns counts the reads that failed with ENOBUFS: the socket's
 	// receive buffer was full and the kernel dropped packets that never
@@ -130,6 +130,11 @@ type Queue struct {
 
 	heapLock sync.Mutex
 	heap     verdictHeap // guarded by heapLock
+
+	// sending counts the verdicts the writer has taken out of the heap
+	// and not yet counted as accepted or dropped, so that a packet is
+	// always in Pending or in one of those counters.
+	sending atomic.Int64
 
 	wakeCh chan struct{} // cap 1; the reader signals a new earliest verdict
 	stopCh chan struct{} // closed by Close once the reader has exited
@@ -270,7 +275,7 @@ func (q *Queue) SetLoss(p float64) {
 // the heap's lock only to read its length.
 func (q *Queue) Stats() Stats {
 	q.heapLock.Lock()
-	pending := len(q.heap)
+	pending := len(q.heap) + int(q.sending.Load())
 	q.heapLock.Unlock()
 	return Stats{
 		Seen:     q.seen.Load(),
@@ -423,9 +428,11 @@ func (q *Queue) write() {
 func (q *Queue) takeDue(now time.Time, dst []pending) ([]pending, time.Duration) {
 	q.heapLock.Lock()
 	defer q.heapLock.Unlock()
+	taken := len(dst)
 	for len(q.heap) > 0 && (now.IsZero() || !q.heap[0].due.After(now)) {
 		dst = append(dst, heap.Pop(&q.heap).(pending))
 	}
+	q.sending.Add(int64(len(dst) - taken))
 	if len(q.heap) == 0 {
 		return dst, 0
 	}
@@ -451,10 +458,11 @@ func (q *Queue) sendVerdicts(ps []pending, buf []byte) []byte {
 		if err := q.send(buf); err != nil {
 			q.errs.Add(1)
 			q.logger.Printf("[WARN] netem: queue %d: send %d verdicts: %v", q.num, accepted+dropped, err)
-			continue
+		} else {
+			q.accepted.Add(accepted)
+			q.dropped.Add(dropped)
 		}
-		q.accepted.Add(accepted)
-		q.dropped.Add(dropped)
+		q.sending.Add(-int64(accepted + dropped))
 	}
 	return buf
 }
