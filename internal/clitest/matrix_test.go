@@ -419,21 +419,9 @@ func (r *run) monitor(on, peer string) {
 	// with the new tag.
 	r.step(peer, "tags", "-set", "mon=1")
 	update := `	Event: "member-update"`
-	monUpdate := func(out string) []string {
-		for block := eventInfo(out, update); block != nil; {
-			// Serf's CLI prints a record's fields in map order.
-			if len(block) == 3 && strings.Contains(strings.Join(block, "\n"), `"mon":"1"`) {
-				return block
-			}
-			// Look further: cut out up to the end of this block.
-			i := strings.Index(out, strings.Join(block, "\n"))
-			out = out[i+len(strings.Join(block, "\n")):]
-			block = eventInfo(out, update)
-		}
-		return nil
-	}
+	newTag := `"mon":"1"`
 	if err := mon.until("a member-update Event Info block with tag mon=1", func(out string) bool {
-		return monUpdate(out) != nil
+		return eventInfo(out, update, newTag) != nil
 	}); err != nil {
 		t.Error(err)
 	}
@@ -443,15 +431,16 @@ func (r *run) monitor(on, peer string) {
 		joinLine.FindString(out),
 		eventLine.FindString(out),
 		strings.Join(eventInfo(out, `	Name: "mon"`), "\n"),
-		strings.Join(monUpdate(out), "\n"),
+		strings.Join(eventInfo(out, update, newTag), "\n"),
 	}, "\n") + "\n"
 	r.record(on+": serf monitor (interrupted; selected lines)", []string{"monitor"},
 		result{Code: code, Stdout: selected, Stderr: mon.stderr.String()})
 }
 
 // eventInfo returns the first "Event Info:" block of out (the line and
-// the whole tab-indented lines after it) that has the line field.
-func eventInfo(out, field string) []string {
+// the whole tab-indented lines after it) that has the line field and
+// contains each of texts.
+func eventInfo(out, field string, texts ...string) []string {
 	lines := strings.Split(out, "\n")
 	// The last element is a line still being written, or "".
 	lines = lines[:len(lines)-1]
@@ -463,11 +452,22 @@ func eventInfo(out, field string) []string {
 		for j < len(lines) && strings.HasPrefix(lines[j], "\t") {
 			j++
 		}
-		if slices.Contains(lines[i+1:j], field) {
-			return lines[i:j]
+		block := lines[i:j]
+		if slices.Contains(block[1:], field) && containsAll(strings.Join(block, "\n"), texts) {
+			return block
 		}
 	}
 	return nil
+}
+
+// containsAll reports whether s contains every one of texts.
+func containsAll(s string, texts []string) bool {
+	for _, text := range texts {
+		if !strings.Contains(s, text) {
+			return false
+		}
+	}
+	return true
 }
 
 // forceLeaveScenario: a killed member shows as failed, then force-leave
