@@ -52,13 +52,8 @@ func TestClusterGracefulLeave(t *testing.T) {
 
 	rest := c.Nodes[:2]
 	cluster.WaitStatus(t, wait, rest, leaver.Name, serf.StatusLeft)
+	waitMemberEvent(t, rest, serf.EventMemberLeave, leaver.Name)
 	for _, n := range rest {
-		cluster.WaitFor(t, wait, func() error {
-			if got := n.MemberEvents(serf.EventMemberLeave); len(got) != 1 || got[0] != leaver.Name {
-				return fmt.Errorf("%s: member-leave events = %v, want [%s]", n.Name, got, leaver.Name)
-			}
-			return nil
-		})
 		// Events arrive in order: a failure before the leave is in by now.
 		if got := n.MemberEvents(serf.EventMemberFailed); len(got) != 0 {
 			t.Errorf("%s: member-failed events %v, want none after a graceful leave", n.Name, got)
@@ -82,16 +77,7 @@ func TestClusterFailureReconnectAndReap(t *testing.T) {
 	addr := victim.Serf.Memberlist().LocalNode()
 	victim.Shutdown()
 	cluster.WaitStatus(t, wait, rest, victim.Name, serf.StatusFailed)
-	// The event reaches the node's event channel a moment after the status
-	// changes.
-	for _, n := range rest {
-		cluster.WaitFor(t, wait, func() error {
-			if got := n.MemberEvents(serf.EventMemberFailed); len(got) != 1 || got[0] != victim.Name {
-				return fmt.Errorf("%s: member-failed events = %v, want [%s]", n.Name, got, victim.Name)
-			}
-			return nil
-		})
-	}
+	waitMemberEvent(t, rest, serf.EventMemberFailed, victim.Name)
 
 	// ...and is reconnected to when it comes back on the same address,
 	// without anyone asking it to join.
@@ -111,10 +97,19 @@ func TestClusterFailureReconnectAndReap(t *testing.T) {
 	back.Shutdown()
 	cluster.WaitStatus(t, wait, rest, victim.Name, serf.StatusFailed)
 	cluster.WaitStatus(t, wait, rest, victim.Name, serf.StatusNone)
-	for _, n := range rest {
+	waitMemberEvent(t, rest, serf.EventMemberReap, victim.Name)
+}
+
+// waitMemberEvent waits until each of nodes has recorded exactly one event
+// of type typ, about member name. An event reaches a node's event channel
+// a moment after the member's status changes, so it is waited for rather
+// than read at once.
+func waitMemberEvent(t *testing.T, nodes []*cluster.Node, typ serf.EventType, name string) {
+	t.Helper()
+	for _, n := range nodes {
 		cluster.WaitFor(t, wait, func() error {
-			if got := n.MemberEvents(serf.EventMemberReap); len(got) != 1 || got[0] != victim.Name {
-				return fmt.Errorf("%s: member-reap events = %v, want [%s]", n.Name, got, victim.Name)
+			if got := n.MemberEvents(typ); len(got) != 1 || got[0] != name {
+				return fmt.Errorf("%s: %s events = %v, want [%s]", n.Name, typ, got, name)
 			}
 			return nil
 		})
