@@ -281,7 +281,7 @@ func (c *AgentCommand) startAgent(conf *agent.Config, a *agent.Agent, ring *agen
 
 	var disc *agent.Discovery
 	if conf.Discover != "" {
-		local := a.Serf().Memberlist().LocalNode()
+		local := a.Serf().LocalMember()
 		iface, _ := conf.MDNSNetworkInterface()
 		if iface != nil {
 			c.logger.Printf("[INFO] agent: Starting mDNS listener on interface %s", iface.Name)

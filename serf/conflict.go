@@ -33,7 +33,7 @@ func (s *Serf) handleNodeConflict(existing, other *memberlist.Node) {
 // this node's address, this node shuts down (as Serf does; with no answers
 // at all that is the case too).
 func (s *Serf) resolveNodeConflict() {
-	local := s.memberlist.LocalNode()
+	local := s.LocalMember()
 	resp, err := s.Query(InternalQueryPrefix+conflictQuery, []byte(s.config.NodeName), nil)
 	if err != nil {
 		s.logger.Printf("[ERR] serf: Failed to start name resolution query: %v", err)

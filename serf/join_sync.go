@@ -5,8 +5,6 @@ import (
 	"net"
 	"strconv"
 	"time"
-
-	"github.com/hashicorp/memberlist"
 )
 
 // Join sync: a few early push/pull exchanges after a join.
@@ -118,10 +116,13 @@ func (s *Serf) joinSync() {
 // pushPullRandom exchanges state with one random live member other than
 // this node and reports whether it learned of a member it did not know.
 func (s *Serf) pushPullRandom() bool {
-	var peers []*memberlist.Node
-	for _, n := range s.memberlist.Members() {
-		if n.Name != s.config.NodeName {
-			peers = append(peers, n)
+	// Serf's own member records, which are copies: the nodes memberlist's
+	// Members returns are its live records, which its packet handler
+	// writes to without a lock this code could take.
+	var peers []Member
+	for _, m := range s.Members() {
+		if m.Name != s.config.NodeName && m.Status == StatusAlive {
+			peers = append(peers, m)
 		}
 	}
 	if len(peers) == 0 {

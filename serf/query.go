@@ -210,7 +210,7 @@ func (s *Serf) Query(name string, payload []byte, params *QueryParam) (*QueryRes
 	if p.RequestAck {
 		flags |= queryFlagAck
 	}
-	local := s.memberlist.LocalNode()
+	local := s.LocalMember()
 	q := messageQuery{
 		LTime:       s.queryClock.Time(),
 		ID:          uint32(rand.Int32()),
