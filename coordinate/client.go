@@ -7,6 +7,8 @@ import (
 	"slices"
 	"sync"
 	"time"
+
+	metrics "github.com/hashicorp/go-metrics"
 )
 
 // MaxRTT is the longest round trip time Update accepts. Anything longer is
@@ -72,14 +74,15 @@ type Client struct {
 }
 
 // NewClient returns a client for a node that has observed nothing yet. It
-// copies cfg, so later changes to cfg do not affect the client, and returns
-// cfg.Validate's error if the configuration is out of range.
+// copies cfg, so later changes to cfg do not affect the client. As Serf's,
+// it accepts every configuration with at least one dimension and rejects
+// the rest with Serf's message; Config.Validate checks the other fields.
 func NewClient(cfg *Config) (*Client, error) {
 	if cfg == nil {
 		return nil, errors.New("coordinate config: nil Config")
 	}
-	if err := cfg.Validate(); err != nil {
-		return nil, err
+	if cfg.Dimensionality == 0 {
+		return nil, errors.New("dimensionality must be >0")
 	}
 
 	c := &Client{
@@ -143,8 +146,8 @@ func (c *Client) DistanceTo(other *Coordinate) time.Duration {
 //
 // It fails, changing nothing, with ErrIncompatible or ErrInvalidCoordinate
 // if other is unusable, and with a range error if rtt is negative or longer
-// than MaxRTT. (A zero rtt is accepted: coarse clocks produce them. Serf
-// counts them; that is the caller's business here.)
+// than MaxRTT. A zero rtt is accepted (coarse clocks produce them) and
+// counted in serf.coordinate.zero-rtt, as Serf's client does.
 //
 // An update runs these steps in order, each as in Serf:
 //  1. the latency filter replaces rtt with the median of node's last
@@ -165,6 +168,9 @@ func (c *Client) Update(node string, other *Coordinate, rtt time.Duration) (*Coo
 	}
 	if rtt < 0 || rtt > MaxRTT {
 		return nil, fmt.Errorf(rttRangeFormat, rtt, MaxRTT)
+	}
+	if rtt == 0 {
+		metrics.IncrCounterWithLabels([]string{"serf", "coordinate", "zero-rtt"}, 1, c.cfg.MetricLabels)
 	}
 
 	sample := c.filterRTT(node, rtt.Seconds())
@@ -196,6 +202,10 @@ func (c *Client) check(coord *Coordinate) error {
 // samples now kept for it; with an even count, the upper of the two middle
 // values. Must hold lock for writing.
 func (c *Client) filterRTT(node string, sample float64) float64 {
+	if c.cfg.LatencyFilterSize == 0 {
+		// No filter at all. (Serf's client panics on this setting.)
+		return sample
+	}
 	kept := c.rttSamples[node]
 	if len(kept) < int(c.cfg.LatencyFilterSize) {
 		kept = append(kept, sample)

@@ -4,8 +4,8 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"reflect"
 	"slices"
-	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -26,8 +26,8 @@ func TestNewClient(t *testing.T) {
 
 	bad := DefaultConfig()
 	bad.Dimensionality = 0
-	if _, err := NewClient(bad); err == nil || !strings.Contains(err.Error(), "Dimensionality") {
-		t.Errorf("NewClient(Dimensionality 0) error = %v, want one naming Dimensionality", err)
+	if _, err := NewClient(bad); err == nil || err.Error() != "dimensionality must be >0" {
+		t.Errorf("NewClient(Dimensionality 0) error = %v, want Serf's %q", err, "dimensionality must be >0")
 	}
 
 	cfg := DefaultConfig()
@@ -40,7 +40,7 @@ func TestNewClient(t *testing.T) {
 	// The client keeps its own copy of the configuration.
 	cfg.Dimensionality = 2
 	cfg.GravityRho = 1
-	if got, want := c.cfg, *DefaultConfig(); got != want {
+	if got, want := c.cfg, *DefaultConfig(); !reflect.DeepEqual(got, want) {
 		t.Errorf("client config after changing the caller's = %+v, want %+v", got, want)
 	}
 }
@@ -346,5 +346,45 @@ func TestClient_Concurrent(t *testing.T) {
 	wg.Wait()
 	if got := c.GetCoordinate(); !got.IsValid() {
 		t.Errorf("GetCoordinate() = %+v after concurrent updates, want valid", got)
+	}
+}
+
+// Serf's NewClient accepts every configuration with at least one
+// dimension; programs written for it may hand ours settings that Validate
+// calls out of range. The client must take them and keep working: every
+// update either moves the coordinate or resets it, never panics.
+func TestNewClient_AcceptsWhatSerfAccepts(t *testing.T) {
+	tests := []struct {
+		name   string
+		change func(*Config)
+	}{
+		{"zero error max", func(c *Config) { c.VivaldiErrorMax = 0 }},
+		{"negative ce", func(c *Config) { c.VivaldiCE = -0.5 }},
+		{"cc above one", func(c *Config) { c.VivaldiCC = 3 }},
+		{"zero height min", func(c *Config) { c.HeightMin = 0 }},
+		{"zero latency filter", func(c *Config) { c.LatencyFilterSize = 0 }},
+		{"zero gravity rho", func(c *Config) { c.GravityRho = 0 }},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			cfg := DefaultConfig()
+			tt.change(cfg)
+			if cfg.Validate() == nil {
+				t.Fatalf("Validate() = nil; the case must be one Validate rejects")
+			}
+			c, err := NewClient(cfg)
+			if err != nil {
+				t.Fatalf("NewClient() error = %v, want nil as Serf's", err)
+			}
+			for i := range 20 {
+				peer := peerAt(DefaultConfig(), float64(i)*1e-3)
+				if _, err := c.Update("peer", peer, time.Duration(i+1)*time.Millisecond); err != nil {
+					t.Fatalf("Update() error = %v", err)
+				}
+			}
+			if !c.GetCoordinate().IsValid() {
+				t.Errorf("GetCoordinate() = %+v, want a valid coordinate", c.GetCoordinate())
+			}
+		})
 	}
 }

@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+
+	metrics "github.com/hashicorp/go-metrics"
 )
 
 // Config holds the tuning parameters of the Vivaldi algorithm. Every
@@ -64,6 +66,12 @@ type Config struct {
 	// value means weaker gravity. Default 150. Must be positive.
 	GravityRho float64
 
+	// MetricLabels are added to the serf.coordinate.zero-rtt counter that
+	// Update increments, through go-metrics' global sink as in Serf, for
+	// every RTT of zero it is given. Serf's library sets its own
+	// Config.MetricLabels here. Nil adds none.
+	MetricLabels []metrics.Label
+
 	// rng, when non-nil, supplies the random direction used to separate
 	// two coordinates that sit on top of each other. Tests set it to get
 	// repeatable runs; nil uses the shared source of math/rand/v2. A
@@ -89,7 +97,11 @@ func DefaultConfig() *Config {
 }
 
 // Validate reports the first field that is outside its documented range.
-// NaN and infinite values are rejected everywhere.
+// NaN and infinite values are rejected everywhere. NewClient does not call
+// it: like Serf's, it accepts any configuration with at least one
+// dimension, and a client built from values outside these ranges resets
+// its coordinate whenever the maths goes wrong instead of failing. Call
+// Validate to catch such settings early.
 func (c *Config) Validate() error {
 	switch {
 	case c.Dimensionality < 1:

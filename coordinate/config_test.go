@@ -2,6 +2,7 @@ package coordinate
 
 import (
 	"math"
+	"reflect"
 	"strings"
 	"testing"
 )
@@ -18,7 +19,7 @@ func TestDefaultConfig(t *testing.T) {
 		LatencyFilterSize:    3,
 		GravityRho:           150.0,
 	}
-	if *got != want {
+	if !reflect.DeepEqual(*got, want) {
 		t.Errorf("DefaultConfig() = %+v, want %+v", *got, want)
 	}
 	if err := got.Validate(); err != nil {

@@ -1,7 +1,6 @@
 package coordinate
 
 import (
-	"errors"
 	"math"
 	"math/rand/v2"
 	"time"
@@ -43,10 +42,20 @@ type Coordinate struct {
 // that RTT samples and combined errors are raised to before dividing by them.
 const nearZero = 1.0e-6
 
-// ErrDimensionalityConflict is the value DistanceTo and ApplyForce panic
-// with when the two coordinates have a different number of dimensions.
+// DimensionalityConflictError is the value DistanceTo and ApplyForce panic
+// with when the two coordinates have a different number of dimensions, as
+// in Serf, so that code recovering from the panic can check its type.
 // Check IsCompatibleWith first when either side came from the network.
-var ErrDimensionalityConflict = errors.New("coordinate dimensionality does not match")
+type DimensionalityConflictError struct{}
+
+// Error returns Serf's text for the conflict.
+func (DimensionalityConflictError) Error() string {
+	return "coordinate dimensionality does not match"
+}
+
+// ErrDimensionalityConflict is DimensionalityConflictError as an error
+// value: the recovered panic value equals it, and errors.Is matches it.
+var ErrDimensionalityConflict error = DimensionalityConflictError{}
 
 // NewCoordinate returns the coordinate of a node that has observed nothing
 // yet: at the origin, with the maximum error, no adjustment and the minimum
@@ -91,10 +100,10 @@ func (c *Coordinate) IsCompatibleWith(other *Coordinate) bool {
 // towards it. When the two are at least a microsecond apart the height is
 // scaled by the same force (floored at cfg.HeightMin); when they coincide a
 // random direction is used and the height is left alone. It panics with
-// ErrDimensionalityConflict if the dimensions differ.
+// DimensionalityConflictError if the dimensions differ.
 func (c *Coordinate) ApplyForce(cfg *Config, force float64, other *Coordinate) *Coordinate {
 	if !c.IsCompatibleWith(other) {
-		panic(ErrDimensionalityConflict)
+		panic(DimensionalityConflictError{})
 	}
 
 	out := c.Clone()
@@ -114,12 +123,12 @@ func (c *Coordinate) ApplyForce(cfg *Config, force float64, other *Coordinate) *
 // DistanceTo returns the estimated round trip time between c and other:
 // the Euclidean distance plus both heights, plus both adjustments when that
 // sum is still positive. The result is truncated to whole nanoseconds. It
-// panics with ErrDimensionalityConflict if the dimensions differ.
+// panics with DimensionalityConflictError if the dimensions differ.
 //
 // Two new coordinates from DefaultConfig are 20µs apart (two heights).
 func (c *Coordinate) DistanceTo(other *Coordinate) time.Duration {
 	if !c.IsCompatibleWith(other) {
-		panic(ErrDimensionalityConflict)
+		panic(DimensionalityConflictError{})
 	}
 
 	d := c.rawDistanceTo(other)

@@ -3,6 +3,7 @@ package coordinate
 import (
 	"bytes"
 	"encoding/hex"
+	"errors"
 	"math"
 	"math/rand/v2"
 	"strings"
@@ -61,8 +62,22 @@ func TestCoordinate_rawDistanceTo(t *testing.T) {
 func TestCoordinate_DimensionMismatchPanics(t *testing.T) {
 	a := NewCoordinate(configDims(3))
 	b := NewCoordinate(configDims(4))
-	expectPanic(t, "DistanceTo", ErrDimensionalityConflict, func() { a.DistanceTo(b) })
-	expectPanic(t, "ApplyForce", ErrDimensionalityConflict, func() { a.ApplyForce(DefaultConfig(), 1, b) })
+	expectPanic(t, "DistanceTo", DimensionalityConflictError{}, func() { a.DistanceTo(b) })
+	expectPanic(t, "ApplyForce", DimensionalityConflictError{}, func() { a.ApplyForce(DefaultConfig(), 1, b) })
+
+	// Code written for Serf recovers the panic and checks its type.
+	func() {
+		defer func() {
+			r := recover()
+			if _, ok := r.(DimensionalityConflictError); !ok {
+				t.Errorf("recovered %T (%v), want DimensionalityConflictError", r, r)
+			}
+			if err, ok := r.(error); !ok || !errors.Is(err, ErrDimensionalityConflict) {
+				t.Errorf("recovered %v, want an error that errors.Is ErrDimensionalityConflict", r)
+			}
+		}()
+		a.DistanceTo(b)
+	}()
 }
 
 func TestCoordinate_ApplyForce(t *testing.T) {
