@@ -4,12 +4,14 @@ import (
 	"bufio"
 	"errors"
 	"fmt"
+	"log"
 	"net"
 	"sync"
 	"sync/atomic"
 	"time"
 
 	"github.com/hashicorp/go-msgpack/v2/codec"
+	"github.com/hashicorp/logutils"
 )
 
 // DefaultTimeout is Config.Timeout when it is zero, as in Serf's client.
@@ -45,6 +47,12 @@ type Config struct {
 	// such slow request sent before it, because the agent handles one
 	// connection's requests in order.
 	Timeout time.Duration
+
+	// MsgpackUseNewTimeFormat makes the client encode time.Time values in
+	// msgpack's newer format, as the same field of Serf's client does. No
+	// RPC request carries a time.Time, so it changes no byte the agent
+	// sees; it exists so that programs written for Serf compile.
+	MsgpackUseNewTimeFormat bool
 }
 
 // StreamHandle names a stream or monitor for Stop. It is the Seq of the
@@ -94,6 +102,11 @@ type RPCClient struct {
 	conn    net.Conn
 	timeout time.Duration
 	handle  *codec.MsgpackHandle
+
+	// logger gets the client's "[ERR] ..." lines, Serf's: a connection
+	// lost under the client, records it could not decode or had to
+	// drop. The standard logger, as in Serf's client; tests swap it.
+	logger *log.Logger
 
 	// writeLock serialises frames on conn. It is held while one frame is
 	// written, with a write deadline, since the frame must go out whole:
@@ -193,7 +206,7 @@ func ClientFromConfig(conf *Config) (*RPCClient, error) {
 	if err != nil {
 		return nil, err
 	}
-	c := newRPCClient(conn, timeout)
+	c := newRPCClient(conn, timeout, conf.MsgpackUseNewTimeFormat)
 	if _, err := c.roundTrip(HandshakeCommand, &HandshakeRequest{Version: MaxIPCVersion}, nil); err != nil {
 		c.Close()
 		return nil, err
@@ -208,11 +221,14 @@ func ClientFromConfig(conf *Config) (*RPCClient, error) {
 }
 
 // newRPCClient starts the reader on conn. The caller does the handshake.
-func newRPCClient(conn net.Conn, timeout time.Duration) *RPCClient {
+func newRPCClient(conn net.Conn, timeout time.Duration, newTimeFormat bool) *RPCClient {
+	handle := NewCodecHandle()
+	handle.TimeNotBuiltin = !newTimeFormat
 	c := &RPCClient{
 		conn:     conn,
 		timeout:  timeout,
-		handle:   NewCodecHandle(),
+		handle:   handle,
+		logger:   log.Default(),
 		dispatch: make(map[uint64]*pending),
 		slow:     make(map[uint64]struct{}),
 		slowIdle: make(chan struct{}),
@@ -391,18 +407,20 @@ func (c *RPCClient) Respond(id uint64, payload []byte) error {
 }
 
 // Monitor streams the agent's log lines at level and above (a level name
-// such as "debug" or "INFO") to ch: first the lines it still buffers,
+// such as "DEBUG" or "info") to ch: first the lines it still buffers,
 // then new ones. ch is closed when the monitor ends: by Stop, Close, or
-// the loss of the connection. On error ch is left alone. A connection
-// has at most one monitor (ErrMonitorExists).
-func (c *RPCClient) Monitor(level string, ch chan<- string) (StreamHandle, error) {
+// the loss of the connection. On error ch is left alone. When the agent
+// refuses the monitor (an unknown level, ErrMonitorExists: a connection
+// has at most one monitor), the handle is returned with the error, as
+// Serf's client returns it.
+func (c *RPCClient) Monitor(level logutils.LogLevel, ch chan<- string) (StreamHandle, error) {
 	p := &pending{kind: kindMonitor, command: MonitorCommand}
 	p.newOut = func() *delivery {
 		return c.newDelivery(func(item any, stop <-chan struct{}) bool {
 			return sendOrStop(ch, item.(string), stop)
 		}, func() { closeChan(ch) })
 	}
-	seq, err := c.open(p, &MonitorRequest{LogLevel: level})
+	seq, err := c.open(p, &MonitorRequest{LogLevel: string(level)})
 	return StreamHandle(seq), err
 }
 
@@ -411,8 +429,8 @@ func (c *RPCClient) Monitor(level string, ch chan<- string) (StreamHandle, error
 // ch, each as the decoded record (see MemberEventRecord, UserEventRecord,
 // QueryEventRecord): map keys are the record's field names, strings are
 // strings, payloads []byte, numbers int64 or uint64, members
-// []interface{} of map[interface{}]interface{}. ch is closed as for
-// Monitor.
+// []interface{} of map[interface{}]interface{}. ch is closed, and the
+// handle returned with an error, as for Monitor.
 func (c *RPCClient) Stream(filter string, ch chan<- map[string]interface{}) (StreamHandle, error) {
 	p := &pending{kind: kindStream, command: StreamCommand}
 	p.newOut = func() *delivery {
@@ -521,7 +539,9 @@ func (c *RPCClient) roundTrip(command string, req any, newBody func() any) (any,
 }
 
 // open sends the request that starts a monitor, stream or query and waits
-// for the first header, which says whether it started.
+// for the first header, which says whether it started. When the agent
+// refused it, the Seq is returned with the agent's error, as Serf's client
+// does; when the request never got an answer, 0.
 func (c *RPCClient) open(p *pending, req any) (uint64, error) {
 	p.replyCh = make(chan reply, 1)
 	if err := c.send(p, req); err != nil {
@@ -542,6 +562,10 @@ func (c *RPCClient) open(p *pending, req any) (uint64, error) {
 		r = <-p.replyCh
 	}
 	if r.err != nil {
+		var remote RemoteError
+		if errors.As(r.err, &remote) {
+			return p.seq, r.err
+		}
 		return 0, r.err
 	}
 	return p.seq, nil
@@ -666,6 +690,9 @@ func (c *RPCClient) read() {
 	for {
 		var h ResponseHeader
 		if err = c.dec.Decode(&h); err != nil {
+			if !c.IsClosed() {
+				c.logger.Printf("[ERR] agent.client: Failed to decode response header: %v", err)
+			}
 			break
 		}
 		if err = c.dispatchReply(&h); err != nil {
@@ -795,18 +822,21 @@ func (c *RPCClient) readRecord(kind pendingKind) (item any, done bool, err error
 	case kindMonitor:
 		var rec LogRecord
 		if err := c.dec.Decode(&rec); err != nil {
+			c.logger.Printf("[ERR] Failed to decode log: %v", err)
 			return nil, false, fmt.Errorf("decode log record: %w", err)
 		}
 		return rec.Log, false, nil
 	case kindStream:
 		var rec map[string]interface{}
 		if err := c.dec.Decode(&rec); err != nil {
+			c.logger.Printf("[ERR] Failed to decode stream record: %v", err)
 			return nil, false, fmt.Errorf("decode event record: %w", err)
 		}
 		return rec, false, nil
 	default:
 		var rec QueryRecord
 		if err := c.dec.Decode(&rec); err != nil {
+			c.logger.Printf("[ERR] Failed to decode query response: %v", err)
 			return nil, false, fmt.Errorf("decode query record: %w", err)
 		}
 		switch rec.Type {
@@ -820,6 +850,8 @@ func (c *RPCClient) readRecord(kind pendingKind) (item any, done bool, err error
 			if rec.From != "" {
 				return NodeResponse{From: rec.From, Payload: rec.Payload}, false, nil
 			}
+		default:
+			c.logger.Printf("[ERR] Unrecognized query record type: %s", rec.Type)
 		}
 		return nil, false, nil
 	}
@@ -902,6 +934,7 @@ type delivery struct {
 	send     func(item any, stop <-chan struct{}) bool // false once stopped
 	closeOut func()                                    // closes the consumer's channels
 	dropped  *atomic.Uint64
+	logger   *log.Logger
 
 	mu       sync.Mutex
 	items    []any // guarded by mu
@@ -922,6 +955,7 @@ func (c *RPCClient) newDelivery(send func(any, <-chan struct{}) bool, closeOut f
 		send:     send,
 		closeOut: closeOut,
 		dropped:  &c.dropped,
+		logger:   c.logger,
 		wake:     make(chan struct{}, 1),
 		stopCh:   make(chan struct{}),
 		done:     make(chan struct{}),
@@ -938,11 +972,27 @@ func (d *delivery) push(item any) {
 	if len(d.items) >= streamBuffer {
 		d.mu.Unlock()
 		d.dropped.Add(1)
+		d.logger.Print(dropMessage(item))
 		return
 	}
 	d.items = append(d.items, item)
 	d.mu.Unlock()
 	d.poke()
+}
+
+// dropMessage is the line Serf's client logs when it drops a record of
+// item's kind for a consumer that is behind.
+func dropMessage(item any) string {
+	switch item.(type) {
+	case string:
+		return "[ERR] Dropping log! Monitor channel full"
+	case ackItem:
+		return "[ERR] Dropping query ack, channel full"
+	case NodeResponse:
+		return "[ERR] Dropping query response, channel full"
+	default:
+		return "[ERR] Dropping event! Stream channel full"
+	}
 }
 
 // finish says no more items will come: the consumer gets the queued ones,

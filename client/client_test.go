@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log"
 	"net"
 	"reflect"
 	"slices"
@@ -13,6 +14,7 @@ import (
 
 	"go.uber.org/goleak"
 
+	"github.com/openserf/serf/internal/syncbuf"
 	"github.com/openserf/serf/internal/wait"
 )
 
@@ -785,5 +787,71 @@ func TestWriteDeadline(t *testing.T) {
 	}
 	if _, err := c.Members(); !errors.Is(err, ErrClosed) || !errors.As(err, &netErr) {
 		t.Errorf("Members() after a failed write = %v, want ErrClosed wrapping the write error", err)
+	}
+}
+
+// captureStdLog sends the standard logger, which the client logs to as
+// Serf's does, to a buffer for the rest of the test.
+func captureStdLog(t *testing.T) *syncbuf.Buffer {
+	t.Helper()
+	var buf syncbuf.Buffer
+	out, flags := log.Writer(), log.Flags()
+	log.SetOutput(&buf)
+	log.SetFlags(0)
+	t.Cleanup(func() {
+		log.SetOutput(out)
+		log.SetFlags(flags)
+	})
+	return &buf
+}
+
+// TestLogsAsSerf checks the lines Serf's client logs: an agent that hangs
+// up is reported, a client closed by its owner is not, and a dropped
+// record says which kind it was.
+func TestLogsAsSerf(t *testing.T) {
+	logs := captureStdLog(t)
+	fa := newFakeAgent(t, "")
+	fa.handle(StatsCommand, func(fc *fakeConn, seq uint64) bool { return false })
+
+	closed := fa.client(t, Config{Timeout: testTimeout})
+	closed.Close()
+
+	c := fa.client(t, Config{Timeout: testTimeout})
+	if _, err := c.Stats(); !errors.Is(err, ErrClosed) {
+		t.Fatalf("Stats() from an agent that hung up = %v, want ErrClosed", err)
+	}
+	c.Close()
+	if got, want := logs.String(), "[ERR] agent.client: Failed to decode response header: EOF\n"; got != want {
+		t.Errorf("log = %q, want %q", got, want)
+	}
+
+	for _, tt := range []struct {
+		item any
+		want string
+	}{
+		{"a log line", "[ERR] Dropping log! Monitor channel full"},
+		{map[string]interface{}{"Event": "user"}, "[ERR] Dropping event! Stream channel full"},
+		{ackItem("n1"), "[ERR] Dropping query ack, channel full"},
+		{NodeResponse{From: "n1"}, "[ERR] Dropping query response, channel full"},
+	} {
+		if got := dropMessage(tt.item); got != tt.want {
+			t.Errorf("dropMessage(%T) = %q, want %q", tt.item, got, tt.want)
+		}
+	}
+}
+
+// TestRefusedStreamReturnsHandle: Serf's client returns the request's
+// handle along with the agent's error when it refuses a monitor or a
+// stream, and programs may pass it to Stop; ours does too.
+func TestRefusedStreamReturnsHandle(t *testing.T) {
+	fa := newFakeAgent(t, "")
+	c := fa.client(t, Config{Timeout: testTimeout})
+	h, err := c.Monitor("foo", make(chan string, 1))
+	if err == nil || h == 0 {
+		t.Errorf("Monitor(foo) = %d, %v, want a handle and an error", h, err)
+	}
+	h2, err := c.Stream("foo", make(chan map[string]interface{}, 1))
+	if !errors.Is(err, ErrInvalidFilter) || h2 == 0 || h2 == h {
+		t.Errorf("Stream(foo) = %d, %v, want a new handle and %q", h2, err, ErrInvalidFilter)
 	}
 }

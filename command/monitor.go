@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/hashicorp/cli"
+	"github.com/hashicorp/logutils"
 )
 
 // monitorRemoteEnded is printed when the agent closes the connection.
@@ -81,7 +82,7 @@ func (c *MonitorCommand) Run(args []string) int {
 		return 1
 	}
 	logCh := make(chan string, 512)
-	monitorHandle, err := cl.Monitor(o.logLevel, logCh)
+	monitorHandle, err := cl.Monitor(logutils.LogLevel(o.logLevel), logCh)
 	if err != nil {
 		c.UI.Error(fmt.Sprintf("Error starting monitor: %s", err))
 		return 1
