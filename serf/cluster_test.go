@@ -45,7 +45,7 @@ func TestClusterGracefulLeave(t *testing.T) {
 	if err := leaver.Serf.Leave(); err != nil {
 		t.Fatalf("Leave() error: %v", err)
 	}
-	if got := leaver.Serf.State(); got != serf.StateLeft {
+	if got := leaver.Serf.State(); got != serf.SerfLeft {
 		t.Fatalf("State() after Leave = %v, want left", got)
 	}
 	leaver.Shutdown()

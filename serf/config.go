@@ -13,23 +13,33 @@ import (
 
 // Protocol versions this package speaks. The Serf protocol version travels
 // as memberlist's delegate version; memberlist itself always runs protocol
-// 2 (see memberlistProtocol).
+// 2 (see ProtocolVersionMap). As in Serf, the minimum is a uint8 and the
+// maximum an untyped constant, so that both "var v uint8 =
+// serf.ProtocolVersionMin" and "var v int = serf.ProtocolVersionMax"
+// compile in programs written for Serf.
 const (
 	ProtocolVersionMin uint8 = 2
-	ProtocolVersionMax uint8 = 5
+	ProtocolVersionMax       = 5
 )
 
-// memberlistProtocol maps each Serf protocol version to the memberlist
-// protocol it runs on. Every version Serf ships maps to 2.
-var memberlistProtocol = map[uint8]uint8{2: 2, 3: 2, 4: 2, 5: 2}
+// ProtocolVersionMap maps each Serf protocol version to the memberlist
+// protocol it runs on. Every version Serf ships maps to 2. Create reads it;
+// changing it changes what new nodes speak.
+var ProtocolVersionMap = map[uint8]uint8{2: 2, 3: 2, 4: 2, 5: 2}
 
 // UserEventSizeLimit is the hard cap on a user event, before and after
 // encoding, whatever Config.UserEventSizeLimit says.
 const UserEventSizeLimit = 9 * 1024
 
-// Config configures a Serf node. Create copies it; the caller's struct is
-// never written to. Zero durations and sizes are not "use the default":
-// start from DefaultConfig and change what you need.
+// Config configures a Serf node. Zero durations and sizes are not "use the
+// default": start from DefaultConfig and change what you need.
+//
+// Create works from a copy but, as Serf's Create does, writes back into
+// the caller's struct what programs read from it afterwards: Tags is
+// allocated (Init), EventCh becomes the channel at the head of the node's
+// event pipeline, and MemberlistConfig is the one memberlist runs with,
+// its Name, delegates and protocol versions set and, when BindPort was 0,
+// the port bound in BindPort and AdvertisePort.
 type Config struct {
 	// NodeName must be unique in the cluster. Default: the host name.
 	NodeName string
@@ -135,9 +145,12 @@ type Config struct {
 	// encoding, in bytes. At most UserEventSizeLimit (9216). Default 512.
 	UserEventSizeLimit int
 
-	// MemberlistConfig configures the gossip layer. Create copies it and
-	// sets the node name, delegates and protocol versions on the copy.
-	// Default memberlist.DefaultLANConfig().
+	// MemberlistConfig configures the gossip layer. Create sets the node
+	// name, delegates and protocol versions on it and hands it to
+	// memberlist, which fills in the bound port when BindPort is 0.
+	// Memberlist logs through its own Logger or LogOutput (default
+	// os.Stderr), not through Logger below, as in Serf. Default
+	// memberlist.DefaultLANConfig().
 	MemberlistConfig *memberlist.Config
 
 	// Logger receives log lines as "[LEVEL] serf: message". When nil a
@@ -179,6 +192,12 @@ type Config struct {
 	// alphanumerics, dashes and dots.
 	ValidateNodeNames bool
 
+	// MsgpackUseNewTimeFormat asks for time.Time values to be encoded in
+	// msgpack's newer format. It exists for programs written for Serf's
+	// library, which has it; no gossip message carries a time.Time, so
+	// it changes no byte on the wire, in Serf as here.
+	MsgpackUseNewTimeFormat bool
+
 	// messageDropper lets tests drop incoming messages of a given type.
 	messageDropper func(messageType) bool
 }
@@ -191,6 +210,14 @@ type MergeDelegate interface {
 // ReconnectTimeoutOverrider picks the reconnect timeout of one member.
 type ReconnectTimeoutOverrider interface {
 	ReconnectTimeout(member *Member, timeout time.Duration) time.Duration
+}
+
+// Init allocates what a zero Config lacks (the Tags map), as Serf's does.
+// Create calls it on the caller's Config.
+func (c *Config) Init() {
+	if c.Tags == nil {
+		c.Tags = make(map[string]string)
+	}
 }
 
 // DefaultConfig returns the library defaults, which match Serf's library.

@@ -53,9 +53,7 @@ func (p *pingDelegate) NotifyPingComplete(other *memberlist.Node, rtt time.Durat
 		s.logger.Printf("[ERR] serf: Failed to decode coordinate from ping: %v", err)
 		return
 	}
-	if rtt == 0 {
-		s.metrics.IncrCounterWithLabels([]string{"serf", "coordinate", "zero-rtt"}, 1, s.labels)
-	}
+	// The coordinate client counts a zero rtt in serf.coordinate.zero-rtt.
 	before := s.coordClient.GetCoordinate()
 	after, err := s.coordClient.Update(other.Name, coord, rtt)
 	if err != nil {

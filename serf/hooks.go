@@ -21,7 +21,7 @@ func (s *Serf) rejoin(previous []PreviousNode) {
 			if p.Name == s.config.NodeName {
 				continue
 			}
-			if s.State() != StateAlive {
+			if s.State() != SerfAlive {
 				return
 			}
 			addr := p.Addr

@@ -49,7 +49,7 @@ func (s *Serf) handleNodeLeaveIntent(msg *messageLeave) bool {
 
 	// Someone says we are leaving while we are not: refute it with a newer
 	// join intent. That takes memberLock, hence the goroutine.
-	if msg.Node == s.config.NodeName && state == StateAlive {
+	if msg.Node == s.config.NodeName && state == SerfAlive {
 		s.logger.Printf("[DEBUG] serf: Refuting an older leave intent")
 		ltime := s.clock.Time()
 		s.goFunc(func() { _ = s.broadcastJoin(ltime) })
@@ -109,7 +109,7 @@ func (s *Serf) prune(m *memberState) {
 // at least one did. With ignoreOld, user events sent before the join are
 // not delivered.
 func (s *Serf) Join(existing []string, ignoreOld bool) (int, error) {
-	if s.State() != StateAlive {
+	if s.State() != SerfAlive {
 		return 0, ErrJoinAfterLeave
 	}
 	s.joinLock.Lock()
@@ -199,17 +199,17 @@ func (s *Serf) broadcastJoin(ltime LamportTime) error {
 func (s *Serf) Leave() error {
 	s.stateLock.Lock()
 	switch s.state {
-	case StateLeft:
+	case SerfLeft:
 		s.stateLock.Unlock()
 		return nil
-	case StateLeaving:
+	case SerfLeaving:
 		s.stateLock.Unlock()
 		return ErrLeaveInProgress
-	case StateShutdown:
+	case SerfShutdown:
 		s.stateLock.Unlock()
 		return ErrLeaveAfterShutdown
 	}
-	s.state = StateLeaving
+	s.state = SerfLeaving
 	s.stateLock.Unlock()
 
 	s.onLeave()
@@ -242,8 +242,8 @@ func (s *Serf) Leave() error {
 	s.sleep(s.config.LeavePropagateDelay)
 
 	s.stateLock.Lock()
-	if s.state != StateShutdown {
-		s.state = StateLeft
+	if s.state != SerfShutdown {
+		s.state = SerfLeft
 	}
 	s.stateLock.Unlock()
 	return nil

@@ -94,7 +94,7 @@ func (s *Serf) joinSync() {
 		case <-s.shutdownCh:
 			return
 		}
-		if s.State() != StateAlive {
+		if s.State() != SerfAlive {
 			return
 		}
 		round++

@@ -193,7 +193,7 @@ type queries struct {
 // processes the query too, so it may ack and answer its own query.
 func (s *Serf) Query(name string, payload []byte, params *QueryParam) (*QueryResponse, error) {
 	if s.ProtocolVersion() < 4 {
-		return nil, ErrFeatureNotSupported
+		return nil, FeatureNotSupported
 	}
 	p := QueryParam{}
 	if params != nil {

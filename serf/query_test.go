@@ -193,7 +193,7 @@ func TestQueryLimitsAndResponseErrors(t *testing.T) {
 	cfg2 := cluster.Config("old")
 	cfg2.ProtocolVersion = 3
 	old := cluster.Start(t, cfg2)
-	if _, err := old.Serf.Query("x", nil, nil); err != serf.ErrFeatureNotSupported {
+	if _, err := old.Serf.Query("x", nil, nil); err != serf.FeatureNotSupported {
 		t.Errorf("Query() at protocol 3 error = %v, want Feature not supported", err)
 	}
 }
@@ -229,7 +229,7 @@ func TestNameConflictResolution(t *testing.T) {
 	_, _ = intruder.Serf.Join([]string{c.Nodes[0].Addr()}, false)
 
 	cluster.WaitFor(t, wait, func() error {
-		if intruder.Serf.State() != serf.StateShutdown {
+		if intruder.Serf.State() != serf.SerfShutdown {
 			return fmt.Errorf("intruder state = %v, want shutdown", intruder.Serf.State())
 		}
 		return nil
@@ -237,7 +237,7 @@ func TestNameConflictResolution(t *testing.T) {
 	if logs := intruder.Logs.String(); !strings.Contains(logs, "[WARN] serf: minority in name conflict resolution, quiting [") {
 		t.Errorf("intruder log lacks the minority line:\n%s", logs)
 	}
-	if c.Nodes[1].Serf.State() != serf.StateAlive {
+	if c.Nodes[1].Serf.State() != serf.SerfAlive {
 		t.Errorf("original nc1 state = %v, want alive", c.Nodes[1].Serf.State())
 	}
 }

@@ -16,25 +16,25 @@ import (
 	"github.com/openserf/serf/coordinate"
 )
 
-// State is the lifecycle state of a Serf node.
-type State int
+// SerfState is the lifecycle state of a Serf node.
+type SerfState int
 
 const (
-	StateAlive State = iota
-	StateLeaving
-	StateLeft
-	StateShutdown
+	SerfAlive SerfState = iota
+	SerfLeaving
+	SerfLeft
+	SerfShutdown
 )
 
-func (s State) String() string {
+func (s SerfState) String() string {
 	switch s {
-	case StateAlive:
+	case SerfAlive:
 		return "alive"
-	case StateLeaving:
+	case SerfLeaving:
 		return "leaving"
-	case StateLeft:
+	case SerfLeft:
 		return "left"
-	case StateShutdown:
+	case SerfShutdown:
 		return "shutdown"
 	default:
 		return "unknown"
@@ -43,15 +43,15 @@ func (s State) String() string {
 
 // Errors returned by the lifecycle methods, worded as Serf words them.
 var (
-	ErrJoinAfterLeave      = errors.New("Serf can't Join after Leave or Shutdown")
-	ErrLeaveInProgress     = errors.New("Leave already in progress")
-	ErrLeaveAfterShutdown  = errors.New("Leave called after Shutdown")
-	ErrForceLeaveTimeout   = errors.New("timed out broadcasting node removal")
-	ErrFeatureNotSupported = errors.New("Feature not supported")
+	ErrJoinAfterLeave     = errors.New("Serf can't Join after Leave or Shutdown")
+	ErrLeaveInProgress    = errors.New("Leave already in progress")
+	ErrLeaveAfterShutdown = errors.New("Leave called after Shutdown")
+	ErrForceLeaveTimeout  = errors.New("timed out broadcasting node removal")
+	FeatureNotSupported   = errors.New("Feature not supported")
 )
 
 // MaxNodeNameLength is the longest name ValidateNodeNames accepts.
-const MaxNodeNameLength = 128
+const MaxNodeNameLength int = 128
 
 // Serf is one node of a Serf cluster.
 type Serf struct {
@@ -114,7 +114,7 @@ type Serf struct {
 	droppedEvents atomic.Uint64
 
 	stateLock  sync.Mutex
-	state      State // guarded by stateLock
+	state      SerfState // guarded by stateLock
 	shutdownCh chan struct{}
 
 	// goLock guards starting goroutines against Shutdown waiting for them.
@@ -130,12 +130,15 @@ func Create(conf *Config) (*Serf, error) {
 	if conf == nil {
 		return nil, errors.New("serf: nil config")
 	}
+	conf.Init()
 	if err := conf.Validate(); err != nil {
 		return nil, err
 	}
+	// The node works from a copy of conf, but memberlist runs with the
+	// caller's MemberlistConfig, as in Serf: programs read the bound port
+	// and the delegates from it.
 	cfg := *conf
-	mlc := *conf.MemberlistConfig
-	cfg.MemberlistConfig = &mlc
+	mlc := conf.MemberlistConfig
 	cfg.Tags = copyTags(conf.Tags)
 
 	logger := cfg.Logger
@@ -173,14 +176,14 @@ func Create(conf *Config) (*Serf, error) {
 	if len(meta) > memberlist.MetaMaxSize {
 		return nil, errTagsTooLarge
 	}
-	if cfg.ValidateNodeNames {
-		if err := validateNodeName(cfg.NodeName); err != nil {
-			return nil, err
-		}
+	if err := s.ValidateNodeNames(); err != nil {
+		return nil, err
 	}
 
 	if !cfg.DisableCoordinates {
-		cc, err := coordinate.NewClient(coordinate.DefaultConfig())
+		coordConf := coordinate.DefaultConfig()
+		coordConf.MetricLabels = cfg.MetricLabels
+		cc, err := coordinate.NewClient(coordConf)
 		if err != nil {
 			return nil, fmt.Errorf("Failed to create coordinate client: %v", err)
 		}
@@ -209,11 +212,11 @@ func Create(conf *Config) (*Serf, error) {
 		}
 		snap.serf = s
 		s.snapshot = snap
-		s.clock.Witness(snap.lastClock)
-		s.eventClock.Witness(snap.lastEventClock)
-		s.queryClock.Witness(snap.lastQueryClock)
-		s.eventMinTime = snap.lastEventClock + 1
-		s.queryMinTime = snap.lastQueryClock + 1
+		s.clock.Witness(snap.lastClock.Load())
+		s.eventClock.Witness(snap.lastEventClock.Load())
+		s.queryClock.Witness(snap.lastQueryClock.Load())
+		s.eventMinTime = snap.lastEventClock.Load() + 1
+		s.queryMinTime = snap.lastQueryClock.Load() + 1
 		previous = snap.previousNodes()
 		s.goFunc(func() { snap.run(s.shutdownCh) })
 	}
@@ -229,7 +232,7 @@ func Create(conf *Config) (*Serf, error) {
 	mlc.DelegateProtocolVersion = cfg.ProtocolVersion
 	mlc.DelegateProtocolMin = ProtocolVersionMin
 	mlc.DelegateProtocolMax = ProtocolVersionMax
-	mlc.ProtocolVersion = memberlistProtocol[cfg.ProtocolVersion]
+	mlc.ProtocolVersion = ProtocolVersionMap[cfg.ProtocolVersion]
 	if !cfg.DisableCoordinates {
 		mlc.Ping = &pingDelegate{serf: s}
 	}
@@ -238,17 +241,21 @@ func Create(conf *Config) (*Serf, error) {
 		mlc.Merge = md
 		mlc.Alive = md
 	}
-	if mlc.Logger == nil && mlc.LogOutput == nil {
-		mlc.Logger = logger
-	}
 	mlc.MetricLabels = cfg.MetricLabels
 
 	// Our transport replaces memberlist's default one; see transport.go.
+	// It logs where memberlist would: its Logger, else its LogOutput,
+	// else standard error.
 	var transport *netTransport
+	userTransport := mlc.Transport
 	if mlc.Transport == nil {
 		mlLogger := mlc.Logger
 		if mlLogger == nil {
-			mlLogger = log.New(mlc.LogOutput, "", log.LstdFlags)
+			out := mlc.LogOutput
+			if out == nil {
+				out = os.Stderr
+			}
+			mlLogger = log.New(out, "", log.LstdFlags)
 		}
 		transport, err = newNetTransport(mlc.BindAddr, mlc.BindPort, mlLogger, m, mlc.MetricLabels)
 		if err != nil {
@@ -265,7 +272,11 @@ func Create(conf *Config) (*Serf, error) {
 		mlc.Transport = transport
 	}
 
-	ml, err := memberlist.Create(&mlc)
+	ml, err := memberlist.Create(mlc)
+	// Memberlist read the transport at creation and keeps its own
+	// reference; the caller's config keeps what the caller put there,
+	// nil for memberlist's default, as with Serf's Create.
+	mlc.Transport = userTransport
 	if err != nil {
 		if transport != nil {
 			_ = transport.Shutdown()
@@ -274,6 +285,7 @@ func Create(conf *Config) (*Serf, error) {
 		return nil, fmt.Errorf("Failed to create memberlist: %v", err)
 	}
 	s.memberlist = ml
+	conf.EventCh = s.eventQ
 	s.keyManager = &KeyManager{serf: s}
 
 	s.goFunc(s.reapLoop)
@@ -326,7 +338,7 @@ func (s *Serf) Memberlist() *memberlist.Memberlist { return s.memberlist }
 func (s *Serf) ShutdownCh() <-chan struct{} { return s.shutdownCh }
 
 // State returns the node's lifecycle state.
-func (s *Serf) State() State {
+func (s *Serf) State() SerfState {
 	s.stateLock.Lock()
 	defer s.stateLock.Unlock()
 	return s.state
@@ -428,14 +440,14 @@ func (s *Serf) Stats() map[string]string {
 // every goroutine the node started has exited, and is idempotent.
 func (s *Serf) Shutdown() error {
 	s.stateLock.Lock()
-	if s.state == StateShutdown {
+	if s.state == SerfShutdown {
 		s.stateLock.Unlock()
 		return nil
 	}
-	if s.state != StateLeft {
+	if s.state != SerfLeft {
 		s.logger.Printf("[WARN] serf: Shutdown without a Leave")
 	}
-	s.state = StateShutdown
+	s.state = SerfShutdown
 	s.stateLock.Unlock()
 
 	err := s.memberlist.Shutdown()
@@ -482,6 +494,17 @@ func (s *Serf) sleep(d time.Duration) bool {
 }
 
 var invalidNameChars = regexp.MustCompile(`[^A-Za-z0-9\-\.]+`)
+
+// ValidateNodeNames checks this node's name when Config.ValidateNodeNames
+// is set: only letters, digits, dashes and dots, at most
+// MaxNodeNameLength bytes. Create calls it; without the setting every
+// name passes.
+func (s *Serf) ValidateNodeNames() error {
+	if !s.config.ValidateNodeNames {
+		return nil
+	}
+	return validateNodeName(s.config.NodeName)
+}
 
 // validateNodeName applies Serf's optional node name rules.
 func validateNodeName(name string) error {

@@ -71,9 +71,11 @@ type snapshotter struct {
 	alive  map[string]string // name -> ip:port
 	failed map[string]string // name -> ip:port
 
-	lastClock      LamportTime
-	lastEventClock LamportTime
-	lastQueryClock LamportTime
+	// The clocks are written by replay and then only by run, and read by
+	// any goroutine through the public Snapshotter.
+	lastClock      atomicTime
+	lastEventClock atomicTime
+	lastQueryClock atomicTime
 
 	inCh    chan Event
 	leaveCh chan chan struct{}
@@ -182,15 +184,15 @@ func (s *snapshotter) replayLine(line string) {
 		delete(s.failed, name)
 	case strings.HasPrefix(line, "clock: "):
 		if t, ok := parseClock(strings.TrimPrefix(line, "clock: "), "clock"); ok {
-			s.lastClock = t
+			s.lastClock.Store(t)
 		}
 	case strings.HasPrefix(line, "event-clock: "):
 		if t, ok := parseClock(strings.TrimPrefix(line, "event-clock: "), "event clock"); ok {
-			s.lastEventClock = t
+			s.lastEventClock.Store(t)
 		}
 	case strings.HasPrefix(line, "query-clock: "):
 		if t, ok := parseClock(strings.TrimPrefix(line, "query-clock: "), "query clock"); ok {
-			s.lastQueryClock = t
+			s.lastQueryClock.Store(t)
 		}
 	case strings.HasPrefix(line, "coordinate: "), strings.HasPrefix(line, "#"):
 		// Old coordinate lines and comments carry nothing we restore.
@@ -201,7 +203,9 @@ func (s *snapshotter) replayLine(line string) {
 		}
 		s.alive = make(map[string]string)
 		s.failed = make(map[string]string)
-		s.lastClock, s.lastEventClock, s.lastQueryClock = 0, 0, 0
+		s.lastClock.Store(0)
+		s.lastEventClock.Store(0)
+		s.lastQueryClock.Store(0)
 	default:
 		s.logger.Printf("[WARN] serf: Unrecognized snapshot line: %q", line)
 	}
@@ -210,15 +214,19 @@ func (s *snapshotter) replayLine(line string) {
 // previousNodes lists the peers to rejoin: those last seen alive, in
 // random order, then those last seen failed, in random order.
 func (s *snapshotter) previousNodes() []PreviousNode {
-	shuffled := func(m map[string]string) []PreviousNode {
-		out := make([]PreviousNode, 0, len(m))
-		for name, addr := range m {
-			out = append(out, PreviousNode{Name: name, Addr: addr})
-		}
-		rand.Shuffle(len(out), func(i, j int) { out[i], out[j] = out[j], out[i] })
-		return out
+	return append(shuffledNodes(s.alive), shuffledNodes(s.failed)...)
+}
+
+// aliveNodes lists the peers last seen alive, in random order.
+func (s *snapshotter) aliveNodes() []PreviousNode { return shuffledNodes(s.alive) }
+
+func shuffledNodes(m map[string]string) []PreviousNode {
+	out := make([]PreviousNode, 0, len(m))
+	for name, addr := range m {
+		out = append(out, PreviousNode{Name: name, Addr: addr})
 	}
-	return append(shuffled(s.alive), shuffled(s.failed)...)
+	rand.Shuffle(len(out), func(i, j int) { out[i], out[j] = out[j], out[i] })
+	return out
 }
 
 // record hands an event to the snapshotter without blocking; the file is
@@ -316,13 +324,13 @@ func (s *snapshotter) process(e Event) {
 		}
 		s.updateClock()
 	case UserEvent:
-		if e.LTime > s.lastEventClock {
-			s.lastEventClock = e.LTime
+		if e.LTime > s.lastEventClock.Load() {
+			s.lastEventClock.Store(e.LTime)
 			s.appendLine(fmt.Sprintf("event-clock: %d\n", e.LTime))
 		}
 	case *Query:
-		if e.LTime > s.lastQueryClock {
-			s.lastQueryClock = e.LTime
+		if e.LTime > s.lastQueryClock.Load() {
+			s.lastQueryClock.Store(e.LTime)
 			s.appendLine(fmt.Sprintf("query-clock: %d\n", e.LTime))
 		}
 	}
@@ -331,8 +339,8 @@ func (s *snapshotter) process(e Event) {
 // updateClock records the member clock when it moved. The current value
 // has not been used yet, hence the minus one.
 func (s *snapshotter) updateClock() {
-	if seen := s.clock.Time() - 1; seen > s.lastClock {
-		s.lastClock = seen
+	if seen := s.clock.Time() - 1; seen > s.lastClock.Load() {
+		s.lastClock.Store(seen)
 		s.appendLine(fmt.Sprintf("clock: %d\n", seen))
 	}
 }
@@ -402,7 +410,7 @@ func (s *snapshotter) compact() error {
 	for name, addr := range s.failed {
 		fmt.Fprintf(&b, "failed: %s %s\n", name, addr)
 	}
-	fmt.Fprintf(&b, "clock: %d\nevent-clock: %d\nquery-clock: %d\n", s.lastClock, s.lastEventClock, s.lastQueryClock)
+	fmt.Fprintf(&b, "clock: %d\nevent-clock: %d\nquery-clock: %d\n", s.lastClock.Load(), s.lastEventClock.Load(), s.lastQueryClock.Load())
 	if s.leaving {
 		b.WriteString("leave\n")
 	}

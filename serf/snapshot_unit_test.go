@@ -54,8 +54,8 @@ func TestGoldenSnapshotReplay(t *testing.T) {
 		if got := names(s.previousNodes()); got != tc.wantNodes {
 			t.Errorf("%s: previousNodes() = %q, want %q", tc.file, got, tc.wantNodes)
 		}
-		if s.lastClock != tc.clock || s.lastEventClock != tc.event || s.lastQueryClock != tc.queryClk {
-			t.Errorf("%s: clocks = %d %d %d, want %d %d %d", tc.file, s.lastClock, s.lastEventClock, s.lastQueryClock, tc.clock, tc.event, tc.queryClk)
+		if s.lastClock.Load() != tc.clock || s.lastEventClock.Load() != tc.event || s.lastQueryClock.Load() != tc.queryClk {
+			t.Errorf("%s: clocks = %d %d %d, want %d %d %d", tc.file, s.lastClock.Load(), s.lastEventClock.Load(), s.lastQueryClock.Load(), tc.clock, tc.event, tc.queryClk)
 		}
 	}
 }
@@ -94,8 +94,8 @@ func TestSnapshotCompaction(t *testing.T) {
 	if got := names(again.previousNodes()); got != "n1@127.0.0.1:7946,n2@127.0.0.2:7946" {
 		t.Errorf("after compaction previousNodes() = %q", got)
 	}
-	if again.lastEventClock != 200 {
-		t.Errorf("after compaction event clock = %d, want 200", again.lastEventClock)
+	if again.lastEventClock.Load() != 200 {
+		t.Errorf("after compaction event clock = %d, want 200", again.lastEventClock.Load())
 	}
 }
 
@@ -129,7 +129,7 @@ func FuzzSnapshotReplay(f *testing.F) {
 		if after := names(again.previousNodes()); after != before {
 			t.Fatalf("after compaction previousNodes() = %q, want %q", after, before)
 		}
-		if again.lastClock != s.lastClock || again.lastEventClock != s.lastEventClock || again.lastQueryClock != s.lastQueryClock {
+		if again.lastClock.Load() != s.lastClock.Load() || again.lastEventClock.Load() != s.lastEventClock.Load() || again.lastQueryClock.Load() != s.lastQueryClock.Load() {
 			t.Fatalf("clocks changed by compaction")
 		}
 	})

@@ -97,6 +97,10 @@ func Start(tb testing.TB, c *serf.Config) *Node {
 		done: make(chan struct{}),
 	}
 	c.Logger = log.New(n.Logs, c.NodeName+" ", log.LstdFlags|log.Lmicroseconds)
+	if c.MemberlistConfig.Logger == nil && c.MemberlistConfig.LogOutput == nil {
+		// Memberlist logs on its own, as in Serf; the tests read both.
+		c.MemberlistConfig.Logger = c.Logger
+	}
 	if c.EventCh == nil {
 		n.events = make(chan serf.Event, 4096)
 		c.EventCh = n.events
