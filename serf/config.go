@@ -11,16 +11,16 @@ import (
 	"github.com/hashicorp/memberlist"
 )
 
-// Protocol versions this package speaks. The Serf protocol version travels
-// as memberlist's delegate version; memberlist itself always runs protocol
-// 2 (see ProtocolVersionMap). As in Serf, the minimum is a uint8 and the
+// ProtocolVersionMin is the oldest protocol version this package speaks.
+// The Serf protocol version travels as memberlist's delegate version;
+// memberlist itself always runs protocol 2 (see ProtocolVersionMap). As in Serf, the minimum is a uint8 and the
 // maximum an untyped constant, so that both "var v uint8 =
 // serf.ProtocolVersionMin" and "var v int = serf.ProtocolVersionMax"
 // compile in programs written for Serf.
-const (
-	ProtocolVersionMin uint8 = 2
-	ProtocolVersionMax       = 5
-)
+const ProtocolVersionMin uint8 = 2
+
+// ProtocolVersionMax is the newest protocol; see ProtocolVersionMin.
+const ProtocolVersionMax = 5
 
 // ProtocolVersionMap maps each Serf protocol version to the memberlist
 // protocol it runs on. Every version Serf ships maps to 2. Create reads it;

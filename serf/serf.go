@@ -47,8 +47,13 @@ var (
 	ErrLeaveInProgress    = errors.New("Leave already in progress")
 	ErrLeaveAfterShutdown = errors.New("Leave called after Shutdown")
 	ErrForceLeaveTimeout  = errors.New("timed out broadcasting node removal")
-	FeatureNotSupported   = errors.New("Feature not supported")
 )
+
+// FeatureNotSupported is returned when a feature needs a newer protocol
+// than the cluster speaks. The name is Serf's.
+//
+//lint:ignore ST1012 the name is Serf's API
+var FeatureNotSupported = errors.New("Feature not supported")
 
 // MaxNodeNameLength is the longest name ValidateNodeNames accepts.
 const MaxNodeNameLength int = 128
