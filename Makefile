@@ -5,7 +5,7 @@ STATICCHECK ?= honnef.co/go/tools/cmd/staticcheck@v0.8.2
 GIT_COMMIT  := $(shell git rev-parse --short HEAD 2>/dev/null)
 LDFLAGS     := -s -w -X github.com/openserf/serf/command.GitCommit=$(GIT_COMMIT)
 
-.PHONY: build test lint fuzz interop integration bench sim clean
+.PHONY: build test lint tidy-check fuzz interop integration bench sim microbench clean
 
 # A static binary: no cgo, no local paths, the commit in "serf version".
 build:
@@ -13,6 +13,7 @@ build:
 
 test:
 	$(GO) test -race -count=1 ./...
+	cd $(TOOLS) && $(GO) test -race -count=1 ./...
 
 lint:
 	@unformatted="$$(gofmt -l .)"; \
@@ -20,7 +21,15 @@ lint:
 		echo "gofmt needed on:"; echo "$$unformatted"; exit 1; \
 	fi
 	$(GO) vet ./...
+	cd $(TOOLS) && $(GO) vet ./...
 	$(GO) run $(STATICCHECK) ./...
+	cd $(TOOLS) && $(GO) run $(STATICCHECK) ./...
+
+# The module files must be what "go mod tidy" makes of them, in both
+# modules.
+tidy-check:
+	$(GO) mod tidy -diff
+	cd $(TOOLS) && $(GO) mod tidy -diff
 
 # A short run of every fuzz target; FUZZTIME=1m make fuzz for longer.
 fuzz:
@@ -36,18 +45,26 @@ interop:
 integration:
 	SERF_INTEGRATION=1 $(GO) test -p 1 -count=1 -timeout 25m -v ./internal/netns/ ./internal/multihost/ ./scripts/
 
+# The benchmark and simulation tools live in their own module,
+# internal/tools, so that their plotting libraries stay out of the module
+# graph of programs that import our library. They run from the root.
+TOOLS := internal/tools
+
 # Ours side by side with real Serf v0.11.0 (installed on demand); prints
 # the table and rewrites docs/benchmarks/ and docs/benchmarks.md.
 bench:
-	$(GO) run ./internal/bench/cmd/serf-bench $(BENCHFLAGS)
+	cd $(TOOLS) && $(GO) build -o ../../bin/serf-bench ./bench/cmd/serf-bench
+	./bin/serf-bench $(BENCHFLAGS)
 
 # The in-process dissemination simulation (1,000 nodes by default).
 sim:
-	$(GO) run ./internal/sim/cmd/serf-sim $(SIMFLAGS)
+	cd $(TOOLS) && $(GO) build -o ../../bin/serf-sim ./sim/cmd/serf-sim
+	./bin/serf-sim $(SIMFLAGS)
 
 # Go micro-benchmarks of the packages.
 microbench:
 	$(GO) test -run '^$$' -bench . ./...
+	cd $(TOOLS) && $(GO) test -run '^$$' -bench . ./...
 
 clean:
 	rm -rf bin

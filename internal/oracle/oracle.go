@@ -8,6 +8,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"slices"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -169,23 +170,37 @@ func lockFile(path string) (unlock func(), err error) {
 	}, nil
 }
 
-// ModuleRoot returns the nearest directory at or above the working
-// directory that holds a go.mod: the repository root in tests.
+// ModuleRoot returns the repository root: the nearest directory at or
+// above the working directory whose go.mod declares the main module,
+// github.com/openserf/serf. Nested modules (internal/tools) are passed
+// over, so their tests and programs share the root's oracle cache.
 func ModuleRoot() (string, error) {
 	dir, err := os.Getwd()
 	if err != nil {
 		return "", err
 	}
 	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
+		if data, err := os.ReadFile(filepath.Join(dir, "go.mod")); err == nil && declaresRootModule(data) {
 			return dir, nil
 		}
 		parent := filepath.Dir(dir)
 		if parent == dir {
-			return "", errors.New("no go.mod at or above the working directory")
+			return "", errors.New("no go.mod of module " + rootModule + " at or above the working directory")
 		}
 		dir = parent
 	}
+}
+
+// rootModule is the module path of the repository root.
+const rootModule = "github.com/openserf/serf"
+
+func declaresRootModule(gomod []byte) bool {
+	for line := range strings.Lines(string(gomod)) {
+		if f := strings.Fields(line); len(f) == 2 && f[0] == "module" {
+			return f[1] == rootModule
+		}
+	}
+	return false
 }
 
 func isExecutable(path string) bool {

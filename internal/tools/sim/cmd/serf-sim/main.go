@@ -17,7 +17,8 @@ import (
 	"strings"
 	"time"
 
-	"github.com/openserf/serf/internal/sim"
+	"github.com/openserf/serf/internal/oracle"
+	"github.com/openserf/serf/internal/tools/sim"
 )
 
 func main() {
@@ -123,14 +124,14 @@ func runReal(root, sizes string, events, failures int, seed uint64) ([]sim.RealR
 	}
 	out.Close()
 	defer os.Remove(out.Name())
-	cmd := exec.Command("go", "test", "-v", "-count=1", "-timeout=0", "-run=^TestSimulation$", "./internal/sim/",
+	cmd := exec.Command("go", "test", "-v", "-count=1", "-timeout=0", "-run=^TestSimulation$", "./sim/",
 		"-args",
 		"-sim.out="+out.Name(),
 		"-sim.n="+sizes,
 		fmt.Sprintf("-sim.events=%d", events),
 		fmt.Sprintf("-sim.failures=%d", failures),
 		fmt.Sprintf("-sim.seed=%d", seed))
-	cmd.Dir = root
+	cmd.Dir = filepath.Join(root, "internal", "tools")
 	cmd.Stdout = os.Stderr // go test's own summary is progress, not results
 	cmd.Stderr = os.Stderr
 	fmt.Fprintf(os.Stderr, "serf-sim: %s\n", strings.Join(cmd.Args, " "))
@@ -148,16 +149,10 @@ func runReal(root, sizes string, events, failures int, seed uint64) ([]sim.RealR
 	return runs, nil
 }
 
+// moduleRoot is the repository root, where docs/ is; the simulation's
+// own test runs in this nested module, under internal/tools.
 func moduleRoot() (string, error) {
-	out, err := exec.Command("go", "env", "GOMOD").Output()
-	if err != nil {
-		return "", fmt.Errorf("go env GOMOD: %w", err)
-	}
-	mod := strings.TrimSpace(string(out))
-	if mod == "" || mod == os.DevNull {
-		return "", fmt.Errorf("not inside the module: run from the repository")
-	}
-	return filepath.Dir(mod), nil
+	return oracle.ModuleRoot()
 }
 
 // writeDocs writes the JSON, the plots and the sim section of the

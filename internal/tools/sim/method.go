@@ -8,7 +8,7 @@ const methodText = `### Method
 hashicorp/memberlist v0.7.0 with the library defaults (memberlist's LAN profile: GossipInterval
 200 ms, GossipNodes 3, RetransmitMult 4, ProbeInterval 1 s, ProbeTimeout 500 ms, SuspicionMult 4,
 SuspicionMaxTimeoutMult 6, compression on; Vivaldi coordinates on). Only the transport is ours:
-` + "`internal/sim.Network`" + ` implements memberlist.NodeAwareTransport in memory. Packets travel
+` + "`internal/tools/sim.Network`" + ` implements memberlist.NodeAwareTransport in memory. Packets travel
 through channels, each delayed by the scenario's delay plus uniform jitter and dropped with its
 loss probability; streams (push/pull, TCP fallback pings) are net.Pipe pairs that lose nothing,
 whose set-up costs a round trip and each write one delay. The whole cluster runs inside a
@@ -26,7 +26,7 @@ dials to it wait out their timeout, like a host that lost power; its time is the
 member-failed event on each other live node. The scenario's delay and loss apply during a trial;
 the network is the loss-free ` + "`lan`" + ` one while the cluster settles between trials.
 
-**The model** (` + "`internal/sim/model.go`" + `) is a discrete-event simulation of memberlist's
+**The model** (` + "`internal/tools/sim/model.go`" + `) is a discrete-event simulation of memberlist's
 rules, not of its code, used for 10,000 nodes because real nodes cannot get there (below). It
 keeps, per node: a transmit-limited queue (limit RetransmitMult x ceil(log10(N+1)); fewest
 transmits first, then largest, then newest; memberlist's broadcasts before serf's; packets

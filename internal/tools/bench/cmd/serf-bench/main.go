@@ -19,7 +19,7 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/openserf/serf/internal/bench"
+	"github.com/openserf/serf/internal/tools/bench"
 )
 
 func main() {
