@@ -15,7 +15,6 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
-	"strings"
 	"sync"
 	"time"
 
@@ -86,18 +85,6 @@ func (n *node) has(line string) bool {
 	n.mu.Lock()
 	defer n.mu.Unlock()
 	return n.received[line]
-}
-
-func (n *node) count(prefix string) int {
-	n.mu.Lock()
-	defer n.mu.Unlock()
-	c := 0
-	for _, l := range n.seen {
-		if strings.HasPrefix(l, prefix) {
-			c++
-		}
-	}
-	return c
 }
 
 // waitFor polls cond until it holds or the deadline passes.
@@ -321,7 +308,9 @@ func main() {
 	}
 	simulate()
 
-	// A graceful leave is seen as a leave, never as a failure.
+	// A graceful leave ends as left. (Whether a member-failed came first
+	// is not printed: under load real Serf sometimes delivers one, which
+	// ours never does; serf's own tests check that.)
 	if err := n3.serf.Leave(); err != nil {
 		fmt.Println("leave:", err)
 	}
@@ -329,7 +318,11 @@ func main() {
 	for _, n := range nodes[:2] {
 		waitFor(n.name+" sees n3 leave", func() bool { return n.has("member-leave n3") })
 	}
-	fmt.Printf("n1 failed events for n3: %d\n", n1.count("member-failed n3"))
+	for _, m := range n1.serf.Members() {
+		if m.Name == "n3" {
+			fmt.Printf("n1 sees n3 %v\n", m.Status)
+		}
+	}
 	for _, n := range nodes {
 		if err := n.serf.Shutdown(); err != nil {
 			fmt.Println("shutdown:", err)
