@@ -48,9 +48,10 @@ type Config struct {
 	// most memberlist.MetaMaxSize (512) bytes.
 	Tags map[string]string
 
-	// EventCh receives member and user events (and queries, once the query
-	// subsystem delivers them). Nil means events are not delivered. The
-	// library never blocks on it: see EventQueueDepth.
+	// EventCh receives member events, user events and queries (*Query);
+	// Serf's own internal queries are answered inside the library and not
+	// delivered. Nil means events are not delivered. The library never
+	// blocks on it: see EventQueueDepth.
 	EventCh chan<- Event
 
 	// EventQueueDepth is how many events may wait for a slow EventCh reader

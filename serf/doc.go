@@ -14,7 +14,8 @@
 //
 // # Events
 //
-// Membership changes and user events are delivered on Config.EventCh. The
+// Membership changes, user events and queries are delivered on
+// Config.EventCh. The
 // library never blocks gossip on that channel: events are handed to a
 // bounded queue from inside memberlist's callbacks, and a separate pipeline
 // (optional user-event and member-event coalescers, then the channel)
@@ -25,8 +26,12 @@
 // # Concurrency
 //
 // memberLock guards the member map, the failed and left lists and the
-// recent-intent buffer; eventLock guards the user event buffer; stateLock
-// guards the instance state. No lock is held while calling into
+// recent-intent buffer; eventLock guards the user event buffer and its
+// minimum time; queryLock the query buffer, its minimum time and the
+// responses of our own queries; coordCacheLock the coordinates of peers;
+// stateLock the node's SerfState; joinLock serialises Join. Every
+// goroutine the node starts goes through goFunc, and Shutdown waits for
+// all of them. No lock is held while calling into
 // memberlist or doing I/O, and events are handed over with non-blocking
 // sends only.
 //

@@ -6,8 +6,8 @@ import (
 	"log"
 	"net"
 	"net/netip"
-	"strings"
 	"sync"
+	"syscall"
 	"time"
 
 	metrics "github.com/hashicorp/go-metrics"
@@ -72,12 +72,12 @@ func newNetTransport(bindAddr string, port int, logger *log.Logger, m *metrics.M
 		if t, err = listen(bindAddr, port, logger, m, labels); err == nil {
 			return t, nil
 		}
-		if !strings.Contains(err.Error(), "address already in use") {
+		if !errors.Is(err, syscall.EADDRINUSE) {
 			break
 		}
 		logger.Printf("[DEBUG] memberlist: Got bind error: %v", err)
 	}
-	return nil, fmt.Errorf("failed to obtain an address: %v", err)
+	return nil, fmt.Errorf("failed to obtain an address: %w", err)
 }
 
 // listen makes one attempt at binding both listeners and starts their
@@ -86,7 +86,7 @@ func listen(bindAddr string, port int, logger *log.Logger, m *metrics.Metrics, l
 	ip := net.ParseIP(bindAddr)
 	tcpLn, err := net.ListenTCP("tcp", &net.TCPAddr{IP: ip, Port: port})
 	if err != nil {
-		return nil, fmt.Errorf("failed to start TCP listener on %q port %d: %v", bindAddr, port, err)
+		return nil, fmt.Errorf("failed to start TCP listener on %q port %d: %w", bindAddr, port, err)
 	}
 	if port == 0 {
 		port = tcpLn.Addr().(*net.TCPAddr).Port
@@ -94,12 +94,12 @@ func listen(bindAddr string, port int, logger *log.Logger, m *metrics.Metrics, l
 	udpConn, err := net.ListenUDP("udp", &net.UDPAddr{IP: ip, Port: port})
 	if err != nil {
 		_ = tcpLn.Close()
-		return nil, fmt.Errorf("failed to start UDP listener on %q port %d: %v", bindAddr, port, err)
+		return nil, fmt.Errorf("failed to start UDP listener on %q port %d: %w", bindAddr, port, err)
 	}
 	if err := setUDPRecvBuf(udpConn); err != nil {
 		_ = tcpLn.Close()
 		_ = udpConn.Close()
-		return nil, fmt.Errorf("failed to resize UDP buffer: %v", err)
+		return nil, fmt.Errorf("failed to resize UDP buffer: %w", err)
 	}
 	t := &netTransport{
 		bindAddr: bindAddr,
@@ -149,7 +149,7 @@ func (t *netTransport) FinalAdvertiseAddr(ip string, port int) (net.IP, int, err
 	if t.bindAddr == "0.0.0.0" {
 		private, err := sockaddr.GetPrivateIP()
 		if err != nil {
-			return nil, 0, fmt.Errorf("failed to get interface addresses: %v", err)
+			return nil, 0, fmt.Errorf("failed to get interface addresses: %w", err)
 		}
 		if private == "" {
 			return nil, 0, errors.New("no private IP address found, and explicit IP not provided")

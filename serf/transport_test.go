@@ -2,11 +2,13 @@ package serf
 
 import (
 	"bytes"
+	"errors"
 	"io"
 	"log"
 	"net"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -185,6 +187,10 @@ func TestTransportBindErrors(t *testing.T) {
 	want := "failed to obtain an address: failed to start TCP listener on \"127.0.0.1\" port " + strconv.Itoa(port) + ": "
 	if err == nil || !strings.HasPrefix(err.Error(), want) {
 		t.Errorf("bind to a taken TCP port: error = %v, want prefix %q", err, want)
+	}
+	// The cause stays reachable: a bind to port 0 retries on it.
+	if !errors.Is(err, syscall.EADDRINUSE) {
+		t.Errorf("bind to a taken TCP port: error %v is not EADDRINUSE", err)
 	}
 
 	// A UDP port already taken, its TCP twin free. Other tests open TCP
