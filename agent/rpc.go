@@ -103,11 +103,13 @@ func (s *RPCServer) accept() {
 		s.logger.Printf("[INFO] agent.ipc: Accepted client: %v", conn.RemoteAddr())
 		metrics.IncrCounter([]string{"agent", "ipc", "accept"}, 1)
 
+		sock := &readErrs{r: conn}
 		c := &rpcClient{
 			server:  s,
 			name:    conn.RemoteAddr().String(),
 			conn:    conn,
-			reader:  bufio.NewReader(conn),
+			sock:    sock,
+			reader:  bufio.NewReader(sock),
 			writer:  bufio.NewWriter(conn),
 			streams: make(map[uint64]*eventStream),
 			queries: make(map[uint64]*serf.Query),
@@ -132,11 +134,27 @@ func (s *RPCServer) accept() {
 	}
 }
 
+// readErrs is an io.Reader that keeps the last error of the reader it
+// wraps. Used only by the serving goroutine.
+type readErrs struct {
+	r   io.Reader
+	err error
+}
+
+func (e *readErrs) Read(p []byte) (int, error) {
+	n, err := e.r.Read(p)
+	if err != nil {
+		e.err = err
+	}
+	return n, err
+}
+
 // rpcClient is one connection.
 type rpcClient struct {
 	server *RPCServer
 	name   string
 	conn   net.Conn
+	sock   *readErrs // conn, keeping its last read error; serving goroutine only
 	reader *bufio.Reader
 	dec    *codec.Decoder
 
@@ -213,7 +231,9 @@ func (c *rpcClient) serve() {
 			select {
 			case <-c.done:
 			default:
-				if !errors.Is(err, io.EOF) && !strings.Contains(err.Error(), "use of closed network connection") {
+				// The decoder's errors do not wrap the socket's; the
+				// reader under it kept the last one.
+				if !errors.Is(err, io.EOF) && !errors.Is(c.sock.err, net.ErrClosed) {
 					s.logger.Printf("[ERR] agent.ipc: failed to decode request header: %v", err)
 				}
 			}

@@ -269,3 +269,27 @@ func FuzzRPCRequest(f *testing.F) {
 		stillServes(t, addr)
 	})
 }
+
+// A client that hangs up between requests is not an error; one that
+// sends bytes that are no request is logged, as Serf logs it.
+func TestRPCDecodeErrorsLogged(t *testing.T) {
+	_, addr, logs := rpcTestAgent(t, "")
+	const line = "[ERR] agent.ipc: failed to decode request header: "
+
+	r := dialRaw(t, addr)
+	r.handshake()
+	r.conn.Close()
+	stillServes(t, addr)
+
+	g := dialRaw(t, addr)
+	if _, err := g.conn.Write([]byte{0x81, 0x01, 0x02}); err != nil {
+		t.Fatal(err)
+	}
+	g.expectClosed()
+	cluster.WaitFor(t, 5*time.Second, func() error {
+		if n := strings.Count(logs.String(), line); n != 1 {
+			return fmt.Errorf("%d lines %q in the log, want 1 (for the bad bytes only)", n, line)
+		}
+		return nil
+	})
+}
