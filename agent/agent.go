@@ -8,13 +8,13 @@ import (
 	"io"
 	"log"
 	"os"
-	"path/filepath"
 	"strings"
 	"sync"
 	"time"
 
 	"github.com/hashicorp/memberlist"
 	"github.com/openserf/serf/event"
+	"github.com/openserf/serf/internal/atomicfile"
 	"github.com/openserf/serf/serf"
 )
 
@@ -393,13 +393,15 @@ func (a *Agent) loadTagsFile() error {
 	return nil
 }
 
-// writeTagsFile saves tags as indented JSON with mode 0600, atomically.
+// writeTagsFile saves tags as indented JSON, replacing the file (the
+// target of a symlink) atomically; a new file gets mode 0600, an existing
+// one keeps its mode and owner.
 func writeTagsFile(path string, tags map[string]string) error {
 	data, err := json.MarshalIndent(tags, "", "  ")
 	if err != nil {
 		return fmt.Errorf("Failed to encode tags: %s", err)
 	}
-	if err := writeFileAtomic(path, data, 0o600); err != nil {
+	if err := atomicfile.WriteFile(path, data, 0o600); err != nil {
 		return fmt.Errorf("Failed to write tags file: %s", err)
 	}
 	return nil
@@ -439,31 +441,6 @@ func (a *Agent) loadKeyringFile() error {
 	a.serfConf.KeyringFile = a.opts.KeyringFile
 	a.logger.Printf("[INFO] agent: Restored keyring with %d keys from %s", len(keys), a.opts.KeyringFile)
 	return nil
-}
-
-// writeFileAtomic replaces path with data through a synced temporary file.
-func writeFileAtomic(path string, data []byte, mode os.FileMode) error {
-	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp*")
-	if err != nil {
-		return err
-	}
-	defer os.Remove(tmp.Name())
-	if _, err := tmp.Write(data); err == nil {
-		if err = tmp.Chmod(mode); err == nil {
-			err = tmp.Sync()
-		}
-		if err != nil {
-			tmp.Close()
-			return err
-		}
-	} else {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Close(); err != nil {
-		return err
-	}
-	return os.Rename(tmp.Name(), path)
 }
 
 // scriptHandler adapts the script runner, which never blocks, to the
