@@ -10,6 +10,7 @@ import (
 	"os"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/hashicorp/memberlist"
@@ -77,6 +78,10 @@ type Agent struct {
 	shutdown     bool
 	shutdownCh   chan struct{}
 	loopDone     chan struct{}
+
+	// stopping is set by Shutdown before it stops Serf, so that the event
+	// loop can tell that stop from Serf shutting down by itself.
+	stopping atomic.Bool
 }
 
 // Create prepares an agent; Start starts it. serfConf is modified: its
@@ -194,6 +199,7 @@ func (a *Agent) Shutdown() error {
 	if a.shutdown {
 		return nil
 	}
+	a.stopping.Store(true)
 	if a.scripts != nil {
 		a.scripts.Shutdown()
 	}
@@ -256,9 +262,10 @@ func (a *Agent) eventLoop() {
 				h.HandleEvent(e)
 			}
 		case <-serfDown:
-			select {
-			case <-a.shutdownCh:
-			default:
+			// Shutdown stopping Serf closes serfDown too, before
+			// shutdownCh; only a Serf that stopped by itself (a lost name
+			// conflict, a library caller) is worth the warning.
+			if !a.stopping.Load() {
 				a.logger.Printf("[WARN] agent: Serf shutdown detected, quitting")
 				// Serf is down already, so this only marks the agent down.
 				_ = a.Shutdown()
