@@ -203,7 +203,7 @@ func (s *snapshotter) replayLine(line string) {
 		s.failed = make(map[string]string)
 		s.lastClock, s.lastEventClock, s.lastQueryClock = 0, 0, 0
 	default:
-		s.logger.Printf("[WARN] serf: Unrecognized snapshot line: %q", line)
+		s.logger.Printf("[WARN] serf: Unrecognized snapshot line: %v", line)
 	}
 }
 
