@@ -192,8 +192,8 @@ func sorted[V any](m map[string]V) []string {
 	return keys
 }
 
-// TestSerfLogLines compares every log line of Serf's with ours, both ways.
-func TestSerfLogLines(t *testing.T) {
+// TestInteropLogLines compares every log line of Serf's with ours, both ways.
+func TestInteropLogLines(t *testing.T) {
 	theirs := lines(t, oracle.Source(t, serfVersion), serfDirs)
 	ours, _ := ourLines(t)
 	if len(theirs) < 100 {
