@@ -8,13 +8,14 @@ import (
 	"io"
 	"log"
 	"os"
-	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/hashicorp/memberlist"
 	"github.com/openserf/serf/event"
+	"github.com/openserf/serf/internal/atomicfile"
 	"github.com/openserf/serf/serf"
 )
 
@@ -77,6 +78,10 @@ type Agent struct {
 	shutdown     bool
 	shutdownCh   chan struct{}
 	loopDone     chan struct{}
+
+	// stopping is set by Shutdown before it stops Serf, so that the event
+	// loop can tell that stop from Serf shutting down by itself.
+	stopping atomic.Bool
 }
 
 // Create prepares an agent; Start starts it. serfConf is modified: its
@@ -194,6 +199,7 @@ func (a *Agent) Shutdown() error {
 	if a.shutdown {
 		return nil
 	}
+	a.stopping.Store(true)
 	if a.scripts != nil {
 		a.scripts.Shutdown()
 	}
@@ -256,9 +262,10 @@ func (a *Agent) eventLoop() {
 				h.HandleEvent(e)
 			}
 		case <-serfDown:
-			select {
-			case <-a.shutdownCh:
-			default:
+			// Shutdown stopping Serf closes serfDown too, before
+			// shutdownCh; only a Serf that stopped by itself (a lost name
+			// conflict, a library caller) is worth the warning.
+			if !a.stopping.Load() {
 				a.logger.Printf("[WARN] agent: Serf shutdown detected, quitting")
 				// Serf is down already, so this only marks the agent down.
 				_ = a.Shutdown()
@@ -393,13 +400,15 @@ func (a *Agent) loadTagsFile() error {
 	return nil
 }
 
-// writeTagsFile saves tags as indented JSON with mode 0600, atomically.
+// writeTagsFile saves tags as indented JSON, replacing the file (the
+// target of a symlink) atomically; a new file gets mode 0600, an existing
+// one keeps its mode and owner.
 func writeTagsFile(path string, tags map[string]string) error {
 	data, err := json.MarshalIndent(tags, "", "  ")
 	if err != nil {
 		return fmt.Errorf("Failed to encode tags: %s", err)
 	}
-	if err := writeFileAtomic(path, data, 0o600); err != nil {
+	if err := atomicfile.WriteFile(path, data, 0o600); err != nil {
 		return fmt.Errorf("Failed to write tags file: %s", err)
 	}
 	return nil
@@ -439,31 +448,6 @@ func (a *Agent) loadKeyringFile() error {
 	a.serfConf.KeyringFile = a.opts.KeyringFile
 	a.logger.Printf("[INFO] agent: Restored keyring with %d keys from %s", len(keys), a.opts.KeyringFile)
 	return nil
-}
-
-// writeFileAtomic replaces path with data through a synced temporary file.
-func writeFileAtomic(path string, data []byte, mode os.FileMode) error {
-	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp*")
-	if err != nil {
-		return err
-	}
-	defer os.Remove(tmp.Name())
-	if _, err := tmp.Write(data); err == nil {
-		if err = tmp.Chmod(mode); err == nil {
-			err = tmp.Sync()
-		}
-		if err != nil {
-			tmp.Close()
-			return err
-		}
-	} else {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Close(); err != nil {
-		return err
-	}
-	return os.Rename(tmp.Name(), path)
 }
 
 // scriptHandler adapts the script runner, which never blocks, to the

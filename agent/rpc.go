@@ -571,26 +571,29 @@ func (c *rpcClient) streamQuery(seq uint64, resp *serf.QueryResponse) {
 	ackCh, respCh := resp.AckCh(), resp.ResponseCh()
 	header := &client.ResponseHeader{Seq: seq}
 	for ackCh != nil || respCh != nil {
-		var rec client.QueryRecord
 		select {
 		case from, ok := <-ackCh:
 			if !ok {
 				ackCh = nil
 				continue
 			}
-			rec = client.QueryRecord{Type: client.QueryRecordAck, From: from}
+			if err := c.send(header, &client.QueryRecord{Type: client.QueryRecordAck, From: from}); err != nil {
+				c.server.logger.Printf("[ERR] agent.ipc: Failed to stream ack to %v: %v", c.name, err)
+				resp.Close()
+				return
+			}
 		case r, ok := <-respCh:
 			if !ok {
 				respCh = nil
 				continue
 			}
-			rec = client.QueryRecord{Type: client.QueryRecordResponse, From: r.From, Payload: r.Payload}
+			rec := client.QueryRecord{Type: client.QueryRecordResponse, From: r.From, Payload: r.Payload}
+			if err := c.send(header, &rec); err != nil {
+				c.server.logger.Printf("[ERR] agent.ipc: Failed to stream response to %v: %v", c.name, err)
+				resp.Close()
+				return
+			}
 		case <-c.done:
-			resp.Close()
-			return
-		}
-		if err := c.send(header, &rec); err != nil {
-			c.server.logger.Printf("[ERR] agent.ipc: Failed to stream query responses to %v: %v", c.name, err)
 			resp.Close()
 			return
 		}

@@ -19,13 +19,19 @@ import (
 // rpcTestAgent starts an agent and its RPC server on a fresh address.
 func rpcTestAgent(t testing.TB, authKey string, tweaks ...func(*serf.Config)) (*Agent, string, *cluster.SafeBuffer) {
 	t.Helper()
+	return rpcTestAgentWith(t, authKey, Options{}, tweaks...)
+}
+
+// rpcTestAgentWith is rpcTestAgent with agent options.
+func rpcTestAgentWith(t testing.TB, authKey string, opts Options, tweaks ...func(*serf.Config)) (*Agent, string, *cluster.SafeBuffer) {
+	t.Helper()
 	sc := cluster.Config("rpc")
 	for _, tw := range tweaks {
 		tw(sc)
 	}
 	logs := &cluster.SafeBuffer{}
 	ring := NewLogRing(512)
-	a, err := Create(sc, Options{}, io.MultiWriter(logs, ring))
+	a, err := Create(sc, opts, io.MultiWriter(logs, ring))
 	if err != nil {
 		t.Fatal(err)
 	}

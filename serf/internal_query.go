@@ -102,20 +102,28 @@ func (s *Serf) answerKeyChange(q *Query, op string) {
 		return
 	}
 
-	s.logger.Printf("[INFO] serf: Received %s query", op)
+	// Each log line is spelled out, as Serf's are, so that it can be
+	// found in the source.
 	var err error
-	var what string
 	switch op {
 	case installKeyQuery:
-		err, what = keyring.AddKey(req.Key), "install key"
+		s.logger.Printf("[INFO] serf: Received install-key query")
+		if err = keyring.AddKey(req.Key); err != nil {
+			s.logger.Printf("[ERR] serf: Failed to install key: %s", err)
+		}
 	case useKeyQuery:
-		err, what = keyring.UseKey(req.Key), "change primary key"
+		s.logger.Printf("[INFO] serf: Received use-key query")
+		if err = keyring.UseKey(req.Key); err != nil {
+			s.logger.Printf("[ERR] serf: Failed to change primary key: %s", err)
+		}
 	case removeKeyQuery:
-		err, what = keyring.RemoveKey(req.Key), "remove key"
+		s.logger.Printf("[INFO] serf: Received remove-key query")
+		if err = keyring.RemoveKey(req.Key); err != nil {
+			s.logger.Printf("[ERR] serf: Failed to remove key: %s", err)
+		}
 	}
 	if err != nil {
 		resp.Message = err.Error()
-		s.logger.Printf("[ERR] serf: Failed to %s: %s", what, err)
 		return
 	}
 	if err := s.writeKeyringFile(); err != nil {

@@ -4,9 +4,9 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
-	"os"
-	"path/filepath"
 	"sync"
+
+	"github.com/openserf/serf/internal/atomicfile"
 )
 
 // KeyManager changes the gossip keyring of the whole cluster through
@@ -155,8 +155,10 @@ func (k *KeyManager) collect(resp *KeyResponse, ch <-chan NodeResponse) {
 }
 
 // writeKeyringFile saves the keyring, primary first, as a JSON array of
-// base64 keys with mode 0600. Unlike Serf it writes a temporary file and
-// renames it, so a crash never leaves a truncated keyring behind.
+// base64 keys. A new file gets mode 0600, an existing one (or the target
+// of a symlink) keeps its mode and owner, as with Serf's in-place write;
+// unlike Serf the file is replaced atomically where that keeps both, so a
+// crash never leaves a truncated keyring behind.
 func (s *Serf) writeKeyringFile() error {
 	path := s.config.KeyringFile
 	if path == "" {
@@ -170,35 +172,8 @@ func (s *Serf) writeKeyringFile() error {
 	if err != nil {
 		return fmt.Errorf("Failed to encode keys: %s", err)
 	}
-	if err := writeFileAtomic(path, data, 0o600); err != nil {
+	if err := atomicfile.WriteFile(path, data, 0o600); err != nil {
 		return fmt.Errorf("Failed to write keyring file: %s", err)
 	}
 	return nil
-}
-
-// writeFileAtomic replaces path with data: a synced temporary file in the
-// same directory, renamed over the old one.
-func writeFileAtomic(path string, data []byte, mode os.FileMode) error {
-	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp*")
-	if err != nil {
-		return err
-	}
-	name := tmp.Name()
-	defer os.Remove(name) // a no-op once renamed
-	if _, err := tmp.Write(data); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Chmod(mode); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Sync(); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Close(); err != nil {
-		return err
-	}
-	return os.Rename(name, path)
 }

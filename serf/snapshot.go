@@ -148,10 +148,12 @@ func readAll(fh *os.File) ([]byte, error) {
 
 // replayLine applies one snapshot line; a bad line is logged and skipped.
 func (s *snapshotter) replayLine(line string) {
-	parseClock := func(v, what string) (LamportTime, bool) {
+	// parseClock reads a clock value; failed names Serf's log line for
+	// that clock, spelled out so that it can be found in the source.
+	parseClock := func(v, failed string) (LamportTime, bool) {
 		n, err := strconv.ParseUint(v, 10, 64)
 		if err != nil {
-			s.logger.Printf("[WARN] serf: Failed to convert %s time: %v", what, err)
+			s.logger.Printf(failed, err)
 			return 0, false
 		}
 		return LamportTime(n), true
@@ -183,15 +185,15 @@ func (s *snapshotter) replayLine(line string) {
 		delete(s.alive, name)
 		delete(s.failed, name)
 	case strings.HasPrefix(line, "clock: "):
-		if t, ok := parseClock(strings.TrimPrefix(line, "clock: "), "clock"); ok {
+		if t, ok := parseClock(strings.TrimPrefix(line, "clock: "), "[WARN] serf: Failed to convert clock time: %v"); ok {
 			s.lastClock.Store(t)
 		}
 	case strings.HasPrefix(line, "event-clock: "):
-		if t, ok := parseClock(strings.TrimPrefix(line, "event-clock: "), "event clock"); ok {
+		if t, ok := parseClock(strings.TrimPrefix(line, "event-clock: "), "[WARN] serf: Failed to convert event clock time: %v"); ok {
 			s.lastEventClock.Store(t)
 		}
 	case strings.HasPrefix(line, "query-clock: "):
-		if t, ok := parseClock(strings.TrimPrefix(line, "query-clock: "), "query clock"); ok {
+		if t, ok := parseClock(strings.TrimPrefix(line, "query-clock: "), "[WARN] serf: Failed to convert query clock time: %v"); ok {
 			s.lastQueryClock.Store(t)
 		}
 	case strings.HasPrefix(line, "coordinate: "), strings.HasPrefix(line, "#"):
@@ -207,7 +209,7 @@ func (s *snapshotter) replayLine(line string) {
 		s.lastEventClock.Store(0)
 		s.lastQueryClock.Store(0)
 	default:
-		s.logger.Printf("[WARN] serf: Unrecognized snapshot line: %q", line)
+		s.logger.Printf("[WARN] serf: Unrecognized snapshot line: %v", line)
 	}
 }
 
@@ -269,7 +271,7 @@ func (s *snapshotter) run(shutdownCh <-chan struct{}) {
 				s.failed = make(map[string]string)
 			}
 			s.appendLine("leave\n")
-			s.sync()
+			s.syncLeave()
 			close(done)
 		case <-tick.C:
 			s.updateClock()
@@ -333,6 +335,8 @@ func (s *snapshotter) process(e Event) {
 			s.lastQueryClock.Store(e.LTime)
 			s.appendLine(fmt.Sprintf("query-clock: %d\n", e.LTime))
 		}
+	default:
+		s.logger.Printf("[ERR] serf: Unknown event to snapshot: %#v", e)
 	}
 }
 
@@ -387,6 +391,18 @@ func (s *snapshotter) flush() {
 		return
 	}
 	s.dirty = false
+}
+
+// syncLeave is sync for the leave line, with Serf's log lines for it.
+func (s *snapshotter) syncLeave() {
+	if err := s.buffered.Flush(); err != nil {
+		s.logger.Printf("[ERR] serf: failed to flush leave to snapshot: %v", err)
+	} else {
+		s.dirty = false
+	}
+	if err := s.fh.Sync(); err != nil {
+		s.logger.Printf("[ERR] serf: failed to sync leave to snapshot: %v", err)
+	}
 }
 
 func (s *snapshotter) sync() {

@@ -27,7 +27,36 @@ func TestRPCLeave(t *testing.T) {
 	if code := n2.WaitExit(exitTimeout); code != 0 {
 		t.Errorf("exit code after serf leave = %d, want 0", code)
 	}
+	if strings.Contains(n2.Output(), serfShutdownWarning) {
+		t.Errorf("serf leave made the agent print %q:\n%s", serfShutdownWarning, n2.Output())
+	}
 	n1.WaitStatus(eventTimeout, "n2", "left")
+}
+
+// TestNameConflictEndsAgent starts an agent under the name of a member it
+// joins: it loses the name conflict, Serf shuts down underneath it, and
+// it warns and exits 0, as Serf's agent does.
+func TestNameConflictEndsAgent(t *testing.T) {
+	t.Parallel()
+	n1 := startNode(t, "n1")
+	n2 := startNode(t, "n2", "-join="+n1.Bind)
+	n1.WaitStatus(eventTimeout, "n2", "alive")
+	dup := startNode(t, "n2", "-join="+n1.Bind)
+	if code := dup.WaitExit(failTimeout); code != 0 {
+		t.Errorf("exit code after a lost name conflict = %d, want 0", code)
+	}
+	out := dup.Output()
+	for _, want := range []string{
+		"[WARN] serf: minority in name conflict resolution, quiting [",
+		serfShutdownWarning + "\n",
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("output lacks %q:\n%s", want, out)
+		}
+	}
+	if strings.Contains(n2.Output(), serfShutdownWarning) {
+		t.Errorf("the member that kept its name printed %q:\n%s", serfShutdownWarning, n2.Output())
+	}
 }
 
 // TestSnapshotRejoin kills an agent that keeps a snapshot and starts it

@@ -12,6 +12,10 @@ import (
 	"time"
 )
 
+// serfShutdownWarning is what an agent prints when Serf shut down
+// underneath it (a lost name conflict).
+const serfShutdownWarning = "[WARN] agent: Serf shutdown detected, quitting"
+
 // TestShutdownSignals stops one of two agents in each way an operator or
 // a container runtime does, and checks its output and exit code and what
 // its peer sees and runs: a graceful leave for SIGINT (Ctrl-C, systemd's
@@ -108,6 +112,11 @@ func TestShutdownSignals(t *testing.T) {
 			}
 			if !c.graceful && strings.Contains(out, "Gracefully shutting down") {
 				t.Errorf("%v shut down gracefully:\n%s", c.sig, out)
+			}
+			// Serf warns only when Serf stopped under the agent, not
+			// when a signal stops both.
+			if strings.Contains(out, serfShutdownWarning) {
+				t.Errorf("%v printed %q:\n%s", c.sig, serfShutdownWarning, out)
 			}
 
 			peer.WaitStatus(failTimeout, "victim", c.peerStatus)

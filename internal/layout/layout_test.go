@@ -1,7 +1,9 @@
 // Package layout_test checks that imports run one way (STYLE.md §1):
 // cmd/serf -> command -> client; command (agent subcommand) -> agent ->
 // event, serf, client; event -> serf; serf -> coordinate. And that the
-// product never imports HashiCorp's serf or consul.
+// product never imports HashiCorp's serf or consul, nor the test helpers
+// under internal/: internal/atomicfile is the one product package there
+// (see its package documentation).
 package layout_test
 
 import (
@@ -20,6 +22,12 @@ func deps(t *testing.T, pkg string) []string {
 		t.Fatalf("go list -deps %s: %v", pkg, err)
 	}
 	return strings.Fields(string(out))
+}
+
+// productInternal are the packages under internal/ that product code may
+// import: shared by serf and agent, but no public API.
+var productInternal = map[string]bool{
+	module + "/internal/atomicfile": true,
 }
 
 func TestImportsRunOneWay(t *testing.T) {
@@ -42,8 +50,24 @@ func TestImportsRunOneWay(t *testing.T) {
 			if strings.HasPrefix(d, "github.com/hashicorp/serf") || strings.HasPrefix(d, "github.com/hashicorp/consul") {
 				t.Errorf("%s imports %s: the product must not depend on Serf or Consul", pkg, d)
 			}
-			if strings.HasPrefix(d, module+"/internal/") {
+			if strings.HasPrefix(d, module+"/internal/") && !productInternal[d] {
 				t.Errorf("%s imports the test helper %s", pkg, d)
+			}
+		}
+	}
+}
+
+// TestProductInternalIsSmall keeps the product packages under internal/
+// free of test helpers and of the rest of the module, so that allowing
+// them does not let a test harness in through the back door.
+func TestProductInternalIsSmall(t *testing.T) {
+	for pkg := range productInternal {
+		for _, d := range deps(t, strings.TrimPrefix(pkg, module+"/")) {
+			if d != pkg && strings.HasPrefix(d, module+"/") {
+				t.Errorf("%s imports %s; a product package under internal/ must import nothing of this module", pkg, d)
+			}
+			if d == "testing" {
+				t.Errorf("%s imports testing", pkg)
 			}
 		}
 	}

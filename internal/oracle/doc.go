@@ -7,7 +7,8 @@
 // are serialised across processes with a file lock, since "go test ./..."
 // runs packages in parallel. StartAgent runs "serf agent" as a child
 // process that is killed when the test ends, and Agent.CLI runs serf
-// client commands against it.
+// client commands against it. Source returns real Serf's source tree from
+// the Go module cache, for tests that compare texts with it.
 //
 // Interop tests are opt-in: without SERF_INTEROP=1 a missing oracle that
 // cannot be installed skips the test; with it, the test fails instead, so

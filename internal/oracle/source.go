@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"os"
 	"os/exec"
 	"slices"
 	"testing"
@@ -13,53 +12,44 @@ import (
 // modulePath is the module whose source Source fetches.
 const modulePath = "github.com/hashicorp/serf"
 
-// Source returns the directory of Serf's module source at version, one of
-// Versions, downloading it into the module cache when it is not there.
-// Tests read it to compare our API or our log lines with Serf's. Like
-// Binary, it skips the test when the source cannot be had, or fails it
-// when SERF_INTEROP=1.
+// Source returns the directory of real Serf's module source at version,
+// one of Versions, from the Go module cache ("go mod download", which
+// fetches it when it is not cached yet). Tests read it, never build it.
+// When it cannot be had, Source skips the test, or fails it if Interop is
+// set.
 func Source(tb testing.TB, version string) string {
 	tb.Helper()
 	if !slices.Contains(Versions, version) {
 		tb.Fatalf("oracle.Source(%q): unknown version, want one of %q", version, Versions)
 	}
-	dir, err := download(version)
+	dir, err := download(tb.TempDir(), modulePath+"@"+version)
 	if err != nil {
 		if Interop() {
-			tb.Fatalf("download serf %s source: %v", version, err)
+			tb.Fatalf("serf %s source: %v", version, err)
 		}
 		tb.Skipf("serf %s source not available (set %s=1 to make this fail): %v", version, envInterop, err)
 	}
 	return dir
 }
 
-// download runs "go mod download" outside any module, so that our go.mod
-// is left alone, and returns the module's directory in the cache.
-func download(version string) (string, error) {
-	tmp, err := os.MkdirTemp("", "serf-source-")
-	if err != nil {
-		return "", err
-	}
-	defer os.RemoveAll(tmp)
-
+// download runs "go mod download -json mod" in the scratch directory
+// work, outside this module so that its go.mod is not consulted, and
+// returns the module's directory in the cache.
+func download(work, mod string) (string, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), installTimeout)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, "go", "mod", "download", "-json", modulePath+"@"+version)
-	cmd.Dir = tmp
-	cmd.Env = append(os.Environ(), "GO111MODULE=on", "GOFLAGS=-mod=mod")
+	cmd := exec.CommandContext(ctx, "go", "mod", "download", "-json", mod)
+	cmd.Dir = work
 	out, err := cmd.Output()
+	var info struct{ Dir, Error string }
+	if jerr := json.Unmarshal(out, &info); jerr == nil && info.Error != "" {
+		return "", fmt.Errorf("go mod download %s: %s", mod, info.Error)
+	}
 	if err != nil {
-		return "", fmt.Errorf("go mod download %s@%s: %w", modulePath, version, err)
+		return "", fmt.Errorf("go mod download %s: %w", mod, err)
 	}
-	var info struct {
-		Dir   string
-		Error string
-	}
-	if err := json.Unmarshal(out, &info); err != nil {
-		return "", fmt.Errorf("go mod download %s@%s: %w", modulePath, version, err)
-	}
-	if info.Error != "" {
-		return "", fmt.Errorf("go mod download %s@%s: %s", modulePath, version, info.Error)
+	if info.Dir == "" {
+		return "", fmt.Errorf("go mod download %s: no directory in %q", mod, out)
 	}
 	return info.Dir, nil
 }
