@@ -30,22 +30,12 @@ var (
 
 // Reasons shared by several lines.
 const (
-	clientNoLog  = "our RPC client never writes to Go's global logger: it counts dropped records and ends a broken stream with an error"
 	eventPending = "not yet printed by the event package's script runner (event/invoke.go, being reworked); to be matched"
 )
 
 // serfOnly are Serf's log lines that ours does not print, as Serf's source
 // spells them, with the reason. docs/compatibility.md lists each.
 var serfOnly = map[string]string{
-	"[ERR] Dropping event! Stream channel full":                               clientNoLog,
-	"[ERR] Dropping log! Monitor channel full":                                clientNoLog,
-	"[ERR] Dropping query ack, channel full":                                  clientNoLog,
-	"[ERR] Dropping query response, channel full":                             clientNoLog,
-	"[ERR] Failed to decode log: %v":                                          clientNoLog,
-	"[ERR] Failed to decode query response: %v":                               clientNoLog,
-	"[ERR] Failed to decode stream record: %v":                                clientNoLog,
-	"[ERR] Unrecognized query record type: %s":                                clientNoLog,
-	"[ERR] agent.client: Failed to decode response header: %v":                clientNoLog,
 	"[WARN] agent.ipc: Dropping logs to %v":                                   "ours logs one line per burst of dropped lines, with their count, instead of one per dropped line",
 	"[ERR] Error writing payload: %s":                                         eventPending,
 	"[WARN] agent: Script '%s' generated %d bytes of output, truncated to %d": eventPending,
