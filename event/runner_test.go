@@ -387,6 +387,44 @@ func TestRunnerQueryHandlerOrder(t *testing.T) {
 	}
 }
 
+// TestRunnerQueryNotRun checks that a query dropped for an earlier
+// handler, its queue full or the handler removed by Update, does not
+// hold up the answer of a later one: that handler answered nothing.
+func TestRunnerQueryNotRun(t *testing.T) {
+	query := querier(t)
+	for _, c := range []struct {
+		name string
+		drop func(r *Runner, later Spec)
+	}{
+		{name: "queue full", drop: func(*Runner, Spec) {}},
+		{name: "removed", drop: func(r *Runner, later Spec) { r.Update([]Spec{later}) }},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			dir := t.TempDir()
+			block, _ := hold(t, dir)
+			busy := specs(t, "*=touch "+path(dir, "busy")+"; "+block)[0]
+			later := specs(t, "query:q=echo later")[0]
+			r, logs := startRunner(t, RunnerConfig{QueueDepth: 1, Specs: []Spec{busy, later}})
+			r.Handle(userEvent("e", 1, ""))
+			waitFile(t, filepath.Join(dir, "busy"))
+			q, resp := query("q", "", 10*time.Second)
+			if c.name == "queue full" {
+				r.Handle(userEvent("e", 2, "")) // fills busy's queue
+			}
+			r.Handle(q)
+			c.drop(r, later)
+			select {
+			case nr := <-resp.ResponseCh():
+				if got := string(nr.Payload); got != "later\n" {
+					t.Errorf("response = %q, want %q", got, "later\n")
+				}
+			case <-time.After(waitTimeout):
+				t.Fatalf("no response while the earlier handler is busy; log:\n%s", logs)
+			}
+		})
+	}
+}
+
 // TestRunnerQueryDeadline: an earlier handler still running at the
 // query's deadline holds up the response of a later one until it is too
 // late, as in Serf, where the later one only starts then. Both outputs
