@@ -49,7 +49,9 @@
 // the response is always that of the first handler in order that printed
 // anything, and the refusals are logged as in Serf. A slow earlier
 // handler holds up the response until the query's deadline, after which
-// Respond refuses every output ("response is past the deadline").
+// Respond refuses every output ("response is past the deadline"). A
+// handler that does not run the query (its queue full, or removed by
+// Update) counts as one that printed nothing.
 //
 // # Concurrency
 //
@@ -76,8 +78,8 @@
 //     goroutine of the Runner has exited, without waiting for the
 //     scripts still running: they run on to their end, as in Serf, whose
 //     agent exits while its event loop waits on a script (deploy and
-//     clean-up hooks count on it). Their exit status is not collected
-//     and no handler answers a query after one of them. On Unix the read
+//     clean-up hooks count on it). Each is logged at INFO; its exit
+//     status is not collected and no handler answers a query after it. On Unix the read
 //     end of each one's output pipe is kept open, unread, until the
 //     process exits, so a script can write to stdout and stderr while the
 //     agent lives (up to the pipe's capacity); once the agent has exited
