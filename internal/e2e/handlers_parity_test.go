@@ -14,12 +14,12 @@ import (
 )
 
 // outliveScript is a user:deploy handler that touches <dir>/started,
-// waits for <dir>/release, writes to stdout in a subshell and keeps its
-// exit status in <dir>/stdout (141 is a death by SIGPIPE), then touches
-// <dir>/marker.
+// waits for <dir>/release (or for dir to go, at the end of the test),
+// writes to stdout in a subshell and keeps its exit status in
+// <dir>/stdout (141 is a death by SIGPIPE), then touches <dir>/marker.
 func outliveScript(dir string) string {
 	return fmt.Sprintf(`touch %[1]s/started
-until [ -e %[1]s/release ]; do sleep 0.05; done
+until [ -e %[1]s/release ] || [ ! -d %[1]s ]; do sleep 0.05; done
 (echo to-stdout); echo $? > %[1]s/stdout.tmp; mv %[1]s/stdout.tmp %[1]s/stdout
 touch %[1]s/marker
 `, dir)

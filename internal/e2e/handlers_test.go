@@ -258,11 +258,12 @@ func TestSlowHandlerDoesNotDelay(t *testing.T) {
 	t.Parallel()
 	dir := t.TempDir()
 	fast := filepath.Join(dir, "fast.log")
-	// The slow scripts wait until the test ends: they outlive the agent,
-	// as in Serf.
+	// The slow scripts wait until the test ends (its directory may be
+	// gone before they see the release file): they outlive the agent, as
+	// in Serf.
 	release := filepath.Join(dir, "release")
 	t.Cleanup(func() { _ = os.WriteFile(release, nil, 0o644) })
-	hang := "until [ -e " + release + " ]; do sleep 0.1; done"
+	hang := "until [ -e " + release + " ] || [ ! -d " + dir + " ]; do sleep 0.1; done"
 	n1 := startNode(t, "n1",
 		"-event-handler", "member-join="+hang,
 		"-event-handler", "user:slow="+hang,
