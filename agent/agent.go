@@ -48,7 +48,8 @@ type Options struct {
 	// the event package's default.
 	HandlerQueueDepth int
 	// HandlerTimeout kills a handler script running longer; 0 is no limit,
-	// as in Serf.
+	// as in Serf. It is the only thing that kills a script, and it stops
+	// applying at Shutdown, which leaves running scripts to finish.
 	HandlerTimeout time.Duration
 }
 
@@ -192,7 +193,9 @@ func (a *Agent) Leave() error {
 	return a.serf.Leave()
 }
 
-// Shutdown stops Serf and the event loop. It is idempotent.
+// Shutdown stops Serf and the event loop. Handler scripts still running
+// are left to run to their end, as in Serf; events queued for handlers
+// are dropped. It is idempotent.
 func (a *Agent) Shutdown() error {
 	a.shutdownLock.Lock()
 	defer a.shutdownLock.Unlock()

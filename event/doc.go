@@ -34,9 +34,24 @@
 // ring in this package, no dependency). When the script ends the output
 // is logged at DEBUG; a failure is logged at ERR and, beyond Serf, the
 // output again at WARN, so failures show at the default log level. A
-// query handler that exits 0 with output answers the query with it.
-// A script still running after RunnerConfig.SlowThreshold (1s) is
-// logged as slow. Every run is timed in the agent.invoke.<script> metric.
+// script still running after RunnerConfig.SlowThreshold (1s) is logged
+// as slow. Every run is timed in the agent.invoke.<script> metric.
+//
+// # Query responses
+//
+// A query handler that exits 0 with output answers the query with it.
+// When several handlers match one query, Serf runs them one after another
+// in configuration order and each such output goes to Query.Respond: the
+// first is the response, and every later one is refused ("response
+// already sent", logged at WARN). The handlers run in parallel here, but
+// their outputs go to Respond in configuration order all the same: a
+// handler's output waits until every handler before it has finished, so
+// the response is always that of the first handler in order that printed
+// anything, and the refusals are logged as in Serf. A slow earlier
+// handler holds up the response until the query's deadline, after which
+// Respond refuses every output ("response is past the deadline"). A
+// handler that does not run the query (its queue full, or removed by
+// Update) counts as one that printed nothing.
 //
 // # Concurrency
 //
@@ -58,14 +73,30 @@
 //   - Each script runs in a process group of its own (on Unix; elsewhere
 //     only the script itself is killed). With RunnerConfig.Timeout set,
 //     the group is killed when the script runs longer (Serf has no
-//     limit). Runner.Shutdown kills the groups of running scripts, drops
-//     queued events, and returns once every goroutine of the Runner has
-//     exited.
+//     limit). Nothing else kills a script.
+//   - Runner.Shutdown drops queued events and returns once every
+//     goroutine of the Runner has exited, without waiting for the
+//     scripts still running: they run on to their end, as in Serf, whose
+//     agent exits while its event loop waits on a script (deploy and
+//     clean-up hooks count on it). Each is logged at INFO; its exit
+//     status is not collected and no handler answers a query after it. On Unix the read
+//     end of each one's output pipe is kept open, unread, until the
+//     process exits, so a script can write to stdout and stderr while the
+//     agent lives (up to the pipe's capacity); once the agent has exited
+//     its writes fail with EPIPE, and SIGPIPE kills a shell that writes,
+//     as in Serf, where the agent reads the pipe until it exits. Its
+//     input is cut short at Shutdown: it reads what is in the pipe, then
+//     end of file.
 //
 // A script's run ends when it has exited and its output pipe is closed,
 // as in Serf: a process it starts in the background that keeps stdout
 // open holds up that handler (only) until it exits, the Timeout passes,
 // or the Runner shuts down.
+//
+// To stop waiting for a script at Shutdown, the Runner watches for its
+// exit through a pidfd (Linux 5.3 and later). Elsewhere, or where that
+// fails, one goroutine per script waits the blocking way, and a script
+// left running at Shutdown keeps that goroutine until it ends.
 //
 // The package neither logs "Received event" (the agent does, before
 // Handle) nor filters Serf's internal queries (the serf library never

@@ -28,3 +28,7 @@ func killGroup(cmd *exec.Cmd) error {
 	}
 	return nil
 }
+
+// keepOpen closes f: here a detached script's output pipe is not kept,
+// so its next write fails, as it does in Serf once the agent has exited.
+func keepOpen(f *os.File) { f.Close() }

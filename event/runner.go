@@ -48,7 +48,9 @@ type RunnerConfig struct {
 
 	// Timeout is how long a script may run before its process group is
 	// killed; the run then counts as failed. Zero or less means no limit,
-	// as in Serf.
+	// as in Serf. It is the only thing that kills a script: it applies
+	// while the Runner runs, and a script still running at Shutdown is
+	// left to finish, timed no more.
 	Timeout time.Duration
 
 	// SlowThreshold is how long a script runs before a warning that it
@@ -71,7 +73,8 @@ type Runner struct {
 
 	dropped atomic.Uint64
 
-	// stopCh is closed by Shutdown: running scripts are killed.
+	// stopCh is closed by Shutdown: running scripts are left to run on,
+	// no longer waited for.
 	stopCh chan struct{}
 	// wg counts the workers. Add only while holding lock and not
 	// shutdown, so that Shutdown's Wait sees every worker.
@@ -90,8 +93,11 @@ type handler struct {
 	depth int
 
 	lock    sync.Mutex
-	queue   []serf.Event // guarded by lock; at most depth long
-	stopped bool         // guarded by lock
+	queue   []job // guarded by lock; at most depth long
+	stopped bool  // guarded by lock
+	// shutdown is set with stopped when the Runner shut down rather
+	// than Update removing the handler. Guarded by lock.
+	shutdown bool
 
 	// wakeCh tells the worker the queue has grown. Buffered, so a wake-up
 	// is never lost and the sender never waits.
@@ -101,6 +107,15 @@ type handler struct {
 	stopCh chan struct{}
 	// doneCh is closed when the worker has exited.
 	doneCh chan struct{}
+}
+
+// job is one event for one handler. For a query, answer collects the
+// outputs of every handler it matched and slot is this handler's place
+// among them; for other events answer is nil.
+type job struct {
+	event  serf.Event
+	answer *answer
+	slot   int
 }
 
 // NewRunner returns a Runner with cfg's handlers started. It never fails:
@@ -140,6 +155,10 @@ func NewRunner(cfg RunnerConfig) *Runner {
 // agent.event_handler.dropped metric. After Shutdown it does nothing.
 // Safe for concurrent use; events handed in by one goroutine reach each
 // handler in that order.
+//
+// A query's response is the output of the first matching handler, in
+// configuration order, that exits 0 and prints anything, whatever order
+// the handlers finish in (see answer).
 func (r *Runner) Handle(e serf.Event) {
 	r.lock.Lock()
 	handlers, shutdown := r.handlers, r.shutdown
@@ -147,10 +166,23 @@ func (r *Runner) Handle(e serf.Event) {
 	if shutdown {
 		return
 	}
+	var matched []*handler
 	for _, h := range handlers {
-		if !h.spec.Matches(e) || h.enqueue(e) {
+		if h.spec.Matches(e) {
+			matched = append(matched, h)
+		}
+	}
+	var ans *answer
+	if q, ok := e.(responder); ok && e.EventType() == serf.EventQuery {
+		ans = newAnswer(q, e.String(), len(matched), r.logger)
+	}
+	for i, h := range matched {
+		if h.enqueue(job{event: e, answer: ans, slot: i}) {
 			continue
 		}
+		// A handler that never runs the query answers nothing, so
+		// the handlers after it may.
+		ans.finish(i, nil)
 		r.dropped.Add(1)
 		metrics.IncrCounter([]string{"agent", "event_handler", "dropped"}, 1)
 		r.logger.Printf("[WARN] agent: Event handler queue full for '%s', dropping event %s", h.spec.Script, e)
@@ -208,14 +240,22 @@ func (r *Runner) Update(specs []Spec) {
 
 	for _, removed := range old {
 		for _, h := range removed {
-			h.stop()
+			h.stop(false)
 		}
 	}
 }
 
-// Shutdown stops every handler, drops the events still queued, kills the
-// process group of every running script, and returns when every
-// goroutine of the Runner has exited. It is idempotent.
+// Shutdown stops every handler, drops the events still queued, and
+// returns when every goroutine of the Runner has exited. It does not
+// kill the scripts still running, nor wait for them: as in Serf, whose
+// agent exits while its event loop waits on a script, each one runs on
+// to its end, and no handler after it answers its query. Nothing times
+// them any more, and their exit status is not collected (the system
+// reaps them once this process has exited). On Unix the read end of each
+// one's output pipe stays open, unread, until this process exits, so
+// that a script writing to stdout or stderr is not stopped by a broken
+// pipe while the agent is still there (only up to the pipe's capacity,
+// as nothing reads). It is idempotent.
 func (r *Runner) Shutdown() {
 	r.lock.Lock()
 	first := !r.shutdown
@@ -225,10 +265,12 @@ func (r *Runner) Shutdown() {
 	r.lock.Unlock()
 
 	if first {
-		close(r.stopCh)
+		// Queues first: a worker that detaches from its script must
+		// find its handler stopped, not start the next event.
 		for _, h := range handlers {
-			h.stop()
+			h.stop(true)
 		}
+		close(r.stopCh)
 	}
 	r.wg.Wait()
 }
@@ -239,11 +281,11 @@ func (r *Runner) work(h *handler) {
 	defer r.wg.Done()
 	defer close(h.doneCh)
 	for {
-		e, ok := h.next()
+		j, ok := h.next()
 		if !ok {
 			return
 		}
-		r.invoke(h.spec.Script, e)
+		r.invoke(h.spec.Script, j)
 	}
 }
 
@@ -257,21 +299,23 @@ func newHandler(spec Spec, depth int) *handler {
 	}
 }
 
-// enqueue adds e to the queue and reports false if it is full. An event
-// for a stopped handler is dropped without a word: it raced with the
-// Update or Shutdown that stopped it, and those drop the queue anyway.
-// Never blocks.
-func (h *handler) enqueue(e serf.Event) bool {
+// enqueue adds j to the queue and reports false if it is full. An event
+// for a stopped handler is dropped without a word, as if it had been
+// queued and dropped with the queue (see stop): it raced with the Update
+// or Shutdown that stopped the handler. Never blocks.
+func (h *handler) enqueue(j job) bool {
 	h.lock.Lock()
 	if h.stopped {
+		shutdown := h.shutdown
 		h.lock.Unlock()
+		h.drop(j, shutdown)
 		return true
 	}
 	if len(h.queue) >= h.depth {
 		h.lock.Unlock()
 		return false
 	}
-	h.queue = append(h.queue, e)
+	h.queue = append(h.queue, j)
 	h.lock.Unlock()
 
 	select {
@@ -283,19 +327,19 @@ func (h *handler) enqueue(e serf.Event) bool {
 
 // next waits for the oldest queued event; false means the handler has
 // stopped.
-func (h *handler) next() (serf.Event, bool) {
+func (h *handler) next() (job, bool) {
 	for {
 		h.lock.Lock()
 		if h.stopped {
 			h.lock.Unlock()
-			return nil, false
+			return job{}, false
 		}
 		if len(h.queue) > 0 {
-			e := h.queue[0]
-			h.queue[0] = nil // let it be collected
+			j := h.queue[0]
+			h.queue[0] = job{} // let it be collected
 			h.queue = h.queue[1:]
 			h.lock.Unlock()
-			return e, true
+			return j, true
 		}
 		h.lock.Unlock()
 
@@ -306,15 +350,31 @@ func (h *handler) next() (serf.Event, bool) {
 	}
 }
 
-// stop drops the queue and tells the worker to exit. It is idempotent.
-func (h *handler) stop() {
+// stop drops the queue and tells the worker to exit. A query dropped
+// from the queue of a handler removed by Update goes to the handlers
+// after it; at Shutdown (shutdown true) it is abandoned, and no handler
+// answers it any more. It is idempotent.
+func (h *handler) stop(shutdown bool) {
 	h.lock.Lock()
 	if h.stopped {
 		h.lock.Unlock()
 		return
 	}
-	h.stopped = true
+	h.stopped, h.shutdown = true, shutdown
+	dropped := h.queue
 	h.queue = nil
 	h.lock.Unlock()
 	close(h.stopCh)
+	for _, j := range dropped {
+		h.drop(j, shutdown)
+	}
+}
+
+// drop settles the part of a job that is not run in its query's answer.
+func (h *handler) drop(j job, shutdown bool) {
+	if shutdown {
+		j.answer.abandon(j.slot)
+	} else {
+		j.answer.finish(j.slot, nil)
+	}
 }

@@ -250,22 +250,29 @@ func TestQueryHandler(t *testing.T) {
 	}
 }
 
-// TestSlowHandlerDoesNotDelay runs handlers that sleep for a minute and
+// TestSlowHandlerDoesNotDelay runs handlers that hang and
 // checks that neither failure detection nor other handlers wait for them.
 // (In Serf a slow script holds up every later event; ours runs each
 // handler apart.)
 func TestSlowHandlerDoesNotDelay(t *testing.T) {
 	t.Parallel()
-	fast := filepath.Join(t.TempDir(), "fast.log")
+	dir := t.TempDir()
+	fast := filepath.Join(dir, "fast.log")
+	// The slow scripts wait until the test ends (its directory may be
+	// gone before they see the release file): they outlive the agent, as
+	// in Serf.
+	release := filepath.Join(dir, "release")
+	t.Cleanup(func() { _ = os.WriteFile(release, nil, 0o644) })
+	hang := "until [ -e " + release + " ] || [ ! -d " + dir + " ]; do sleep 0.1; done"
 	n1 := startNode(t, "n1",
-		"-event-handler", "member-join=sleep 60",
-		"-event-handler", "user:slow=sleep 60",
+		"-event-handler", "member-join="+hang,
+		"-event-handler", "user:slow="+hang,
 		"-event-handler", "user:fast=echo fast >> "+fast,
 		"-event-handler", "member-failed=echo $SERF_EVENT >> "+fast)
 	n2 := startNode(t, "n2", "-join="+n1.Bind)
 	n3 := startNode(t, "n3", "-join="+n1.Bind)
 	n1.WaitMembers(eventTimeout, map[string]string{"n1": "alive", "n2": "alive", "n3": "alive"})
-	n1.WaitOutput(eventTimeout, "[WARN] agent: Script 'sleep 60' slow, execution exceeding 1s\n")
+	n1.WaitOutput(eventTimeout, "[WARN] agent: Script '"+hang+"' slow, execution exceeding 1s\n")
 
 	n2.MustCLI("event", "-coalesce=false", "slow")
 	n1.WaitOutput(eventTimeout, "[INFO] agent: Received event: user-event: slow\n")

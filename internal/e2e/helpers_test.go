@@ -82,9 +82,11 @@ type agentProc struct {
 }
 
 // spawn runs "bin agent args..." with nothing added and returns without
-// waiting. At cleanup the process gets SIGTERM (so that our agent stops
-// its handler scripts), then SIGKILL if it is still there, and its output
+// waiting. At cleanup the process gets SIGTERM (so that a -race agent
+// flushes its reports), then SIGKILL if it is still there, and its output
 // is checked for data races and panics and logged if the test failed.
+// Handler scripts still running outlive the agent, as in Serf: a test
+// whose scripts hang makes them end with it.
 func spawn(tb testing.TB, bin string, args ...string) *agentProc {
 	tb.Helper()
 	return spawnCmd(tb, bin, nil, args...)

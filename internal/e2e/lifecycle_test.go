@@ -334,53 +334,6 @@ func TestMemberReapHandler(t *testing.T) {
 	n1.WaitMembers(eventTimeout, map[string]string{"n1": "alive"})
 }
 
-// TestShutdownStopsHandlerScripts interrupts an agent while a handler
-// script sleeps: the agent still leaves and exits 0 at once, and the
-// script and its children are gone. (Serf leaves them running.)
-func TestShutdownStopsHandlerScripts(t *testing.T) {
-	t.Parallel()
-	if _, err := os.Stat("/proc/self/cmdline"); err != nil {
-		t.Skip("needs /proc to look for the script's processes")
-	}
-	dir := t.TempDir()
-	started := filepath.Join(dir, "started")
-	// The script sleeps in a child process whose command line names dir
-	// too, so that both can be found.
-	sleep, err := exec.LookPath("sleep")
-	if err != nil {
-		t.Skip(err)
-	}
-	nap := filepath.Join(dir, "nap")
-	if err := os.Symlink(sleep, nap); err != nil {
-		t.Fatal(err)
-	}
-	script := writeScript(t, dir, "slow.sh", "echo started >> "+started+"\n"+nap+" 60\n")
-	p := startNode(t, "n1", "-event-handler", "user:slow="+script)
-	p.MustCLI("event", "-coalesce=false", "slow")
-	waitLines(t, started, 1, eventTimeout)
-	wait.For(t, eventTimeout, func() error {
-		if procs := processesMentioning(dir); len(procs) < 2 {
-			return fmt.Errorf("processes running %s: %q, want the script and its sleep", script, procs)
-		}
-		return nil
-	})
-
-	start := time.Now()
-	p.Signal(syscall.SIGINT)
-	if code := p.WaitExit(exitTimeout); code != 0 {
-		t.Errorf("exit code = %d, want 0", code)
-	}
-	if d := time.Since(start); d > 3*time.Second {
-		t.Errorf("shutdown with a running script took %v, want at most 3s", d)
-	}
-	wait.For(t, exitTimeout, func() error {
-		if procs := processesMentioning(dir); len(procs) > 0 {
-			return fmt.Errorf("handler processes still running after the agent exited: %q", procs)
-		}
-		return nil
-	})
-}
-
 // processesMentioning returns the command lines in /proc that contain s.
 func processesMentioning(s string) []string {
 	var found []string
