@@ -31,6 +31,9 @@ const roleTag = "role"
 type scriptInput struct {
 	env   []string
 	stdin []byte
+	// payload says stdin is a user event's or a query's payload, whose
+	// failed write Serf logs (a member event's it does not).
+	payload bool
 }
 
 // inputFor builds a script's environment additions and stdin for e, self
@@ -62,12 +65,14 @@ func inputFor(self serf.Member, e serf.Event) (scriptInput, error) {
 			envUserLTime+"="+strconv.FormatUint(uint64(e.LTime), 10),
 		)
 		in.stdin = payloadLine(e.Payload)
+		in.payload = true
 	case *serf.Query:
 		in.env = append(in.env,
 			envQueryName+"="+e.Name,
 			envQueryLTime+"="+strconv.FormatUint(uint64(e.LTime), 10),
 		)
 		in.stdin = payloadLine(e.Payload)
+		in.payload = true
 	default:
 		return scriptInput{}, fmt.Errorf("Unknown event type: %s", e.EventType())
 	}

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log"
 	"os"
 	"os/exec"
 	"slices"
@@ -117,7 +118,7 @@ func (r *Runner) execute(script string, in scriptInput) outcome {
 		exitCh:    make(chan error, 1),
 		outDoneCh: make(chan struct{}),
 	}
-	run.start(in.stdin)
+	run.start(in.stdin, in.payload, r.logger)
 	return r.await(run)
 }
 
@@ -143,12 +144,17 @@ type scriptRun struct {
 }
 
 // start starts the goroutines.
-func (s *scriptRun) start(stdin []byte) {
+func (s *scriptRun) start(stdin []byte, payload bool, logger *log.Logger) {
 	s.wg.Go(func() {
 		defer s.stdinW.Close()
-		// A script need not read its input: EPIPE, or the deadline set
-		// at the end, is no failure.
-		_, _ = s.stdinW.Write(stdin)
+		// A script need not read its input. When it exits without
+		// reading a payload the write fails (EPIPE), and Serf logs that;
+		// the deadline await sets once the script is done is ours, and
+		// no failure.
+		_, err := s.stdinW.Write(stdin)
+		if err != nil && payload && !errors.Is(err, os.ErrDeadlineExceeded) {
+			logger.Printf("[ERR] Error writing payload: %s", err)
+		}
 	})
 	s.wg.Go(func() {
 		defer close(s.outDoneCh)

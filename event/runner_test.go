@@ -716,3 +716,17 @@ func TestNewRunnerDefaults(t *testing.T) {
 		got.Shutdown()
 	}
 }
+
+// A script that closes its input before reading a payload makes the
+// write fail, and Serf logs that, for user events and queries.
+func TestRunnerPayloadWriteError(t *testing.T) {
+	script := "exec 0<&-; sleep 0.1"
+	r, logs := startRunner(t, RunnerConfig{Specs: specs(t, "user="+script)})
+	// More than a pipe holds, so the write is still going when the
+	// script closes its end.
+	r.Handle(userEvent("big", 1, strings.Repeat("p", 1<<20)))
+	logs.waitFor(t, "[ERR] Error writing payload: ", 1)
+	if want := "[ERR] Error writing payload: write |1: broken pipe\n"; !strings.Contains(logs.String(), want) {
+		t.Errorf("log =\n%s\nwant a line %q", logs, want)
+	}
+}

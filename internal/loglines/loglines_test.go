@@ -30,15 +30,14 @@ var (
 
 // Reasons shared by several lines.
 const (
-	eventPending = "not yet printed by the event package's script runner (event/invoke.go, being reworked); to be matched"
+	truncateNever = "Serf checks for truncated output right after the script starts, before it has written anything, so it practically never prints this; ours keeps the last 8 KiB as Serf does and prints nothing either"
 )
 
 // serfOnly are Serf's log lines that ours does not print, as Serf's source
 // spells them, with the reason. docs/compatibility.md lists each.
 var serfOnly = map[string]string{
 	"[WARN] agent.ipc: Dropping logs to %v":                                   "ours logs one line per burst of dropped lines, with their count, instead of one per dropped line",
-	"[ERR] Error writing payload: %s":                                         eventPending,
-	"[WARN] agent: Script '%s' generated %d bytes of output, truncated to %d": eventPending,
+	"[WARN] agent: Script '%s' generated %d bytes of output, truncated to %d": truncateNever,
 }
 
 // oursOnly are our log lines that Serf does not print, as our source
@@ -61,8 +60,8 @@ var oursOnly = map[string]string{
 	"[WARN] agent: Event '%s' script '%s' output: %s":                                    "a failing script's output is logged at WARN",
 	"[WARN] agent: Event handler queue full for '%s', dropping event %s":                 "each handler has its own bounded queue",
 	"[WARN] agent: Script '%s' killed after %v":                                          "handler time limit (agent.Options.HandlerTimeout)",
-	"[WARN] agent: Script '%s' killed: event handlers shutting down":                     "shutdown stops running scripts",
-	"[ERR] agent: Failed to kill script '%s': %v":                                        "shutdown stops running scripts",
+	"[INFO] agent: Script '%s' still running at shutdown, left to run to its end":        "a script running at shutdown is left to finish, and says so",
+	"[ERR] agent: Failed to kill script '%s': %v":                                        "the handler time limit could not kill a script",
 }
 
 // level starts every log line.
