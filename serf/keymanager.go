@@ -170,10 +170,10 @@ func (s *Serf) writeKeyringFile() error {
 	}
 	data, err := json.MarshalIndent(keys, "", "  ")
 	if err != nil {
-		return fmt.Errorf("Failed to encode keys: %s", err)
+		return fmt.Errorf("Failed to encode keys: %w", err)
 	}
 	if err := atomicfile.WriteFile(path, data, 0o600); err != nil {
-		return fmt.Errorf("Failed to write keyring file: %s", err)
+		return fmt.Errorf("Failed to write keyring file: %w", err)
 	}
 	return nil
 }

@@ -204,7 +204,7 @@ func (s *Serf) Query(name string, payload []byte, params *QueryParam) (*QueryRes
 	}
 	filters, err := p.encodeFilters()
 	if err != nil {
-		return nil, fmt.Errorf("Failed to format filters: %v", err)
+		return nil, fmt.Errorf("Failed to format filters: %w", err)
 	}
 	var flags uint32
 	if p.RequestAck {
@@ -440,7 +440,7 @@ func (s *Serf) relayResponse(relayFactor uint8, dest net.UDPAddr, destName strin
 	}
 	raw, err := encodeRelayMessage(messageQueryResponseType, dest, destName, resp)
 	if err != nil {
-		return fmt.Errorf("failed to format relayed response: %v", err)
+		return fmt.Errorf("failed to format relayed response: %w", err)
 	}
 	if len(raw) > s.config.QueryResponseSizeLimit {
 		return fmt.Errorf("relayed response exceeds limit of %d bytes", s.config.QueryResponseSizeLimit)
@@ -451,7 +451,7 @@ func (s *Serf) relayResponse(relayFactor uint8, dest net.UDPAddr, destName strin
 	for _, m := range relays {
 		to := net.UDPAddr{IP: m.Addr, Port: int(m.Port)}
 		if err := s.memberlist.SendToAddress(memberlist.Address{Addr: to.String(), Name: m.Name}, raw); err != nil {
-			return fmt.Errorf("failed to send relay response: %v", err)
+			return fmt.Errorf("failed to send relay response: %w", err)
 		}
 	}
 	return nil
@@ -516,10 +516,10 @@ func (q *Query) Respond(payload []byte) error {
 	resp := q.response(payload)
 	raw, err := encodeMessage(messageQueryResponseType, &resp)
 	if err != nil {
-		return fmt.Errorf("failed to format response: %v", err)
+		return fmt.Errorf("failed to format response: %w", err)
 	}
 	if err := q.respond(raw, resp); err != nil {
-		return fmt.Errorf("failed to respond to key query: %v", err)
+		return fmt.Errorf("failed to respond to key query: %w", err)
 	}
 	return nil
 }

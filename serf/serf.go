@@ -190,7 +190,7 @@ func Create(conf *Config) (*Serf, error) {
 		coordConf.MetricLabels = cfg.MetricLabels
 		cc, err := coordinate.NewClient(coordConf)
 		if err != nil {
-			return nil, fmt.Errorf("Failed to create coordinate client: %v", err)
+			return nil, fmt.Errorf("Failed to create coordinate client: %w", err)
 		}
 		s.coordClient = cc
 		s.coordCache = map[string]*coordinate.Coordinate{cfg.NodeName: cc.GetCoordinate()}
@@ -213,7 +213,7 @@ func Create(conf *Config) (*Serf, error) {
 	if cfg.SnapshotPath != "" {
 		snap, err := openSnapshot(cfg.SnapshotPath, cfg.RejoinAfterLeave, logger, &s.clock)
 		if err != nil {
-			return nil, fmt.Errorf("Failed to setup snapshot: %v", err)
+			return nil, fmt.Errorf("Failed to setup snapshot: %w", err)
 		}
 		snap.serf = s
 		s.snapshot = snap
@@ -265,7 +265,7 @@ func Create(conf *Config) (*Serf, error) {
 		transport, err = newNetTransport(mlc.BindAddr, mlc.BindPort, mlLogger, m, mlc.MetricLabels)
 		if err != nil {
 			s.stopGoroutines()
-			return nil, fmt.Errorf("Failed to create memberlist: could not set up network transport: %v", err)
+			return nil, fmt.Errorf("Failed to create memberlist: could not set up network transport: %w", err)
 		}
 		if mlc.BindPort == 0 {
 			// As memberlist does for its own transport: joins default to
@@ -287,7 +287,7 @@ func Create(conf *Config) (*Serf, error) {
 			_ = transport.Shutdown()
 		}
 		s.stopGoroutines()
-		return nil, fmt.Errorf("Failed to create memberlist: %v", err)
+		return nil, fmt.Errorf("Failed to create memberlist: %w", err)
 	}
 	s.memberlist = ml
 	conf.EventCh = s.eventQ

@@ -88,7 +88,7 @@ type snapshotter struct {
 func openSnapshot(path string, rejoinAfterLeave bool, logger *log.Logger, clock *LamportClock) (*snapshotter, error) {
 	fh, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o644)
 	if err != nil {
-		return nil, fmt.Errorf("failed to open snapshot: %v", err)
+		return nil, fmt.Errorf("failed to open snapshot: %w", err)
 	}
 	s := &snapshotter{
 		path:             path,
@@ -115,14 +115,14 @@ func openSnapshot(path string, rejoinAfterLeave bool, logger *log.Logger, clock 
 func (s *snapshotter) replay() error {
 	data, err := readAll(s.fh)
 	if err != nil {
-		return fmt.Errorf("failed to read snapshot: %v", err)
+		return fmt.Errorf("failed to read snapshot: %w", err)
 	}
 	complete := data
 	if i := bytes.LastIndexByte(data, '\n'); i+1 < len(data) {
 		complete = data[:i+1]
 		s.logger.Printf("[WARN] serf: Ignoring incomplete last line of snapshot (%d bytes)", len(data)-len(complete))
 		if err := s.fh.Truncate(int64(len(complete))); err != nil {
-			return fmt.Errorf("failed to truncate snapshot: %v", err)
+			return fmt.Errorf("failed to truncate snapshot: %w", err)
 		}
 	}
 	for _, line := range strings.Split(string(complete), "\n") {
@@ -132,7 +132,7 @@ func (s *snapshotter) replay() error {
 	}
 	s.offset = int64(len(complete))
 	if _, err := s.fh.Seek(s.offset, 0); err != nil {
-		return fmt.Errorf("failed to seek snapshot: %v", err)
+		return fmt.Errorf("failed to seek snapshot: %w", err)
 	}
 	return nil
 }
@@ -434,19 +434,19 @@ func (s *snapshotter) compact() error {
 	tmp := s.path + snapshotCompactSuffix
 	fh, err := os.OpenFile(tmp, os.O_RDWR|os.O_TRUNC|os.O_CREATE, 0o644)
 	if err != nil {
-		return fmt.Errorf("failed to open new snapshot: %v", err)
+		return fmt.Errorf("failed to open new snapshot: %w", err)
 	}
 	if _, err := fh.WriteString(b.String()); err != nil {
 		fh.Close()
-		return fmt.Errorf("failed to write new snapshot: %v", err)
+		return fmt.Errorf("failed to write new snapshot: %w", err)
 	}
 	if err := fh.Sync(); err != nil {
 		fh.Close()
-		return fmt.Errorf("failed to fsync new snapshot: %v", err)
+		return fmt.Errorf("failed to fsync new snapshot: %w", err)
 	}
 	if err := os.Rename(tmp, s.path); err != nil {
 		fh.Close()
-		return fmt.Errorf("failed to install new snapshot: %v", err)
+		return fmt.Errorf("failed to install new snapshot: %w", err)
 	}
 	syncDir(filepath.Dir(s.path))
 
