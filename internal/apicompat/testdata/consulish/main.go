@@ -374,43 +374,36 @@ func snapshots() {
 	defer os.RemoveAll(dir)
 	path := filepath.Join(dir, "snapshot")
 	logger := log.New(io.Discard, "", 0)
-
 	var clock serf.LamportClock
 	clock.Witness(41)
-	shutdown := make(chan struct{})
+
+	// session opens the file, runs use, then stops the snapshotter and
+	// waits for it, as a node's life does.
+	session := func(out chan<- serf.Event, use func(chan<- serf.Event, *serf.Snapshotter)) {
+		shutdown := make(chan struct{})
+		in, snap, err := serf.NewSnapshotter(path, 1024, false, logger, &clock, out, shutdown)
+		if err != nil {
+			fmt.Println("snapshotter:", err)
+			return
+		}
+		use(in, snap)
+		close(shutdown)
+		snap.Wait()
+	}
+
 	out := make(chan serf.Event, 16)
-	in, snap, err := serf.NewSnapshotter(path, 1024, false, logger, &clock, out, shutdown)
-	if err != nil {
-		fmt.Println("snapshotter:", err)
-		return
-	}
-	in <- serf.MemberEvent{Type: serf.EventMemberJoin, Members: []serf.Member{{Name: "peer", Addr: net.ParseIP("127.0.0.9"), Port: 7946}}}
-	in <- serf.UserEvent{LTime: 7, Name: "deploy"}
-	e := <-out
-	fmt.Printf("snapshotter passed on %v\n", e)
-	<-out
-	close(shutdown)
-	snap.Wait()
-
-	shutdown = make(chan struct{})
-	_, snap, err = serf.NewSnapshotter(path, 1024, false, logger, &clock, nil, shutdown)
-	if err != nil {
-		fmt.Println("snapshotter reopen:", err)
-		return
-	}
-	fmt.Printf("snapshot alive nodes %v, clock %d, event clock %d, query clock %d\n",
-		snap.AliveNodes(), snap.LastClock(), snap.LastEventClock(), snap.LastQueryClock())
-	snap.Leave()
-	close(shutdown)
-	snap.Wait()
-
-	shutdown = make(chan struct{})
-	_, snap, err = serf.NewSnapshotter(path, 1024, false, logger, &clock, nil, shutdown)
-	if err != nil {
-		fmt.Println("snapshotter reopen:", err)
-		return
-	}
-	fmt.Printf("after leave: alive nodes %v, clock %d\n", snap.AliveNodes(), snap.LastClock())
-	close(shutdown)
-	snap.Wait()
+	session(out, func(in chan<- serf.Event, _ *serf.Snapshotter) {
+		in <- serf.MemberEvent{Type: serf.EventMemberJoin, Members: []serf.Member{{Name: "peer", Addr: net.ParseIP("127.0.0.9"), Port: 7946}}}
+		in <- serf.UserEvent{LTime: 7, Name: "deploy"}
+		fmt.Printf("snapshotter passed on %v\n", <-out)
+		<-out
+	})
+	session(nil, func(_ chan<- serf.Event, snap *serf.Snapshotter) {
+		fmt.Printf("snapshot alive nodes %v, clock %d, event clock %d, query clock %d\n",
+			snap.AliveNodes(), snap.LastClock(), snap.LastEventClock(), snap.LastQueryClock())
+		snap.Leave()
+	})
+	session(nil, func(_ chan<- serf.Event, snap *serf.Snapshotter) {
+		fmt.Printf("after leave: alive nodes %v, clock %d\n", snap.AliveNodes(), snap.LastClock())
+	})
 }
