@@ -3,7 +3,9 @@ package serf_test
 import (
 	"bytes"
 	"fmt"
+	"slices"
 	"strconv"
+	"sync"
 	"testing"
 	"time"
 
@@ -63,6 +65,65 @@ func TestClusterGracefulLeave(t *testing.T) {
 	if stats["left"] != "1" {
 		t.Errorf("Stats()[left] = %q, want 1", stats["left"])
 	}
+}
+
+// The survivor's memberlist packet handler stops at the leaver's first
+// leave intent and so falls behind the rest of the leave: the other copies
+// of the intent and memberlist's dead message queue up meanwhile. The
+// handler takes queued messages newest first, so unless the leaver sends
+// the intent with the dead message, the survivor handles the dead message
+// first and sees a failure before the leave.
+func TestClusterGracefulLeaveBehindSlowHandler(t *testing.T) {
+	cfg := cluster.Config("slow0")
+	stalled, release := make(chan struct{}), make(chan struct{})
+	serf.StallOnLeaveIntent(cfg, stalled, release)
+	a := cluster.Start(t, cfg)
+	var releaseOnce sync.Once
+	unstall := func() { releaseOnce.Do(func() { close(release) }) }
+	// Runs before a's shutdown, which waits for the stalled handler.
+	t.Cleanup(unstall)
+	b := cluster.Start(t, cluster.Config("slow1"))
+	if _, err := b.Serf.Join([]string{a.Addr()}, false); err != nil {
+		t.Fatalf("Join() error: %v", err)
+	}
+	both := []*cluster.Node{a, b}
+	cluster.WaitStatus(t, wait, both, a.Name, serf.StatusAlive)
+	cluster.WaitStatus(t, wait, both, b.Name, serf.StatusAlive)
+
+	// Leave returns once memberlist's dead message has been sent.
+	if err := b.Serf.Leave(); err != nil {
+		t.Fatalf("Leave() error: %v", err)
+	}
+	select {
+	case <-stalled:
+	case <-time.After(wait):
+		t.Fatalf("%s's handler never got the leave intent", a.Name)
+	}
+	unstall()
+	b.Shutdown()
+
+	waitMemberEvent(t, []*cluster.Node{a}, serf.EventMemberLeave, b.Name)
+	if got, want := memberEventTypes(a, b.Name), []serf.EventType{serf.EventMemberJoin, serf.EventMemberLeave}; !slices.Equal(got, want) {
+		t.Errorf("%s: events about %s = %v, want %v", a.Name, b.Name, got, want)
+	}
+}
+
+// memberEventTypes lists, in order, the types of the member events n
+// received about member name.
+func memberEventTypes(n *cluster.Node, name string) []serf.EventType {
+	var types []serf.EventType
+	for _, e := range n.Events() {
+		me, ok := e.(serf.MemberEvent)
+		if !ok {
+			continue
+		}
+		for _, m := range me.Members {
+			if m.Name == name {
+				types = append(types, me.Type)
+			}
+		}
+	}
+	return types
 }
 
 func TestClusterFailureReconnectAndReap(t *testing.T) {
