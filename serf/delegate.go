@@ -115,7 +115,8 @@ func (d *delegate) NotifyMsg(buf []byte) {
 }
 
 // GetBroadcasts fills a gossip packet with Serf messages: intents first,
-// then queries, then user events.
+// then queries, then user events, and last, once this node has begun to
+// leave memberlist, its leave intent.
 func (d *delegate) GetBroadcasts(overhead, limit int) [][]byte {
 	s := d.serf
 	var msgs [][]byte
@@ -126,6 +127,11 @@ func (d *delegate) GetBroadcasts(overhead, limit int) [][]byte {
 			s.metrics.AddSampleWithLabels([]string{"serf", "msgs", "sent"}, float32(len(m)), s.labels)
 			msgs = append(msgs, m)
 		}
+	}
+	// After memberlist's own messages, in every packet (see Leave).
+	if m := s.leaveIntent.Load(); m != nil && used+overhead+len(*m) <= limit {
+		s.metrics.AddSampleWithLabels([]string{"serf", "msgs", "sent"}, float32(len(*m)), s.labels)
+		msgs = append(msgs, *m)
 	}
 	return msgs
 }

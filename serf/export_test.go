@@ -1,8 +1,31 @@
 package serf
 
+import "sync"
+
 // JoinSyncRunning reports whether a join sync is under way (tests only).
 func (s *Serf) JoinSyncRunning() bool { return s.joinSyncRunning.Load() }
 
 // SkipQueryGossip keeps this node's own queries out of gossip, so only
 // redelivery can carry them (tests only).
 func (s *Serf) SkipQueryGossip() { s.skipQueryGossip.Store(true) }
+
+// StallOnLeaveIntent makes the node built from c stop in its memberlist
+// packet handler, which hands it gossip, at the first leave intent it is
+// given: it closes stalled, waits for release to be closed and drops that
+// copy. Gossip arriving meanwhile queues up, as behind a handler slowed
+// down by a busy machine (tests only).
+func StallOnLeaveIntent(c *Config, stalled chan<- struct{}, release <-chan struct{}) {
+	var once sync.Once
+	c.messageDropper = func(t messageType) bool {
+		if t != messageLeaveType {
+			return false
+		}
+		drop := false
+		once.Do(func() {
+			close(stalled)
+			<-release
+			drop = true
+		})
+		return drop
+	}
+}

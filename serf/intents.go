@@ -217,12 +217,14 @@ func (s *Serf) Leave() error {
 	msg := messageLeave{LTime: s.clock.Time(), Node: s.config.NodeName}
 	s.clock.Increment()
 	s.handleNodeLeaveIntent(&msg)
+	raw, err := encodeMessage(messageLeaveType, &msg)
+	if err != nil {
+		return err
+	}
 
 	if s.hasAliveMembers() {
 		notify := make(chan struct{})
-		if err := s.broadcast(messageLeaveType, &msg, notify); err != nil {
-			return err
-		}
+		s.broadcasts.QueueBroadcast(&broadcast{msg: raw, notify: notify})
 		t := time.NewTimer(s.config.BroadcastTimeout)
 		select {
 		case <-notify:
@@ -233,6 +235,20 @@ func (s *Serf) Leave() error {
 		t.Stop()
 	}
 
+	// memberlist's Leave gossips a dead message about this node; a peer
+	// that handles it before the intent, while we are alive in its view,
+	// declares us failed, and the intent then makes that a leave: every
+	// member-failed handler has run for a graceful leave. The intent went
+	// out first, but memberlist hands the gossip it has queued to its
+	// handler newest first, so a peer whose handler is behind (a busy
+	// machine) takes the dead message before the intents queued ahead of
+	// it. From here on the intent therefore rides in every packet, after
+	// memberlist's own messages, where that order puts it first. It
+	// stays in for the rest of the node's life: memberlist may still be
+	// filling the packet with the last copy of its dead message when its
+	// Leave returns, and a few bytes a packet cost nothing. Peers drop the
+	// copies they do not need as duplicates.
+	s.leaveIntent.Store(&raw)
 	if err := s.memberlist.Leave(s.config.BroadcastTimeout); err != nil {
 		s.logger.Printf("[WARN] serf: timeout waiting for leave broadcast: %s", err)
 	}

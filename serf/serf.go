@@ -118,6 +118,11 @@ type Serf struct {
 	eventQ        chan Event
 	droppedEvents atomic.Uint64
 
+	// leaveIntent is this node's encoded leave intent once it has begun
+	// to leave memberlist, nil before: GetBroadcasts adds it to every
+	// gossip packet from then on (see Leave).
+	leaveIntent atomic.Pointer[[]byte]
+
 	stateLock  sync.Mutex
 	state      SerfState // guarded by stateLock
 	shutdownCh chan struct{}
