@@ -299,3 +299,41 @@ func (s *Serf) forceLeave(node string, prune bool) error {
 		return ErrForceLeaveTimeout
 	}
 }
+
+// nodeIntent is a join or leave intent for a node memberlist has not told
+// us about yet.
+type nodeIntent struct {
+	Type     messageType // messageJoinType or messageLeaveType
+	WallTime time.Time   // when it was stored, for expiry
+	LTime    LamportTime
+}
+
+// upsertIntent stores an intent unless a newer one is already stored and
+// reports whether it changed anything (which decides rebroadcast). Must
+// hold memberLock.
+func upsertIntent(intents map[string]nodeIntent, node string, t messageType, ltime LamportTime, now time.Time) bool {
+	if old, ok := intents[node]; ok && ltime <= old.LTime {
+		return false
+	}
+	intents[node] = nodeIntent{Type: t, WallTime: now, LTime: ltime}
+	return true
+}
+
+// recentIntent returns the stored intent time for a node if the stored
+// intent is of type t. Must hold memberLock.
+func recentIntent(intents map[string]nodeIntent, node string, t messageType) (LamportTime, bool) {
+	if in, ok := intents[node]; ok && in.Type == t {
+		return in.LTime, true
+	}
+	return 0, false
+}
+
+// reapIntents forgets intents stored longer than timeout ago. Must hold
+// memberLock.
+func reapIntents(intents map[string]nodeIntent, now time.Time, timeout time.Duration) {
+	for node, in := range intents {
+		if now.Sub(in.WallTime) > timeout {
+			delete(intents, node)
+		}
+	}
+}

@@ -466,3 +466,10 @@ func syncDir(dir string) {
 		d.Close()
 	}
 }
+
+// onLeave records the leave in the snapshot before the cluster is told.
+func (s *Serf) onLeave() {
+	if s.snapshot != nil {
+		s.snapshot.leave(s.shutdownCh)
+	}
+}

@@ -2,13 +2,6 @@ package serf
 
 import "time"
 
-// onLeave records the leave in the snapshot before the cluster is told.
-func (s *Serf) onLeave() {
-	if s.snapshot != nil {
-		s.snapshot.leave(s.shutdownCh)
-	}
-}
-
 // rejoin joins the peers remembered in the snapshot, through memberlist
 // only (no join intent, as in Serf). If none answers it keeps trying
 // every ReconnectInterval, for up to ReconnectTimeout, until one does or
