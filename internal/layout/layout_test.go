@@ -1,7 +1,8 @@
-// Package layout_test checks that imports run one way (STYLE.md §1):
-// cmd/serf -> command -> client; command (agent subcommand) -> agent ->
-// event, serf, client; event -> serf; serf -> coordinate. And that the
-// product never imports HashiCorp's serf or consul.
+// Package layout_test checks that imports run one way (CONTRIBUTING.md,
+// "How the code reads"): cmd/serf -> command -> client; command (agent
+// subcommand) -> agent -> event, serf, client; event -> serf; serf ->
+// coordinate. And that the product never imports HashiCorp's serf or
+// consul, and that the repository cites nothing outside itself.
 package layout_test
 
 import (
