@@ -29,7 +29,7 @@ const (
 	rpcWriteTimeout = 10 * time.Second
 )
 
-// RPCServer serves Serf's msgpack RPC protocol (SERF-REFERENCE §4) to the
+// RPCServer serves Serf's msgpack RPC protocol (docs/wire.md, RPC) to the
 // CLI and to client libraries. Each connection has one goroutine reading
 // requests, and one per stream or monitor writing records; all writes to
 // a connection are serialised.

@@ -617,9 +617,9 @@ func (b byteReader) Read(p []byte) (int, error) {
 	return b.r.Read(p)
 }
 
-// TestInteropGoldenExchange replays the §4.4 exchange against real
-// agents and compares their replies with the golden frames byte for
-// byte.
+// TestInteropGoldenExchange replays the exchange of docs/wire.md,
+// "Example exchange", against real agents and compares their replies with
+// the golden frames byte for byte.
 func TestInteropGoldenExchange(t *testing.T) {
 	interopVersions(t, func(t *testing.T, bin, _ string) {
 		a := oracle.StartAgent(t, bin, "-node=p1", "-tag=role=web")

@@ -16,9 +16,9 @@ import (
 )
 
 // The golden fixtures in testdata/*.hex are RPC frames: the exchange
-// SERF-REFERENCE.md §4.4 shows from a real v0.11.0 agent, and a few more
-// records built by the same rules. The interop tests replay the §4.4
-// ones against real agents byte for byte. They are hex text: "#" starts
+// with a real v0.11.0 agent in docs/wire.md ("Example exchange"), and a
+// few more records built by the same rules. The interop tests replay the
+// exchange against real agents byte for byte. They are hex text: "#" starts
 // a comment that runs to the end of the line, whitespace is ignored.
 
 // encodeFrame encodes values back to back with the RPC handle.
@@ -158,8 +158,8 @@ func TestGoldenFixturesUsed(t *testing.T) {
 	}
 }
 
-// TestWireEncodingRules spells out the integer and nil rules of §4.1 on
-// records where they show.
+// TestWireEncodingRules spells out the integer and nil rules of
+// docs/wire.md, "RPC encoding", on records where they show.
 func TestWireEncodingRules(t *testing.T) {
 	tests := []struct {
 		name  string

@@ -141,9 +141,10 @@ func TestCoalesceMemberSuppressesRepeats(t *testing.T) {
 }
 
 // TestCoalesceMemberClearsWindow is our documented fix of a Serf quirk
-// (SERF-REFERENCE.md §6.8, quirk 12): Serf never clears its per-window
-// state, so every later flush re-emits a stale member-update for each
-// member whose last event was an update. Ours forgets the window at flush.
+// (docs/compatibility.md, "Member event coalescing"): Serf never clears
+// its per-window state, so every later flush re-emits a stale
+// member-update for each member whose last event was an update. Ours
+// forgets the window at flush.
 func TestCoalesceMemberClearsWindow(t *testing.T) {
 	c := newMemberEventCoalescer()
 	c.add(MemberEvent{Type: EventMemberUpdate, Members: []Member{coalesceMember("a", "1")}})

@@ -12,8 +12,8 @@ import (
 	"github.com/openserf/serf/internal/golden"
 )
 
-// The golden fixtures in testdata/*.hex are byte captures and reference
-// encodings of real Serf v0.11.0 (SERF-REFERENCE.md §5.4 and Appendix A).
+// The golden fixtures in testdata/*.hex are byte captures of real Serf
+// v0.11.0 and encodings made as it makes them (docs/wire.md, Gossip).
 // They are hex text: "#" starts a comment that runs to the end of the line,
 // whitespace is ignored.
 
@@ -493,8 +493,9 @@ func TestDecodeAcceptsNewStringTypes(t *testing.T) {
 	}
 }
 
-// TestDecodeTolerantMaps checks the decoding rules of §5.3: unknown keys
-// are skipped, missing keys are zero, keys are case-sensitive.
+// TestDecodeTolerantMaps checks the decoding rules of docs/wire.md,
+// "Gossip encoding": unknown keys are skipped, missing keys are zero, keys
+// are case-sensitive.
 func TestDecodeTolerantMaps(t *testing.T) {
 	body := []byte("\x83\xa4Node\xa2n1\xa5Extra\x92\x01\xa1x\xa5ltime\x07")
 	var got messageJoin

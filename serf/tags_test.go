@@ -142,7 +142,7 @@ func TestTagsRoundTrip(t *testing.T) {
 }
 
 func TestTagsTooLargeMessage(t *testing.T) {
-	// The text is Serf's, byte for byte (SERF-REFERENCE.md §5.1).
+	// The text is Serf's, byte for byte (docs/wire.md, "Tags in node meta").
 	const want = "Encoded length of tags exceeds limit of 512 bytes"
 	if got := errTagsTooLarge.Error(); got != want {
 		t.Errorf("errTagsTooLarge = %q, want %q", got, want)

@@ -11,7 +11,7 @@
 // skipped unless SERF_INTEROP=1 makes that a failure.
 //
 // The seed tests replay, with our binary only, the two articles the
-// project was started from (/work/shared/seeds): an operator's walkthrough
+// project was started from (docs/seeds.md): an operator's walkthrough
 // of agents, joins, event handlers and a JSON config file, and the
 // start-up banner, join and Ctrl-C leave of a two-agent cluster.
 //

@@ -61,7 +61,8 @@ var (
 
 // capitalised are the memberlist error texts that Serf 0.10.2
 // (memberlist v0.5.2) starts with a capital letter and Serf 0.11.0
-// (memberlist v0.7.0) does not (SERF-REFERENCE.md §9).
+// (memberlist v0.7.0) does not (docs/compatibility.md, "Serf 0.10.2 and
+// 0.11.0").
 var capitalised = []string{
 	"Failed to join ",
 	"Failed to resolve ",
@@ -107,8 +108,8 @@ func (n *normalizer) normalize(args []string, r result) result {
 		for _, c := range capitalised {
 			s = strings.ReplaceAll(s, c, strings.ToLower(c[:1])+c[1:])
 		}
-		// Help texts are written in our own words (STYLE.md; SERF-REFERENCE
-		// preamble); only their first line, the usage line, is Serf's. The
+		// Help texts are written in our own words (docs/compatibility.md,
+		// "Help texts"); only their first line, the usage line, is Serf's. The
 		// help is always the last thing on its stream and is left out of
 		// the per-command rules below.
 		s, help := cutHelp(s)

@@ -20,8 +20,8 @@ import (
 // logMarker ends the start-up banner; log lines follow it.
 const logMarker = "==> Log data will now stream in as it occurs:\n\n"
 
-// TestSeedIntroWalkthrough replays the first seed article
-// (000_7b1706de0343af8d.txt) with our binary: an agent with the article's
+// TestSeedIntroWalkthrough replays the first seed article (docs/seeds.md,
+// "First article") with our binary: an agent with the article's
 // member-join script and -role, a second agent configured by the
 // article's JSON file and started with -join, "serf members", a
 // user:deploy handler run by "serf event deploy", and "serf join" of a
@@ -134,8 +134,8 @@ func TestSeedIntroWalkthrough(t *testing.T) {
 	waitFile(t, joinLog, "member joined\nmember joined\nmember joined\n")
 }
 
-// TestSeedTwoAgentCluster replays the second seed article
-// (001_faef58fbe82ffeb4.txt) where multicast is not available: a first
+// TestSeedTwoAgentCluster replays the second seed article (docs/seeds.md,
+// "Second article") where multicast is not available: a first
 // agent without -join, a second with -join=<first IP>, their banners and
 // log lines, and Ctrl-C on the second making it leave.
 func TestSeedTwoAgentCluster(t *testing.T) {
@@ -216,7 +216,7 @@ func TestSeedTwoAgentCluster(t *testing.T) {
 }
 
 // banner is the start-up banner of an agent with the local profile and
-// no encryption, up to the optional join lines (SERF-REFERENCE.md §2.5).
+// no encryption, up to the optional join lines (docs/agent.md, Start-up).
 func banner(name, bind, rpc string) string {
 	return "==> Starting Serf agent...\n" +
 		"==> Starting Serf agent RPC...\n" +

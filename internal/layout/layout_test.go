@@ -1,9 +1,10 @@
-// Package layout_test checks that imports run one way (STYLE.md §1):
-// cmd/serf -> command -> client; command (agent subcommand) -> agent ->
-// event, serf, client; event -> serf; serf -> coordinate. And that the
-// product never imports HashiCorp's serf or consul, nor the test helpers
-// under internal/: internal/atomicfile is the one product package there
-// (see its package documentation).
+// Package layout_test checks that imports run one way (CONTRIBUTING.md,
+// "How the code reads"): cmd/serf -> command -> client; command (agent
+// subcommand) -> agent -> event, serf, client; event -> serf; serf ->
+// coordinate. And that the product never imports HashiCorp's serf or
+// consul, nor the test helpers under internal/: internal/atomicfile is the
+// one product package there (see its package documentation). And that the
+// repository cites nothing outside itself.
 package layout_test
 
 import (
