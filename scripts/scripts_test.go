@@ -13,18 +13,12 @@ import (
 
 	"github.com/openserf/serf/internal/cluster"
 	"github.com/openserf/serf/internal/oracle"
+	"github.com/openserf/serf/internal/serfbin"
 	"github.com/openserf/serf/serf"
 )
 
-// buildSerf builds the serf binary into a temporary directory.
-func buildSerf(t *testing.T) string {
-	t.Helper()
-	bin := filepath.Join(t.TempDir(), "serf")
-	cmd := exec.Command("go", "build", "-o", bin, "../cmd/serf")
-	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
-	return bin
+func TestMain(m *testing.M) {
+	os.Exit(serfbin.Main(m))
 }
 
 func TestSystemdUnitVerifies(t *testing.T) {
@@ -45,7 +39,7 @@ func TestSystemdUnitVerifies(t *testing.T) {
 		}
 	}
 	// verify insists that ExecStart's binary exists: point it at a build.
-	bin := buildSerf(t)
+	bin := serfbin.Path(t)
 	dir := t.TempDir()
 	path := filepath.Join(dir, "serf.service")
 	if err := os.WriteFile(path, []byte(strings.ReplaceAll(string(unit), "/usr/local/bin/serf", bin)), 0o644); err != nil {
@@ -63,7 +57,7 @@ func TestSystemdUnitVerifies(t *testing.T) {
 // The entry point runs the agent beside the container's command and makes
 // it leave gracefully when the command ends: the peer sees "left".
 func TestContainerEntryPointLeavesGracefully(t *testing.T) {
-	bin := buildSerf(t)
+	bin := serfbin.Path(t)
 	peer := cluster.Start(t, cluster.Config("peer"))
 
 	dir := t.TempDir()
@@ -128,7 +122,7 @@ func TestNetlab(t *testing.T) {
 			t.Skipf("%s not installed", tool)
 		}
 	}
-	bin := buildSerf(t)
+	bin := serfbin.Path(t)
 	prefix := fmt.Sprintf("t%d", os.Getpid()%10000)
 	lab := func(args ...string) string {
 		t.Helper()

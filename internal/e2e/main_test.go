@@ -4,14 +4,11 @@ import (
 	"flag"
 	"fmt"
 	"os"
-	"os/exec"
-	"path/filepath"
 	"runtime"
 	"strconv"
-	"strings"
 	"testing"
 
-	"github.com/openserf/serf/internal/oracle"
+	"github.com/openserf/serf/internal/serfbin"
 )
 
 // serfBin is our serf binary, built once by TestMain.
@@ -33,40 +30,11 @@ func runTests(m *testing.M) int {
 	// SERF_E2E_BIN runs the suite against another serf, such as a real
 	// Serf release, to check the tests themselves: there only the tests of
 	// our documented differences (docs/compatibility.md) should fail.
-	if bin := os.Getenv("SERF_E2E_BIN"); bin != "" {
-		serfBin = bin
-		return m.Run()
-	}
-	dir, err := os.MkdirTemp("", "serf-e2e-")
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "e2e:", err)
-		return 1
-	}
-	defer os.RemoveAll(dir)
-	serfBin = filepath.Join(dir, "serf")
-	if err := buildSerf(serfBin); err != nil {
+	defer serfbin.Cleanup()
+	var err error
+	if serfBin, err = serfbin.OursOr("SERF_E2E_BIN"); err != nil {
 		fmt.Fprintln(os.Stderr, "e2e:", err)
 		return 1
 	}
 	return m.Run()
-}
-
-// buildSerf builds ./cmd/serf from the module root into bin, with -race
-// when the tests run with it.
-func buildSerf(bin string) error {
-	root, err := oracle.ModuleRoot()
-	if err != nil {
-		return err
-	}
-	args := []string{"build", "-o", bin}
-	if raceEnabled {
-		args = append(args, "-race")
-	}
-	args = append(args, "./cmd/serf")
-	cmd := exec.Command("go", args...)
-	cmd.Dir = root
-	if out, err := cmd.CombinedOutput(); err != nil {
-		return fmt.Errorf("go %s: %w\n%s", strings.Join(args, " "), err, out)
-	}
-	return nil
 }

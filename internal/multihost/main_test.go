@@ -5,12 +5,12 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/openserf/serf/internal/netns"
 	"github.com/openserf/serf/internal/oracle"
+	"github.com/openserf/serf/internal/serfbin"
 )
 
 // The binaries the suite runs, found or built by TestMain before it
@@ -64,8 +64,10 @@ func run(m *testing.M) int {
 		return 1
 	}
 	defer os.RemoveAll(dir)
-	bin := filepath.Join(dir, "serf")
-	if err := build(bin); err != nil {
+	// Built as make build does: static, without the race detector, whose
+	// slowdown would distort the timings these tests assert.
+	bin, err := serfbin.Build(dir, serfbin.Options{Static: true})
+	if err != nil {
 		fmt.Fprintln(os.Stderr, "multihost:", err)
 		return 1
 	}
@@ -83,22 +85,6 @@ func run(m *testing.M) int {
 		fmt.Fprintln(os.Stderr, "multihost:", err)
 	}
 	return code
-}
-
-// build builds our serf as make build does: static, without the race
-// detector, whose slowdown would distort the timings these tests assert.
-func build(bin string) error {
-	root, err := oracle.ModuleRoot()
-	if err != nil {
-		return err
-	}
-	cmd := exec.Command("go", "build", "-trimpath", "-o", bin, "./cmd/serf")
-	cmd.Dir = root
-	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
-	if out, err := cmd.CombinedOutput(); err != nil {
-		return fmt.Errorf("go build: %w\n%s", err, out)
-	}
-	return nil
 }
 
 // requireLab skips t when the suite cannot run here.
