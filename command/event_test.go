@@ -8,7 +8,7 @@ import (
 	"time"
 
 	"github.com/hashicorp/cli"
-	"github.com/openserf/serf/internal/cluster"
+	"github.com/openserf/serf/internal/wait"
 )
 
 func newEvent(ui cli.Ui) cli.Command { return &EventCommand{UI: ui} }
@@ -27,7 +27,7 @@ func TestEventCommand(t *testing.T) {
 	// The agent answers a stream request before it registers the stream,
 	// as Serf's does, so events sent at once can be missed. Send warm-up
 	// events until one comes through; nextEvent skips any others.
-	cluster.WaitFor(t, 10*time.Second, func() error {
+	wait.For(t, 10*time.Second, func() error {
 		if err := rpc.UserEvent("warmup", nil, false); err != nil {
 			return err
 		}

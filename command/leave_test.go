@@ -6,7 +6,7 @@ import (
 	"time"
 
 	"github.com/hashicorp/cli"
-	"github.com/openserf/serf/internal/cluster"
+	"github.com/openserf/serf/internal/wait"
 )
 
 func newLeave(ui cli.Ui) cli.Command { return &LeaveCommand{UI: ui} }
@@ -26,7 +26,7 @@ func memberStatus(ta *testAgent, name string) string {
 // not known at all).
 func waitMemberStatus(t testing.TB, ta *testAgent, name, want string) {
 	t.Helper()
-	cluster.WaitFor(t, 20*time.Second, func() error {
+	wait.For(t, 20*time.Second, func() error {
 		if got := memberStatus(ta, name); got != want {
 			return fmt.Errorf("status of %s = %q, want %q", name, got, want)
 		}

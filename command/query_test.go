@@ -15,7 +15,7 @@ import (
 	"github.com/hashicorp/cli"
 	"github.com/hashicorp/go-msgpack/v2/codec"
 	"github.com/openserf/serf/client"
-	"github.com/openserf/serf/internal/cluster"
+	"github.com/openserf/serf/internal/wait"
 )
 
 // Helpers shared by the tests of query, reachability, rtt, monitor and
@@ -43,7 +43,7 @@ func mockText(ui *cli.MockUi) (out, errOut string) {
 func waitForOutput(t testing.TB, ui *cli.MockUi, re string) {
 	t.Helper()
 	rx := regexp.MustCompile(re)
-	cluster.WaitFor(t, 20*time.Second, func() error {
+	wait.For(t, 20*time.Second, func() error {
 		if !rx.MatchString(ui.OutputWriter.String()) {
 			return &outputMismatch{re: re, out: ui.OutputWriter.String()}
 		}

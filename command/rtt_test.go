@@ -9,7 +9,7 @@ import (
 	"github.com/hashicorp/cli"
 	"github.com/openserf/serf/client"
 	"github.com/openserf/serf/coordinate"
-	"github.com/openserf/serf/internal/cluster"
+	"github.com/openserf/serf/internal/wait"
 )
 
 func TestRTTCommand(t *testing.T) {
@@ -19,7 +19,7 @@ func TestRTTCommand(t *testing.T) {
 	joinAgents(t, a, b)
 	// Coordinates of the other node come with the first ping acks.
 	for _, ag := range []*testAgent{a, b} {
-		cluster.WaitFor(t, 20*time.Second, func() error {
+		wait.For(t, 20*time.Second, func() error {
 			for _, n := range []string{"a", "b"} {
 				if _, ok := ag.Agent.Serf().GetCachedCoordinate(n); !ok {
 					return fmt.Errorf("no coordinate for %s yet", n)

@@ -10,6 +10,7 @@ import (
 	"github.com/hashicorp/memberlist"
 	"github.com/openserf/serf/agent"
 	"github.com/openserf/serf/internal/cluster"
+	"github.com/openserf/serf/internal/wait"
 	"github.com/openserf/serf/serf"
 )
 
@@ -88,7 +89,7 @@ func joinAgents(t testing.TB, a, b *testAgent) {
 	if _, err := b.Agent.Join([]string{a.Addr}, false); err != nil {
 		t.Fatalf("Join() error: %v", err)
 	}
-	cluster.WaitFor(t, 20*time.Second, func() error {
+	wait.For(t, 20*time.Second, func() error {
 		if a.Agent.Serf().NumNodes() < 2 || b.Agent.Serf().NumNodes() < 2 {
 			return errNotYet
 		}

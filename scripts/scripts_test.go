@@ -14,6 +14,7 @@ import (
 	"github.com/openserf/serf/internal/cluster"
 	"github.com/openserf/serf/internal/oracle"
 	"github.com/openserf/serf/internal/serfbin"
+	"github.com/openserf/serf/internal/wait"
 	"github.com/openserf/serf/serf"
 )
 
@@ -152,13 +153,12 @@ func TestNetlab(t *testing.T) {
 	}
 	waitFor := func(what string, want int, timeout time.Duration) {
 		t.Helper()
-		deadline := time.Now().Add(timeout)
-		for alive() != want {
-			if time.Now().After(deadline) {
-				t.Fatalf("%s: host 1 sees %d alive, want %d", what, alive(), want)
+		wait.Every(t, timeout, 100*time.Millisecond, func() error {
+			if n := alive(); n != want {
+				return fmt.Errorf("%s: host 1 sees %d alive, want %d", what, n, want)
 			}
-			time.Sleep(100 * time.Millisecond)
-		}
+			return nil
+		})
 	}
 	waitFor("discovery", 3, 30*time.Second)
 	lab("isolate", "3")

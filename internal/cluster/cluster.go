@@ -18,6 +18,7 @@ import (
 
 	"github.com/hashicorp/memberlist"
 	"github.com/openserf/serf/internal/syncbuf"
+	"github.com/openserf/serf/internal/wait"
 	"github.com/openserf/serf/serf"
 )
 
@@ -256,7 +257,7 @@ func (c *Cluster) Node(name string) *Node {
 // want.
 func WaitStatus(tb testing.TB, timeout time.Duration, among []*Node, name string, want serf.MemberStatus) {
 	tb.Helper()
-	WaitFor(tb, timeout, func() error {
+	wait.For(tb, timeout, func() error {
 		for _, n := range among {
 			if got := n.Status(name); got != want {
 				return fmt.Errorf("%s sees %s as %v, want %v; %s", n.Name, name, got, want, n.Summary())
@@ -269,7 +270,7 @@ func WaitStatus(tb testing.TB, timeout time.Duration, among []*Node, name string
 // WaitConverged waits until every node sees every other as alive.
 func (c *Cluster) WaitConverged(tb testing.TB, timeout time.Duration) {
 	tb.Helper()
-	WaitFor(tb, timeout, func() error {
+	wait.For(tb, timeout, func() error {
 		for _, n := range c.Nodes {
 			ms := n.Serf.Members()
 			alive := 0
@@ -286,21 +287,11 @@ func (c *Cluster) WaitConverged(tb testing.TB, timeout time.Duration) {
 	})
 }
 
-// WaitFor polls cond every 20ms until it returns nil and fails the test
-// with cond's last error if it has not by the deadline.
+// WaitFor is wait.For, the one polling loop of the tests, spelled for the
+// serf package's tests, whose deadline constant is named wait.
 func WaitFor(tb testing.TB, timeout time.Duration, cond func() error) {
 	tb.Helper()
-	deadline := time.Now().Add(timeout)
-	for {
-		err := cond()
-		if err == nil {
-			return
-		}
-		if time.Now().After(deadline) {
-			tb.Fatalf("condition not met after %v: %v", timeout, err)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+	wait.For(tb, timeout, cond)
 }
 
 func tail(s string, lines int) string {

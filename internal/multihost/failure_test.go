@@ -6,6 +6,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/openserf/serf/internal/wait"
 )
 
 // startRecorded starts n agents, one per host, each with the recording
@@ -67,7 +69,7 @@ func TestCrashAndRestart(t *testing.T) {
 	if _, err := agents[0].CLI("event", "deploy", "v1"); err != nil {
 		t.Fatal(err)
 	}
-	Until(t, 30*time.Second, "deploy handled everywhere", func() error {
+	wait.Every(t, 30*time.Second, PollInterval, func() error {
 		for _, a := range agents {
 			if n := a.CountEvents("user:deploy", "v1"); n != 1 {
 				return fmt.Errorf("%s handled deploy %d times", a.Host.Name, n)
@@ -81,7 +83,7 @@ func TestCrashAndRestart(t *testing.T) {
 	}
 	detect := AllSee(t, 30*time.Second, rest, "failed", victim.Host.Name)
 	figure(t, "detect_kill9", detect.Round(time.Millisecond))
-	Until(t, 30*time.Second, "member-failed handlers", func() error {
+	wait.Every(t, 30*time.Second, PollInterval, func() error {
 		for _, a := range rest {
 			if a.CountEvents("member-failed", victim.Host.Name) != 1 {
 				return fmt.Errorf("%s has not run member-failed for %s", a.Host.Name, victim.Host.Name)
@@ -106,7 +108,7 @@ func TestCrashAndRestart(t *testing.T) {
 	if _, err := agents[1].CLI("event", "deploy", "v2"); err != nil {
 		t.Fatal(err)
 	}
-	Until(t, 30*time.Second, "second deploy handled everywhere", func() error {
+	wait.Every(t, 30*time.Second, PollInterval, func() error {
 		for _, a := range agents {
 			if n := a.CountEvents("user:deploy", "v2"); n != 1 {
 				return fmt.Errorf("%s handled deploy v2 %d times", a.Host.Name, n)
@@ -139,7 +141,7 @@ func TestGracefulLeave(t *testing.T) {
 		t.Errorf("leaver exit: code %d, %v; want 0", code, err)
 	}
 	figure(t, "leaver_exit", time.Since(start).Round(time.Millisecond))
-	Until(t, 30*time.Second, "member-leave handlers", func() error {
+	wait.Every(t, 30*time.Second, PollInterval, func() error {
 		for _, a := range rest {
 			if a.CountEvents("member-leave", leaver.Host.Name) != 1 {
 				return fmt.Errorf("%s has not run member-leave for %s", a.Host.Name, leaver.Host.Name)

@@ -28,9 +28,11 @@ import (
 	"time"
 
 	"github.com/openserf/serf/internal/netns"
+	"github.com/openserf/serf/internal/wait"
 )
 
-// PollInterval is how often the waits look at the hosts again.
+// PollInterval is how often the waits look at the hosts again: each look
+// runs "serf members" on every host.
 const PollInterval = 100 * time.Millisecond
 
 // Cluster is a lab of hosts and the agents running on them, owned by one
@@ -338,31 +340,11 @@ func FormatMembers(ms []Member) string {
 	return strings.Join(parts, " ")
 }
 
-// Until polls cond every PollInterval until it returns nil and reports
-// how long that took, or fails the test with cond's last error once
-// timeout has passed.
-func Until(t testing.TB, timeout time.Duration, what string, cond func() error) time.Duration {
-	t.Helper()
-	start := time.Now()
-	deadline := start.Add(timeout)
-	for {
-		err := cond()
-		if err == nil {
-			return time.Since(start)
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("%s: not done after %v: %v", what, timeout, err)
-		}
-		time.Sleep(PollInterval)
-	}
-}
-
 // AllSee waits until every agent in observers reports every name in want
 // with the given status, and returns how long it took.
 func AllSee(t testing.TB, timeout time.Duration, observers []*Agent, status string, names ...string) time.Duration {
 	t.Helper()
-	what := fmt.Sprintf("%s seen %s by %s", strings.Join(names, ","), status, hostNames(observers))
-	return Until(t, timeout, what, func() error {
+	return wait.Every(t, timeout, PollInterval, func() error {
 		for _, o := range observers {
 			st, err := o.Statuses()
 			if err != nil {
@@ -370,7 +352,7 @@ func AllSee(t testing.TB, timeout time.Duration, observers []*Agent, status stri
 			}
 			for _, n := range names {
 				if st[n] != status {
-					return fmt.Errorf("%s sees %s as %q", o.Host.Name, n, st[n])
+					return fmt.Errorf("%s sees %s as %q, want %q", o.Host.Name, n, st[n], status)
 				}
 			}
 		}
@@ -388,14 +370,6 @@ func Converged(t testing.TB, timeout time.Duration, agents []*Agent) time.Durati
 		names = append(names, a.Host.Name)
 	}
 	return AllSee(t, timeout, agents, "alive", names...)
-}
-
-func hostNames(agents []*Agent) string {
-	var names []string
-	for _, a := range agents {
-		names = append(names, a.Host.Name)
-	}
-	return strings.Join(names, ",")
 }
 
 // Others returns agents without the ones in except.
@@ -488,7 +462,7 @@ func contains(s, sub string) bool { return strings.Contains(s, sub) }
 // WaitRPC waits until the agent answers on its RPC address.
 func WaitRPC(t testing.TB, a *Agent) {
 	t.Helper()
-	Until(t, 30*time.Second, a.Host.Name+" RPC", func() error {
+	wait.Every(t, 30*time.Second, PollInterval, func() error {
 		if !a.Running() {
 			return fmt.Errorf("%s exited:\n%s", a.Host.Name, a.LogTail(20))
 		}

@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/openserf/serf/internal/wait"
 )
 
 // lossyDuration is how long TestLossyNetwork keeps the links bad;
@@ -107,7 +109,7 @@ func TestLossyNetwork(t *testing.T) {
 	figure(t, "events_sent", sent)
 
 	// Every event reaches every handler, exactly once.
-	took := Until(t, 60*time.Second, "every event everywhere", func() error {
+	took := wait.Every(t, 60*time.Second, PollInterval, func() error {
 		for _, o := range agents {
 			for i := 0; i < sent; i++ {
 				if n := o.CountEvents("user:tick", fmt.Sprintf("n%03d", i)); n != 1 {

@@ -9,6 +9,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/openserf/serf/internal/wait"
 )
 
 // keygen makes a new gossip key with our serf keygen.
@@ -89,7 +91,7 @@ func TestMixedCluster(t *testing.T) {
 		if _, err := a.RunBin(a.Bin, "tags", "-set", "color="+value); err != nil {
 			t.Fatal(err)
 		}
-		Until(t, 30*time.Second, "tag from "+a.Host.Name, func() error {
+		wait.Every(t, 30*time.Second, PollInterval, func() error {
 			for _, o := range agents {
 				ms, err := o.Members()
 				if err != nil {
@@ -97,7 +99,7 @@ func TestMixedCluster(t *testing.T) {
 				}
 				for _, m := range ms {
 					if m.Name == a.Host.Name && m.Tags["color"] != value {
-						return fmt.Errorf("%s sees %s color=%q", o.Host.Name, m.Name, m.Tags["color"])
+						return fmt.Errorf("%s sees %s color=%q, want %q", o.Host.Name, m.Name, m.Tags["color"], value)
 					}
 				}
 			}
@@ -111,7 +113,7 @@ func TestMixedCluster(t *testing.T) {
 		if _, err := from.RunBin(from.Bin, "event", name, "payload-"+name); err != nil {
 			t.Fatal(err)
 		}
-		Until(t, 30*time.Second, "event "+name, func() error {
+		wait.Every(t, 30*time.Second, PollInterval, func() error {
 			for _, o := range agents {
 				if n := o.CountEvents("user:"+name, "payload-"+name); n != 1 {
 					return fmt.Errorf("%s handled %s %d times", o.Host.Name, name, n)

@@ -6,6 +6,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/openserf/serf/internal/wait"
 )
 
 // TestPausedAgent stops one agent with SIGSTOP for longer than the
@@ -78,7 +80,7 @@ func TestStuckHandler(t *testing.T) {
 	// Serf); the host's next push/pull, every 30 s, brings the events it
 	// missed. Two intervals cover a push/pull partner that missed the
 	// same event.
-	took := Until(t, 75*time.Second, "events handled", func() error {
+	took := wait.Every(t, 75*time.Second, PollInterval, func() error {
 		for _, o := range Others(agents, stuck) {
 			if n := o.CountEvents("user:stuck", ""); n != sent {
 				return fmt.Errorf("%s handled %d of %d events", o.Host.Name, n, sent)

@@ -25,6 +25,8 @@ import (
 	"sync"
 	"syscall"
 	"time"
+
+	"github.com/openserf/serf/internal/wait"
 )
 
 // Subnet is the /24 the hosts' addresses come from. It exists only inside
@@ -199,17 +201,17 @@ func (l *Lab) AddHost(name string) (*Host, error) {
 	}
 	// Until the link is up the first ARP request can be lost, which
 	// costs a first probe a whole second.
-	deadline := time.Now().Add(10 * time.Second)
-	for {
+	err := wait.Until(10*time.Second, func() error {
 		out, err := exec.Command("ip", "-n", h.NS, "-o", "link", "show", Iface).Output()
-		if err == nil && strings.Contains(string(out), "state UP") {
-			return h, nil
+		if err == nil && !strings.Contains(string(out), "state UP") {
+			err = fmt.Errorf("%s not up: %s", Iface, out)
 		}
-		if time.Now().After(deadline) {
-			return nil, fmt.Errorf("add host %s: %s not up after 10s: %s", name, Iface, out)
-		}
-		time.Sleep(10 * time.Millisecond)
+		return err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("add host %s: %w", name, err)
 	}
+	return h, nil
 }
 
 // Hosts returns the hosts in the order they were added.

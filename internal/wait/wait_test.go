@@ -61,3 +61,18 @@ func (f *fakeTB) Helper() {}
 func (f *fakeTB) Fatal(args ...any) {
 	f.failure = fmt.Sprint(args...)
 }
+
+func TestEveryReportsTimeTaken(t *testing.T) {
+	start := time.Now()
+	calls := 0
+	took := Every(t, time.Second, 20*time.Millisecond, func() error {
+		calls++
+		if calls < 3 {
+			return fmt.Errorf("calls = %d, want 3", calls)
+		}
+		return nil
+	})
+	if took < 40*time.Millisecond || took > time.Since(start) {
+		t.Errorf("Every() = %v, want between 40ms (two intervals) and %v", took, time.Since(start))
+	}
+}
