@@ -17,19 +17,6 @@ import (
 // They are hex text: "#" starts a comment that runs to the end of the line,
 // whitespace is ignored.
 
-func TestGoldenHexReader(t *testing.T) {
-	got, err := golden.Parse("# comment\n  01 82\n\ta5 4c#trailing\n#0f\n\n ff")
-	if err != nil {
-		t.Fatalf("golden.Parse() error = %v", err)
-	}
-	if want := []byte{0x01, 0x82, 0xa5, 0x4c, 0xff}; !bytes.Equal(got, want) {
-		t.Errorf("golden.Parse() = % x, want % x", got, want)
-	}
-	if _, err := golden.Parse("0"); err == nil {
-		t.Errorf("golden.Parse(odd length) error = nil, want an error")
-	}
-}
-
 // goldenMessage pairs a fixture with the message it holds. Only messages
 // whose encoding is deterministic are here: structs, and maps with at
 // most one key (go-msgpack writes maps in Go's random order).
