@@ -17,6 +17,7 @@ import (
 
 	"github.com/hashicorp/go-msgpack/v2/codec"
 
+	"github.com/openserf/serf/internal/agentproc"
 	"github.com/openserf/serf/internal/oracle"
 	"github.com/openserf/serf/internal/wait"
 )
@@ -48,7 +49,7 @@ func interopVersions(t *testing.T, fn func(t *testing.T, bin, version string)) {
 
 // dial connects to a real agent once its RPC port is up, and closes the
 // client when the test ends.
-func dial(tb testing.TB, a *oracle.Agent, authKey string) *RPCClient {
+func dial(tb testing.TB, a *agentproc.Agent, authKey string) *RPCClient {
 	tb.Helper()
 	var c *RPCClient
 	wait.For(tb, interopWait, func() error {
@@ -134,9 +135,9 @@ func asUint(v interface{}) (uint64, bool) {
 // a1 with rpc_auth, an encryption key and a query handler, a2 with a tag.
 func TestInteropClient(t *testing.T) {
 	interopVersions(t, func(t *testing.T, bin, version string) {
-		a1 := oracle.StartAgent(t, bin, "-node=a1", "-encrypt="+key1,
+		a1 := agentproc.Start(t, bin, "-node=a1", "-encrypt="+key1,
 			"-config-file="+authConfig(t), "-event-handler=query:q=echo hi")
-		a2 := oracle.StartAgent(t, bin, "-node=a2", "-encrypt="+key1, "-tag=role=web")
+		a2 := agentproc.Start(t, bin, "-node=a2", "-encrypt="+key1, "-tag=role=web")
 		c1 := dial(t, a1, rpcAuth)
 		c2 := dial(t, a2, "")
 		capital := version == "v0.10.2" // memberlist v0.5.2 capitalises its errors
@@ -622,7 +623,7 @@ func (b byteReader) Read(p []byte) (int, error) {
 // byte.
 func TestInteropGoldenExchange(t *testing.T) {
 	interopVersions(t, func(t *testing.T, bin, _ string) {
-		a := oracle.StartAgent(t, bin, "-node=p1", "-tag=role=web")
+		a := agentproc.Start(t, bin, "-node=p1", "-tag=role=web")
 		a.WaitRPC(interopWait)
 
 		r := dialRaw(t, a.RPCAddr)
@@ -663,7 +664,7 @@ func TestInteropGoldenExchange(t *testing.T) {
 // the frame level.
 func TestInteropGates(t *testing.T) {
 	interopVersions(t, func(t *testing.T, bin, _ string) {
-		a := oracle.StartAgent(t, bin, "-node=g1", "-config-file="+authConfig(t))
+		a := agentproc.Start(t, bin, "-node=g1", "-config-file="+authConfig(t))
 		dial(t, a, rpcAuth) // waits for the RPC port
 
 		frame := func(values ...any) []byte { return encodeFrame(t, values...) }

@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/openserf/serf/internal/agentproc"
 	"github.com/openserf/serf/internal/cluster"
 	"github.com/openserf/serf/internal/oracle"
 	"github.com/openserf/serf/internal/serfbin"
@@ -73,14 +74,12 @@ func TestContainerEntryPointLeavesGracefully(t *testing.T) {
 		"SERF_AGENT_OPT=-node=ep -profile=local -bind="+oracle.FreeAddr(t, ip)+
 			" -rpc-addr="+oracle.FreeAddr(t, ip)+" -join="+peer.Addr(),
 	)
-	if err := cmd.Start(); err != nil {
+	entry, err := agentproc.StartProcess(cmd)
+	if err != nil {
 		t.Fatal(err)
 	}
-	exited := make(chan error, 1)
-	go func() { exited <- cmd.Wait() }()
 	t.Cleanup(func() {
-		_ = cmd.Process.Kill()
-		<-exited
+		entry.Kill()
 		if t.Failed() {
 			log, _ := os.ReadFile(filepath.Join(dir, "serf.log"))
 			t.Logf("agent log:\n%s", log)
@@ -91,14 +90,12 @@ func TestContainerEntryPointLeavesGracefully(t *testing.T) {
 	if err := os.WriteFile(done, nil, 0o644); err != nil {
 		t.Fatal(err)
 	}
-	select {
-	case err := <-exited:
-		exited <- err
-		if err != nil {
-			t.Errorf("entry point exited with %v, want 0", err)
-		}
-	case <-time.After(30 * time.Second):
-		t.Fatal("entry point did not exit after its command ended")
+	code, err := entry.Wait(30 * time.Second)
+	if err != nil {
+		t.Fatalf("entry point did not exit after its command ended: %v", err)
+	}
+	if code != 0 {
+		t.Errorf("entry point exit code = %d, want 0", code)
 	}
 	cluster.WaitStatus(t, 30*time.Second, []*cluster.Node{peer}, "ep", serf.StatusLeft)
 	log, _ := os.ReadFile(filepath.Join(dir, "serf.log"))

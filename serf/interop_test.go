@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/hashicorp/memberlist"
+	"github.com/openserf/serf/internal/agentproc"
 	"github.com/openserf/serf/internal/cluster"
 	"github.com/openserf/serf/internal/oracle"
 	"github.com/openserf/serf/serf"
@@ -29,7 +30,7 @@ type oracleMember struct {
 	Tags   map[string]string `json:"tags"`
 }
 
-func oracleMembers(a *oracle.Agent) (map[string]oracleMember, error) {
+func oracleMembers(a *agentproc.Agent) (map[string]oracleMember, error) {
 	out, err := a.CLI("members", "-format=json")
 	if err != nil {
 		return nil, fmt.Errorf("%v: %s", err, out)
@@ -48,7 +49,7 @@ func oracleMembers(a *oracle.Agent) (map[string]oracleMember, error) {
 }
 
 // waitOracleSees waits until the real agent lists name with status.
-func waitOracleSees(t *testing.T, a *oracle.Agent, name, status string, tags map[string]string) {
+func waitOracleSees(t *testing.T, a *agentproc.Agent, name, status string, tags map[string]string) {
 	t.Helper()
 	cluster.WaitFor(t, wait, func() error {
 		ms, err := oracleMembers(a)
@@ -71,7 +72,7 @@ func waitOracleSees(t *testing.T, a *oracle.Agent, name, status string, tags map
 // startOracle starts a real agent on a fresh loopback address with a
 // handler that appends every user event and query to a file, and answers
 // query "ask" with "real-answer".
-func startOracle(t *testing.T, version, name string, extra ...string) (*oracle.Agent, string) {
+func startOracle(t *testing.T, version, name string, extra ...string) (*agentproc.Agent, string) {
 	bin := oracle.Binary(t, version)
 	dir := t.TempDir()
 	events := filepath.Join(dir, "events")
@@ -93,7 +94,7 @@ func startOracle(t *testing.T, version, name string, extra ...string) (*oracle.A
 		"-event-handler=query:ask=" + handler,
 		"-log-level=debug",
 	}, extra...)
-	a := oracle.StartAgent(t, bin, args...)
+	a := agentproc.Start(t, bin, args...)
 	a.WaitRPC(wait)
 	return a, events
 }

@@ -10,14 +10,12 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 
+	"github.com/openserf/serf/internal/agentproc"
 	"github.com/openserf/serf/internal/cluster"
 	"github.com/openserf/serf/internal/oracle"
-	"github.com/openserf/serf/internal/syncbuf"
-	"github.com/openserf/serf/internal/wait"
 )
 
 // Deadlines. They are generous: two cores run the whole package at once,
@@ -65,10 +63,10 @@ func runCLI(tb testing.TB, bin, rpcAddr string, env []string, args ...string) re
 	ctx, cancel := context.WithTimeout(context.Background(), cliTimeout)
 	defer cancel()
 	if rpcAddr != "" {
-		args = withRPCAddr(args, rpcAddr)
+		args = agentproc.CLIArgs(args, rpcAddr)
 	}
 	cmd := exec.CommandContext(ctx, bin, args...)
-	cmd.Env = cliEnv(env...)
+	cmd.Env = agentproc.CLIEnv(env...)
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout = &stdout
 	cmd.Stderr = &stderr
@@ -83,35 +81,10 @@ func runCLI(tb testing.TB, bin, rpcAddr string, env []string, args ...string) re
 	return result{Code: cmd.ProcessState.ExitCode(), Stdout: stdout.String(), Stderr: stderr.String()}
 }
 
-// withRPCAddr returns args with -rpc-addr=addr after the subcommand name.
-func withRPCAddr(args []string, addr string) []string {
-	out := make([]string, 0, len(args)+1)
-	out = append(out, args[0], "-rpc-addr="+addr)
-	return append(out, args[1:]...)
-}
-
-// cliEnv is the test's environment without SERF_* variables, so that
-// neither SERF_RPC_ADDR nor SERF_RPC_AUTH of whoever runs the tests
-// reaches a command, plus extra. A -race build of ours sleeps a second
-// before exiting to flush race reports (GORACE atexit_sleep_ms); a client
-// command need not, and that second made every step with our CLI slow.
-func cliEnv(extra ...string) []string {
-	var env []string
-	for _, kv := range os.Environ() {
-		if !strings.HasPrefix(kv, "SERF_") && !strings.HasPrefix(kv, "GORACE=") {
-			env = append(env, kv)
-		}
-	}
-	env = append(env, "GORACE=atexit_sleep_ms=0")
-	return append(env, extra...)
-}
-
 // startAgent starts "bin agent" named name with the local profile on a
 // fresh 127.0.0.x address (gossip and RPC ports free on it) and extra
-// flags. It does not wait for the agent: see oracle.Agent.WaitRPC. At
-// cleanup the agent is killed and its output checked for data races and
-// panics.
-func startAgent(tb testing.TB, bin, name string, extra ...string) *oracle.Agent {
+// flags. It does not wait for the agent: see agentproc.Agent.WaitRPC.
+func startAgent(tb testing.TB, bin, name string, extra ...string) *agentproc.Agent {
 	tb.Helper()
 	ip := cluster.IP()
 	args := append([]string{
@@ -120,13 +93,7 @@ func startAgent(tb testing.TB, bin, name string, extra ...string) *oracle.Agent 
 		"-rpc-addr=" + oracle.FreeAddr(tb, ip),
 		"-profile=local",
 	}, extra...)
-	a := oracle.StartAgent(tb, bin, args...)
-	// Registered after StartAgent's own cleanup, so it runs first.
-	tb.Cleanup(func() {
-		a.Kill()
-		checkCrash(tb, name, a.Output())
-	})
-	return a
+	return agentproc.Start(tb, bin, args...)
 }
 
 // bindPorts are the gossip ports startAgent has handed out. Agents are on
@@ -154,17 +121,6 @@ func uniquePortAddr(tb testing.TB, ip string) string {
 			bindPorts.used[port] = true
 			return addr
 		}
-	}
-}
-
-// checkCrash fails the test if an agent's output reports a data race or a
-// crash.
-func checkCrash(tb testing.TB, name, out string) {
-	tb.Helper()
-	if strings.Contains(out, "WARNING: DATA RACE") {
-		tb.Errorf("agent %s: data race reported:\n%s", name, out)
-	} else if strings.Contains(out, "panic: ") || strings.Contains(out, "fatal error: ") {
-		tb.Errorf("agent %s crashed:\n%s", name, out)
 	}
 }
 
@@ -244,80 +200,22 @@ func readFile(tb testing.TB, path string) string {
 	return string(b)
 }
 
-// proc is a "serf agent" process with separate stdout and stderr, for
-// the tests that read the banner and send signals.
-type proc struct {
-	name   string
-	tb     testing.TB
-	cmd    *exec.Cmd
-	stdout syncbuf.Buffer
-	stderr syncbuf.Buffer
-
-	exited  chan struct{} // closed once the process has exited
-	exitErr error         // set before exited is closed
-}
-
 // startProc runs "bin agent args..." in dir (the test's working directory
-// when empty) with the environment of cliEnv(env...). It is killed at
-// cleanup and its output checked for races.
-func startProc(tb testing.TB, bin, dir string, env []string, name string, args ...string) *proc {
+// when empty) with env added to its environment, keeping its stdout and
+// stderr apart, for the tests that read the banner and send signals.
+func startProc(tb testing.TB, bin, dir string, env []string, args ...string) *agentproc.Agent {
 	tb.Helper()
-	p := &proc{name: name, tb: tb, exited: make(chan struct{})}
-	p.cmd = exec.Command(bin, append([]string{"agent"}, args...)...)
-	p.cmd.Dir = dir
-	p.cmd.Env = cliEnv(env...)
-	p.cmd.Stdout = &p.stdout
-	p.cmd.Stderr = &p.stderr
-	p.cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
-	if err := p.cmd.Start(); err != nil {
-		tb.Fatalf("start agent %s: %v", name, err)
-	}
-	go func() {
-		p.exitErr = p.cmd.Wait()
-		close(p.exited)
-	}()
-	tb.Cleanup(func() {
-		select {
-		case <-p.exited:
-		default:
-			_ = p.cmd.Process.Kill()
-			<-p.exited
-		}
-		out := p.stdout.String() + p.stderr.String()
-		checkCrash(tb, name, out)
-		if tb.Failed() {
-			tb.Logf("agent %s stdout:\n%s\nstderr:\n%s", name, p.stdout.String(), p.stderr.String())
-		}
-	})
-	return p
+	return agentproc.StartWith(tb, bin, agentproc.Options{Dir: dir, Env: env, Separate: true}, args...)
 }
 
 // waitStdout waits until the agent's stdout satisfies ok, failing the
 // test with what is there if it does not within timeout or the agent
 // exits first.
-func (p *proc) waitStdout(timeout time.Duration, what string, ok func(string) bool) {
-	p.tb.Helper()
-	wait.For(p.tb, timeout, func() error {
-		out := p.stdout.String()
-		if ok(out) {
-			return nil
+func waitStdout(a *agentproc.Agent, timeout time.Duration, what string, ok func(string) bool) {
+	a.WaitFor(timeout, func() error {
+		if !ok(a.Stdout()) {
+			return errors.New("agent has not printed " + what)
 		}
-		select {
-		case <-p.exited:
-			p.tb.Fatalf("agent %s exited (%v) before printing %s", p.name, p.exitErr, what)
-		default:
-		}
-		return errors.New("agent " + p.name + " has not printed " + what)
+		return nil
 	})
-}
-
-// waitExit waits for the process to exit and returns its exit code.
-func (p *proc) waitExit(timeout time.Duration) int {
-	p.tb.Helper()
-	select {
-	case <-p.exited:
-	case <-time.After(timeout):
-		p.tb.Fatalf("agent %s still running after %v", p.name, timeout)
-	}
-	return p.cmd.ProcessState.ExitCode()
 }

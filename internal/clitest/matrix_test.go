@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/openserf/serf/internal/agentproc"
 	"github.com/openserf/serf/internal/oracle"
 	"github.com/openserf/serf/internal/wait"
 )
@@ -27,7 +28,7 @@ type run struct {
 	cli      string // the serf binary whose CLI commands are run
 	agentBin string // the serf binary whose agents are started
 	dir      string
-	agents   map[string]*oracle.Agent
+	agents   map[string]*agentproc.Agent
 	norm     *normalizer
 	steps    []step
 }
@@ -39,13 +40,13 @@ func newRun(t *testing.T, cli, agentBin string) *run {
 		cli:      cli,
 		agentBin: agentBin,
 		dir:      dir,
-		agents:   map[string]*oracle.Agent{},
+		agents:   map[string]*agentproc.Agent{},
 		norm:     newNormalizer(dir),
 	}
 }
 
 // start starts an agent of the run named name (see startAgent).
-func (r *run) start(name string, extra ...string) *oracle.Agent {
+func (r *run) start(name string, extra ...string) *agentproc.Agent {
 	r.t.Helper()
 	a := startAgent(r.t, r.agentBin, name, extra...)
 	r.agents[name] = a

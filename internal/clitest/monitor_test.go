@@ -1,14 +1,14 @@
 package clitest
 
 import (
-	"context"
 	"fmt"
-	"os"
 	"os/exec"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
+	"github.com/openserf/serf/internal/agentproc"
 	"github.com/openserf/serf/internal/oracle"
 	"github.com/openserf/serf/internal/syncbuf"
 	"github.com/openserf/serf/internal/wait"
@@ -62,41 +62,39 @@ func TestMonitorMultiLineLogEntry(t *testing.T) {
 
 // monitorProc is a running "serf monitor".
 type monitorProc struct {
-	cmd            *exec.Cmd
-	cancel         context.CancelFunc
+	proc           *agentproc.Process
 	stdout, stderr syncbuf.Buffer
-	exited         chan struct{}
 }
 
 // startMonitor runs "bin monitor -rpc-addr=rpcAddr args..." until the
 // test ends or interrupt, then interrupts it as Ctrl-C would.
 func startMonitor(t *testing.T, bin, rpcAddr string, args ...string) *monitorProc {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), cliTimeout)
-	m := &monitorProc{cancel: cancel, exited: make(chan struct{})}
-	m.cmd = exec.CommandContext(ctx, bin, append([]string{"monitor", "-rpc-addr=" + rpcAddr}, args...)...)
-	m.cmd.Env = cliEnv()
-	m.cmd.Cancel = func() error { return m.cmd.Process.Signal(os.Interrupt) }
-	m.cmd.WaitDelay = 5 * time.Second
-	m.cmd.Stdout, m.cmd.Stderr = &m.stdout, &m.stderr
-	if err := m.cmd.Start(); err != nil {
-		cancel()
+	m := &monitorProc{}
+	cmd := exec.Command(bin, append([]string{"monitor", "-rpc-addr=" + rpcAddr}, args...)...)
+	cmd.Env = agentproc.CLIEnv()
+	cmd.Stdout, cmd.Stderr = &m.stdout, &m.stderr
+	agentproc.SetDeathSignal(cmd, false)
+	var err error
+	if m.proc, err = agentproc.StartProcess(cmd); err != nil {
 		t.Fatalf("start serf monitor: %v", err)
 	}
-	go func() {
-		m.cmd.Wait()
-		close(m.exited)
-	}()
 	t.Cleanup(func() { m.interrupt() })
 	return m
 }
 
 // interrupt sends SIGINT, waits for the monitor to exit and returns its
-// exit code.
+// exit code. A monitor that ignores the interrupt is killed (exit -1).
 func (m *monitorProc) interrupt() int {
-	m.cancel()
-	<-m.exited
-	return m.cmd.ProcessState.ExitCode()
+	if m.proc.Running() {
+		_ = m.proc.Signal(syscall.SIGINT)
+	}
+	code, err := m.proc.Wait(5 * time.Second)
+	if err != nil {
+		m.proc.Kill()
+		return -1
+	}
+	return code
 }
 
 // until waits until ok accepts the monitor's stdout, and returns an error
@@ -109,9 +107,9 @@ func (m *monitorProc) until(what string, ok func(stdout string) bool) error {
 			return nil
 		}
 		select {
-		case <-m.exited:
+		case <-m.proc.Exited():
 			// Stop polling: nothing more will come.
-			exitErr = fmt.Errorf("serf monitor exited (%v) before printing %s:\n%s%s", m.cmd.ProcessState, what, m.stdout.String(), m.stderr.String())
+			exitErr = fmt.Errorf("serf monitor exited (%v) before printing %s:\n%s%s", m.proc.ExitErr(), what, m.stdout.String(), m.stderr.String())
 			return nil
 		default:
 		}

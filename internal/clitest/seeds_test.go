@@ -12,6 +12,7 @@ import (
 	"syscall"
 	"testing"
 
+	"github.com/openserf/serf/internal/agentproc"
 	"github.com/openserf/serf/internal/cluster"
 	"github.com/openserf/serf/internal/oracle"
 	"github.com/openserf/serf/internal/wait"
@@ -46,13 +47,13 @@ func TestSeedIntroWalkthrough(t *testing.T) {
 	joinScript := writeScript(t, filepath.Join(bin1, "serf_member_join.sh"), "echo 'member joined' >> "+joinLog+"\n")
 	deployLog1 := filepath.Join(bin1, "deploy.log")
 	foo1 := writeScript(t, filepath.Join(bin1, "foo.sh"), `echo "$SERF_EVENT $SERF_USER_EVENT on $SERF_SELF_NAME" >> `+deployLog1+"\n")
-	vm01 := startProc(t, ourBin, "", nil, "vm01",
+	vm01 := startProc(t, ourBin, "", nil,
 		"-node=vm01", "-bind="+net.JoinHostPort(ip1, port), "-rpc-addr="+rpc1, "-profile=local",
 		"-event-handler", "member-join="+joinScript,
 		"-event-handler", "user:deploy="+foo1,
 		"-role=role01")
-	vm01.waitStdout(startTimeout, logMarker, func(s string) bool { return strings.Contains(s, logMarker) })
-	if out, want := vm01.stdout.String(), "==> Deprecation warning: 'Role' has been replaced with 'Tags'\n==> Starting Serf agent...\n"; !strings.HasPrefix(out, want) {
+	waitStdout(vm01, startTimeout, logMarker, func(s string) bool { return strings.Contains(s, logMarker) })
+	if out, want := vm01.Stdout(), "==> Deprecation warning: 'Role' has been replaced with 'Tags'\n==> Starting Serf agent...\n"; !strings.HasPrefix(out, want) {
 		t.Errorf("vm01's output starts\n%s\nwant\n%s", head(out, len(want)), want)
 	}
 	// Its own join runs the script once. Waiting for it keeps vm02's join
@@ -76,12 +77,12 @@ func TestSeedIntroWalkthrough(t *testing.T) {
   ]
 }
 `)
-	vm02 := startProc(t, ourBin, bin2, []string{"PATH=" + bin2 + string(os.PathListSeparator) + os.Getenv("PATH")}, "vm02",
+	vm02 := startProc(t, ourBin, bin2, []string{"PATH=" + bin2 + string(os.PathListSeparator) + os.Getenv("PATH")},
 		"-node=vm02", "-bind="+net.JoinHostPort(ip2, port), "-rpc-addr="+rpc2, "-profile=local",
 		"--config-file=serf.conf", "-join="+ip1)
-	vm02.waitStdout(startTimeout, logMarker, func(s string) bool { return strings.Contains(s, logMarker) })
+	waitStdout(vm02, startTimeout, logMarker, func(s string) bool { return strings.Contains(s, logMarker) })
 	// "role" in a config file is deprecated as -role is.
-	if out, want := vm02.stdout.String(), "==> Deprecation warning: 'Role' has been replaced with 'Tags'\n==> Starting Serf agent...\n"; !strings.HasPrefix(out, want) {
+	if out, want := vm02.Stdout(), "==> Deprecation warning: 'Role' has been replaced with 'Tags'\n==> Starting Serf agent...\n"; !strings.HasPrefix(out, want) {
 		t.Errorf("vm02's output starts\n%s\nwant\n%s", head(out, len(want)), want)
 	}
 
@@ -120,9 +121,9 @@ func TestSeedIntroWalkthrough(t *testing.T) {
 	})
 
 	// A third agent, brought in with "serf join <IP>".
-	vm03 := startProc(t, ourBin, "", nil, "vm03",
+	vm03 := startProc(t, ourBin, "", nil,
 		"-node=vm03", "-bind="+net.JoinHostPort(ip3, port), "-rpc-addr="+rpc3, "-profile=local", "-role=role01")
-	vm03.waitStdout(startTimeout, logMarker, func(s string) bool { return strings.Contains(s, logMarker) })
+	waitStdout(vm03, startTimeout, logMarker, func(s string) bool { return strings.Contains(s, logMarker) })
 	res = runCLI(t, ourBin, rpc1, nil, "join", ip3)
 	if want := "Successfully joined cluster by contacting 1 nodes.\n"; res.Code != 0 || res.Stdout != want || res.Stderr != "" {
 		t.Errorf("serf join %s = %s, want exit 0 and %q", ip3, res, want)
@@ -147,11 +148,11 @@ func TestSeedTwoAgentCluster(t *testing.T) {
 	ts := `    \d{4}/\d\d/\d\d \d\d:\d\d:\d\d `
 
 	// $ serf agent   (the first node: nothing to join)
-	first := startProc(t, ourBin, "", nil, "centos10",
+	first := startProc(t, ourBin, "", nil,
 		"-node=centos10", "-bind="+bind1, "-rpc-addr="+rpc1, "-profile=local")
 	received := regexp.MustCompile(`(?m)^` + ts + `\[INFO\] agent: Received event: member-join$`)
-	first.waitStdout(startTimeout, "Received event: member-join", received.MatchString)
-	out := first.stdout.String()
+	waitStdout(first, startTimeout, "Received event: member-join", received.MatchString)
+	out := first.Stdout()
 	wantBanner := banner("centos10", bind1, rpc1) + "\n" + logMarker
 	if !strings.HasPrefix(out, wantBanner) {
 		t.Errorf("first agent's output starts\n%s\nwant\n%s", head(out, len(wantBanner)), wantBanner)
@@ -163,10 +164,10 @@ func TestSeedTwoAgentCluster(t *testing.T) {
 	mark := len(out)
 
 	// $ serf agent -join=<first IP>
-	second := startProc(t, ourBin, "", nil, "centos11",
+	second := startProc(t, ourBin, "", nil,
 		"-node=centos11", "-bind="+bind2, "-rpc-addr="+rpc2, "-profile=local", "-join="+ip1)
-	second.waitStdout(startTimeout, "Received event: member-join", received.MatchString)
-	out = second.stdout.String()
+	waitStdout(second, startTimeout, "Received event: member-join", received.MatchString)
+	out = second.Stdout()
 	wantBanner = banner("centos11", bind2, rpc2) +
 		"==> Joining cluster...(replay: false)\n" +
 		"    Join completed. Synced with 1 initial agents\n" +
@@ -185,32 +186,30 @@ func TestSeedTwoAgentCluster(t *testing.T) {
 	}
 
 	// The first agent's output then shows the second joining.
-	first.waitStdout(joinTimeout, "the second agent's member-join", func(s string) bool {
+	waitStdout(first, joinTimeout, "the second agent's member-join", func(s string) bool {
 		return len(s) > mark && received.MatchString(s[mark:])
 	})
-	checkOrder(t, "first agent after the join", first.stdout.String()[mark:],
+	checkOrder(t, "first agent after the join", first.Stdout()[mark:],
 		ts+`\[INFO\] serf: EventMemberJoin: centos11 `+regexp.QuoteMeta(ip2),
 		ts+`\[INFO\] agent: Received event: member-join`)
 
 	// Ctrl-C on the second: a graceful leave, exit 0.
-	if err := second.cmd.Process.Signal(syscall.SIGINT); err != nil {
-		t.Fatalf("SIGINT to the second agent: %v", err)
-	}
-	if code := second.waitExit(exitTimeout); code != 0 {
+	second.Signal(syscall.SIGINT)
+	if code := second.WaitExit(exitTimeout); code != 0 {
 		t.Errorf("second agent exit code after SIGINT = %d, want 0", code)
 	}
-	checkOrder(t, "second agent after SIGINT", second.stdout.String(),
+	checkOrder(t, "second agent after SIGINT", second.Stdout(),
 		`==> Caught signal: interrupt`,
 		`==> Gracefully shutting down agent...`)
-	first.waitStdout(joinTimeout, "the second agent's leave", regexp.MustCompile(
+	waitStdout(first, joinTimeout, "the second agent's leave", regexp.MustCompile(
 		`(?m)^`+ts+`\[INFO\] serf: EventMemberLeave: centos11 `+regexp.QuoteMeta(ip2)+`$`).MatchString)
 	waitMembersTable(t, rpc1, [][]string{
 		{"centos10", bind1, "alive"},
 		{"centos11", bind2, "left"},
 	})
-	for _, p := range []*proc{first, second} {
-		if s := p.stderr.String(); s != "" {
-			t.Errorf("agent %s wrote to stderr:\n%s", p.name, s)
+	for name, p := range map[string]*agentproc.Agent{"centos10": first, "centos11": second} {
+		if s := p.Stderr(); s != "" {
+			t.Errorf("agent %s wrote to stderr:\n%s", name, s)
 		}
 	}
 }

@@ -326,7 +326,7 @@ func runConfig(t *testing.T, bin string, c configCase) configRun {
 	}
 	p := spawn(t, bin, args...)
 	p.Name = c.name
-	p.wait(startTimeout, func() error {
+	p.WaitFor(startTimeout, func() error {
 		if strings.Contains(p.Output(), "==> Serf agent running!\n") {
 			return nil
 		}
@@ -344,7 +344,7 @@ func runConfig(t *testing.T, bin string, c configCase) configRun {
 		run.started = true
 	}
 	run.out = p.Output()
-	p.stop()
+	p.Stop()
 	return run
 }
 

@@ -4,9 +4,8 @@
 // CLI, and reads what they print and what their event-handler scripts
 // write.
 //
-// Everything is in the _test.go files; this package has no API. Where
-// our binary lacks a CLI subcommand, the tests use the real Serf CLI
-// (internal/oracle) against our agent, since both speak the same RPC.
+// Everything is in the _test.go files; this package has no API. The
+// agents run under internal/agentproc; client commands are always ours.
 // Tests that compare our agent with the real one run the released Serf
 // binaries side by side with ours; they are skipped when those binaries
 // are not cached, unless SERF_INTEROP=1 makes that a failure.

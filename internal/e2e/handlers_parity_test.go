@@ -197,7 +197,7 @@ func runQueryOrder(t *testing.T, bin string) {
 		}
 	}
 	for _, n := range []*agentProc{n1, n2} {
-		n.wait(eventTimeout, func() error {
+		n.WaitFor(eventTimeout, func() error {
 			if got := strings.Count(n.Output(), alreadySent); got != queryOrderRuns {
 				return fmt.Errorf("agent %s logged %q %d times, want %d", n.Name, alreadySent, got, queryOrderRuns)
 			}

@@ -285,7 +285,7 @@ func TestSlowHandlerDoesNotDelay(t *testing.T) {
 	// profile; a blocked event loop would not change memberlist, but the
 	// member-failed handler must run although member-join is stuck.
 	start = time.Now()
-	n3.Kill9()
+	n3.Kill()
 	n1.WaitStatus(failTimeout, "n3", "failed")
 	t.Logf("n3 seen failed %v after kill -9", time.Since(start))
 	if got := waitLines(t, fast, 2, eventTimeout); got[1] != "member-failed" {

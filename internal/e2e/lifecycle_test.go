@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/openserf/serf/internal/agentproc"
 	"github.com/openserf/serf/internal/wait"
 )
 
@@ -72,7 +73,7 @@ func TestSnapshotRejoin(t *testing.T) {
 	// The snapshot is written in the background; wait until it has n1.
 	waitFileContains(t, snap, "alive: n1 "+n1.Bind, eventTimeout)
 
-	n2.Kill9()
+	n2.Kill()
 	n1.WaitStatus(failTimeout, "n2", "failed")
 
 	again := startAgentAt(t, serfBin, a2, "-snapshot="+snap)
@@ -164,16 +165,6 @@ func TestHandlerEnvironment(t *testing.T) {
 	}
 }
 
-// spawnIn is spawn with the working directory dir and env added to the
-// environment.
-func spawnIn(t *testing.T, bin, dir string, env []string, args ...string) *agentProc {
-	t.Helper()
-	return spawnCmd(t, bin, func(cmd *exec.Cmd) {
-		cmd.Dir = dir
-		cmd.Env = append(cmd.Env, env...)
-	}, args...)
-}
-
 // TestReloadConfigTags changes a tag in the config file and sends SIGHUP:
 // the peer sees the new tag and runs its member-update handler.
 func TestReloadConfigTags(t *testing.T) {
@@ -262,7 +253,7 @@ wait $SERF_PID
 `, strings.Join(append(a.args(), append([]string{"-profile=local"}, discover...)...), " "), serfBin, logFile))
 	// The container's command waits for the test to let it finish.
 	cmd := exec.Command(entry, "sh", "-c", fmt.Sprintf("while [ ! -e %s ]; do sleep 0.1; done", goFile))
-	cmd.Env = childEnv()
+	cmd.Env = agentproc.Env()
 	// A file, not a pipe, takes the script's output: Wait need not wait
 	// for every process that inherited it.
 	outPath := filepath.Join(dir, "entry-point.out")
@@ -272,20 +263,15 @@ wait $SERF_PID
 	}
 	defer outFile.Close()
 	cmd.Stdout, cmd.Stderr = outFile, outFile
-	setGroup(cmd)
-	if err := cmd.Start(); err != nil {
+	agentproc.SetDeathSignal(cmd, true)
+	script, err := agentproc.StartProcess(cmd)
+	if err != nil {
 		t.Fatal(err)
 	}
-	var waitErr error
-	done := make(chan struct{})
-	go func() {
-		waitErr = cmd.Wait()
-		close(done)
-	}()
 	t.Cleanup(func() {
 		// The script, its command and the agent it started.
-		_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
-		<-done
+		_ = script.SignalGroup(syscall.SIGKILL)
+		<-script.Exited()
 		if t.Failed() {
 			data, _ := os.ReadFile(outPath)
 			agentLog, _ := os.ReadFile(logFile)
@@ -296,13 +282,12 @@ wait $SERF_PID
 	peer.WaitStatus(startTimeout, "container1", "alive")
 	writeFile(t, goFile, "")
 	peer.WaitStatus(eventTimeout, "container1", "left")
-	select {
-	case <-done:
-		if waitErr != nil {
-			t.Errorf("entry point: %v", waitErr)
-		}
-	case <-time.After(exitTimeout):
-		t.Fatalf("entry point did not finish")
+	code, err := script.Wait(exitTimeout)
+	if err != nil {
+		t.Fatalf("entry point did not finish: %v", err)
+	}
+	if code != 0 {
+		t.Errorf("entry point exit code = %d, want 0", code)
 	}
 	data, _ := os.ReadFile(logFile)
 	for _, want := range []string{"==> Serf agent running!\n", "==> Caught signal: interrupt\n", "==> Gracefully shutting down agent...\n"} {
@@ -324,7 +309,7 @@ func TestMemberReapHandler(t *testing.T) {
 	n1 := startNode(t, "n1", "-config-file="+conf, "-event-handler", "member-reap=cat >> "+reaped)
 	n2 := startNode(t, "n2", "-join="+n1.Bind, "-tag", "role=db")
 	n1.WaitStatus(eventTimeout, "n2", "alive")
-	n2.Kill9()
+	n2.Kill()
 	n1.WaitStatus(failTimeout, "n2", "failed")
 	want := []string{"n2\t" + n2.IP + "\tdb\trole=db"}
 	if got := waitLines(t, reaped, 1, 15*time.Second+eventTimeout); !slices.Equal(got, want) {

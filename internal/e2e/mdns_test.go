@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/openserf/serf/internal/agentproc"
 	"github.com/openserf/serf/internal/wait"
 )
 
@@ -45,7 +46,7 @@ func TestMDNSDiscovery(t *testing.T) {
 				return err
 			}
 			if len(ms) != 2 || ms[0].Status != "alive" || ms[1].Status != "alive" {
-				return fmt.Errorf("%s: members = %s, want n1 and n2 alive", p.Name, memberStatuses(ms))
+				return fmt.Errorf("%s: members = %s, want n1 and n2 alive", p.Name, agentproc.FormatMembers(ms))
 			}
 		}
 		return nil

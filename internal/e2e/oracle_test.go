@@ -242,7 +242,7 @@ func TestInteropHandlerEnv(t *testing.T) {
 			t.Parallel()
 			theirBin := oracleBin(t, version)
 			theirs := runHandlerScenario(t, theirBin, theirBin)
-			ours := runHandlerScenario(t, serfBin, cliBin(t, "event"))
+			ours := runHandlerScenario(t, serfBin, serfBin)
 			for _, c := range []struct {
 				name        string
 				theirs, our handlerRun
@@ -352,7 +352,7 @@ func TestInteropUserEventCoalescing(t *testing.T) {
 				return lines
 			}
 			theirs := run(theirBin, theirBin)
-			ours := run(serfBin, cliBin(t, "event"))
+			ours := run(serfBin, serfBin)
 			if !slices.Equal(theirs, ours) {
 				t.Errorf("handler got %q, serf %s's got %q", ours, version, theirs)
 			}

@@ -13,13 +13,10 @@ import (
 	"bufio"
 	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
-	"sort"
 	"strconv"
 	"strings"
 	"sync"
@@ -27,6 +24,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/openserf/serf/internal/agentproc"
 	"github.com/openserf/serf/internal/netns"
 	"github.com/openserf/serf/internal/wait"
 )
@@ -99,7 +97,7 @@ func (c *Cluster) dump() {
 			if ms, err := a.Members(); err != nil {
 				view = err.Error()
 			} else {
-				view = FormatMembers(ms)
+				view = agentproc.FormatMembers(ms)
 			}
 		}
 		c.t.Logf("==== %s (%s, %s) members: %s\n---- log tail:\n%s",
@@ -120,9 +118,7 @@ type Agent struct {
 	Dir string
 
 	mu   sync.Mutex
-	cmd  *exec.Cmd
-	done chan struct{}
-	err  error
+	proc *agentproc.Process // the current run; nil before the first
 }
 
 // Start runs "bin agent args..." on host h, as if started there by hand:
@@ -149,36 +145,25 @@ func (c *Cluster) Start(h *netns.Host, bin string, args ...string) *Agent {
 func (a *Agent) Restart() error {
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	if a.cmd != nil {
-		select {
-		case <-a.done:
-		default:
-			return fmt.Errorf("%s: agent still running", a.Host.Name)
-		}
+	if a.proc != nil && a.proc.Running() {
+		return fmt.Errorf("%s: agent still running", a.Host.Name)
 	}
 	logFile, err := os.OpenFile(a.LogPath(), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
 	if err != nil {
 		return err
 	}
+	// The agent has its own copy of the file.
+	defer logFile.Close()
 	fmt.Fprintf(logFile, "==== %s: %s agent %s\n", time.Now().Format(time.RFC3339Nano),
 		a.Bin, strings.Join(a.Args, " "))
 	cmd := a.Host.HostCommand(a.Bin, append([]string{"agent"}, a.Args...)...)
 	cmd.Stdout, cmd.Stderr = logFile, logFile
 	cmd.Dir = a.Dir
-	if err := cmd.Start(); err != nil {
-		logFile.Close()
+	proc, err := agentproc.StartProcess(cmd)
+	if err != nil {
 		return fmt.Errorf("start agent on %s: %w", a.Host.Name, err)
 	}
-	done := make(chan struct{})
-	a.cmd, a.done, a.err = cmd, done, nil
-	go func() {
-		err := cmd.Wait()
-		logFile.Close()
-		a.mu.Lock()
-		a.err = err
-		a.mu.Unlock()
-		close(done)
-	}()
+	a.proc = proc
 	return nil
 }
 
@@ -200,38 +185,34 @@ func (a *Agent) LogTail(n int) string {
 	return strings.Join(lines, "\n")
 }
 
-// PID is the agent's process ID; 0 before the first start.
-func (a *Agent) PID() int {
+// process returns the agent's current run, nil before the first start.
+func (a *Agent) process() *agentproc.Process {
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	if a.cmd == nil || a.cmd.Process == nil {
-		return 0
+	return a.proc
+}
+
+// PID is the agent's process ID; 0 before the first start.
+func (a *Agent) PID() int {
+	if p := a.process(); p != nil {
+		return p.Pid()
 	}
-	return a.cmd.Process.Pid
+	return 0
 }
 
 // Running reports whether the agent's process is alive.
 func (a *Agent) Running() bool {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	if a.cmd == nil {
-		return false
-	}
-	select {
-	case <-a.done:
-		return false
-	default:
-		return true
-	}
+	p := a.process()
+	return p != nil && p.Running()
 }
 
 // Signal sends sig to the agent's process only.
 func (a *Agent) Signal(sig syscall.Signal) error {
-	pid := a.PID()
-	if pid == 0 {
+	p := a.process()
+	if p == nil {
 		return errors.New("agent never started")
 	}
-	return syscall.Kill(pid, sig)
+	return p.Signal(sig)
 }
 
 // Kill kills the agent with SIGKILL, as a crash would, and waits for it.
@@ -245,32 +226,29 @@ func (a *Agent) Kill() error {
 
 // Wait waits for the agent to exit and returns its exit code.
 func (a *Agent) Wait(timeout time.Duration) (int, error) {
-	a.mu.Lock()
-	done, cmd := a.done, a.cmd
-	a.mu.Unlock()
-	if cmd == nil {
+	p := a.process()
+	if p == nil {
 		return 0, errors.New("agent never started")
 	}
-	select {
-	case <-done:
-	case <-time.After(timeout):
-		return 0, fmt.Errorf("%s: agent still running after %v", a.Host.Name, timeout)
+	code, err := p.Wait(timeout)
+	if err != nil {
+		return 0, fmt.Errorf("%s: %w", a.Host.Name, err)
 	}
-	return cmd.ProcessState.ExitCode(), nil
+	return code, nil
 }
 
 // stop kills the agent and its whole process group (its handlers) if it
 // still runs, and waits for it.
 func (a *Agent) stop() {
-	pid := a.PID()
-	if pid == 0 {
+	p := a.process()
+	if p == nil {
 		return
 	}
 	// A paused agent must be continued for SIGKILL to be delivered at
 	// once; kill the group first so that handlers die with it.
-	_ = syscall.Kill(-pid, syscall.SIGKILL)
-	_ = syscall.Kill(pid, syscall.SIGCONT)
-	_, _ = a.Wait(30 * time.Second)
+	_ = p.SignalGroup(syscall.SIGKILL)
+	_ = p.Signal(syscall.SIGCONT)
+	_, _ = p.Wait(30 * time.Second)
 }
 
 // CLI runs "serf args..." with the cluster's CLI binary on the agent's
@@ -294,28 +272,17 @@ func (a *Agent) RunBin(bin string, args ...string) (string, error) {
 	return stdout.String(), nil
 }
 
-// Member is one line of "serf members -format=json".
-type Member struct {
-	Name   string            `json:"name"`
-	Addr   string            `json:"addr"`
-	Status string            `json:"status"`
-	Tags   map[string]string `json:"tags"`
-}
-
-// Members asks the agent for its member list.
-func (a *Agent) Members() ([]Member, error) {
+// Members asks the agent for its member list, sorted by name.
+func (a *Agent) Members() ([]agentproc.Member, error) {
 	out, err := a.CLI("members", "-format=json")
 	if err != nil {
 		return nil, err
 	}
-	var list struct {
-		Members []Member `json:"members"`
+	ms, err := agentproc.ParseMembers(out)
+	if err != nil {
+		return nil, fmt.Errorf("members on %s: %w", a.Host.Name, err)
 	}
-	if err := json.Unmarshal([]byte(out), &list); err != nil {
-		return nil, fmt.Errorf("members on %s: %w: %q", a.Host.Name, err, out)
-	}
-	sort.Slice(list.Members, func(i, j int) bool { return list.Members[i].Name < list.Members[j].Name })
-	return list.Members, nil
+	return ms, nil
 }
 
 // Statuses maps each member the agent knows to its status.
@@ -329,15 +296,6 @@ func (a *Agent) Statuses() (map[string]string, error) {
 		st[m.Name] = m.Status
 	}
 	return st, nil
-}
-
-// FormatMembers renders a member list on one line: "h1=alive h2=failed".
-func FormatMembers(ms []Member) string {
-	parts := make([]string, len(ms))
-	for i, m := range ms {
-		parts[i] = m.Name + "=" + m.Status
-	}
-	return strings.Join(parts, " ")
 }
 
 // AllSee waits until every agent in observers reports every name in want

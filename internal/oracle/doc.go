@@ -1,14 +1,14 @@
-// Package oracle runs the real HashiCorp Serf next to ours in tests, so
+// Package oracle gives tests the real HashiCorp Serf to run next to ours, so
 // behaviour can be checked against the program we aim to be compatible
 // with rather than against our reading of it.
 //
 // Binary installs a released serf binary with "go install" into a cache
 // directory shared by every test package, and returns its path. Installs
 // are serialised across processes with a file lock, since "go test ./..."
-// runs packages in parallel. StartAgent runs "serf agent" as a child
-// process that is killed when the test ends, and Agent.CLI runs serf
-// client commands against it. Source returns real Serf's source tree from
-// the Go module cache, for tests that compare texts with it.
+// runs packages in parallel; internal/agentproc runs them as agents.
+// Source returns real Serf's source tree from the Go module cache, for
+// tests that compare texts with it. FreePorts and FreeAddr pick the ports
+// agents listen on.
 //
 // Interop tests are opt-in: without SERF_INTEROP=1 a missing oracle that
 // cannot be installed skips the test; with it, the test fails instead, so

@@ -35,7 +35,7 @@ func TestSmoke(t *testing.T) {
 		c.Close()
 		for _, a := range c.Agents {
 			select {
-			case <-a.exited:
+			case <-a.proc.Exited():
 			default:
 				t.Errorf("%s still running after Close", a.Name)
 			}
