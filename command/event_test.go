@@ -15,11 +15,7 @@ func newEvent(ui cli.Ui) cli.Command { return &EventCommand{UI: ui} }
 
 func TestEventCommand(t *testing.T) {
 	a := startTestAgent(t, testAgentOptions{Name: "event-a"})
-	rpc, err := rpcClient(a.RPCAddr, "")
-	if err != nil {
-		t.Fatalf("rpcClient() error: %v", err)
-	}
-	defer rpc.Close()
+	rpc := a.client(t)
 	events := make(chan map[string]any, 64)
 	if _, err := rpc.Stream("user", events); err != nil {
 		t.Fatalf("Stream() error: %v", err)

@@ -340,8 +340,8 @@ func TestClientCommandsDefaultRPCAddr(t *testing.T) {
 	t.Setenv("SERF_RPC_AUTH", "")
 	var o membersOptions
 	(&MembersCommand{}).flags(&o)
-	if *o.rpcAddr != "127.0.0.1:7373" || *o.rpcAuth != "" {
-		t.Errorf("defaults = %q, %q, want %q, %q", *o.rpcAddr, *o.rpcAuth, "127.0.0.1:7373", "")
+	if o.rpcAddr != "127.0.0.1:7373" || o.rpcAuth != "" {
+		t.Errorf("defaults = %q, %q, want %q, %q", o.rpcAddr, o.rpcAuth, "127.0.0.1:7373", "")
 	}
 }
 

@@ -23,38 +23,18 @@ type MonitorCommand struct {
 }
 
 func (c *MonitorCommand) Synopsis() string { return "Stream logs from a Serf agent" }
-
-func (c *MonitorCommand) Help() string {
-	return strings.TrimSpace(`
-Usage: serf monitor [options]
-
-  Attaches to a running agent and prints its log: first the lines it has
-  kept from the recent past, then every new line as it is written, along
-  with each event the agent receives. The level chosen here is independent
-  of the agent's own: an agent logging at INFO can still be watched at
-  DEBUG. Press Ctrl-C to detach.
-
-Options:
-
-  -log-level=info          Lowest level of the lines to print: trace, debug,
-                           info, warn or err.
-  -rpc-addr=127.0.0.1:7373  RPC address of the Serf agent.
-  -rpc-auth=""              RPC auth token of the Serf agent.
-`)
-}
+func (c *MonitorCommand) Help() string     { return strings.TrimSpace(monitorHelp) }
 
 // monitorOptions are the monitor command's flags.
 type monitorOptions struct {
-	logLevel         string
-	rpcAddr, rpcAuth *string
+	rpcFlags
+	logLevel string
 }
 
 // flags defines the command's flags on a new flag set, storing into o.
 func (c *MonitorCommand) flags(o *monitorOptions) *flag.FlagSet {
-	f := flag.NewFlagSet("monitor", flag.ContinueOnError)
-	f.Usage = func() { c.UI.Output(c.Help()) }
+	f := o.flagSet("monitor", c.UI, c.Help())
 	f.StringVar(&o.logLevel, "log-level", "INFO", "log level")
-	o.rpcAddr, o.rpcAuth = rpcFlags(f)
 	return f
 }
 
@@ -66,9 +46,8 @@ func (c *MonitorCommand) Run(args []string) int {
 		return 1
 	}
 
-	cl, err := rpcClient(*o.rpcAddr, *o.rpcAuth)
-	if err != nil {
-		c.UI.Error(connectError(err))
+	cl := o.connect(c.UI.Error)
+	if cl == nil {
 		return 1
 	}
 	defer cl.Close()
@@ -78,14 +57,12 @@ func (c *MonitorCommand) Run(args []string) int {
 	eventCh := make(chan map[string]interface{}, 512)
 	streamHandle, err := cl.Stream("*", eventCh)
 	if err != nil {
-		c.UI.Error(fmt.Sprintf("Error starting stream: %s", err))
-		return 1
+		return failf(c.UI, "Error starting stream: %s", err)
 	}
 	logCh := make(chan string, 512)
 	monitorHandle, err := cl.Monitor(logutils.LogLevel(o.logLevel), logCh)
 	if err != nil {
-		c.UI.Error(fmt.Sprintf("Error starting monitor: %s", err))
-		return 1
+		return failf(c.UI, "Error starting monitor: %s", err)
 	}
 
 	// Both channels close when the connection ends; the one closing first
@@ -131,3 +108,21 @@ func (c *MonitorCommand) printEvent(event map[string]interface{}) {
 		c.UI.Info(fmt.Sprintf("\t%s: %#v", k, event[k]))
 	}
 }
+
+// monitorHelp is what "serf monitor -h" prints.
+const monitorHelp = `
+Usage: serf monitor [options]
+
+  Attaches to a running agent and prints its log: first the lines it has
+  kept from the recent past, then every new line as it is written, along
+  with each event the agent receives. The level chosen here is independent
+  of the agent's own: an agent logging at INFO can still be watched at
+  DEBUG. Press Ctrl-C to detach.
+
+Options:
+
+  -log-level=info          Lowest level of the lines to print: trace, debug,
+                           info, warn or err.
+  -rpc-addr=127.0.0.1:7373  RPC address of the Serf agent.
+  -rpc-auth=""              RPC auth token of the Serf agent.
+`

@@ -23,11 +23,7 @@ func TestMonitorCommand(t *testing.T) {
 	waitForOutput(t, ui, `(?m)^\S+ \S+ \[INFO\] serf: EventMemberJoin: a 127\.`)
 	waitForOutput(t, ui, `\[INFO\] agent\.ipc: Accepted client: 127\.0\.0\.1:\d+\n`)
 
-	cl, err := rpcClient(a.RPCAddr, "")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer cl.Close()
+	cl := a.client(t)
 	if err := cl.UserEvent("deploy", []byte("wo"), false); err != nil {
 		t.Fatalf("UserEvent() error: %v", err)
 	}

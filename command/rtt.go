@@ -15,37 +15,16 @@ type RTTCommand struct {
 }
 
 func (c *RTTCommand) Synopsis() string { return "Estimates network round trip time between nodes" }
-
-func (c *RTTCommand) Help() string {
-	return strings.TrimSpace(`
-Usage: serf rtt [options] node1 [node2]
-
-  Prints an estimate of the network round trip time between two nodes,
-  computed from the Vivaldi network coordinates Serf keeps for every member.
-  No packets are sent to measure it.
-
-  Nodes are named as "serf members" shows them, not by address. With one
-  name the other node is the agent this command talks to.
-
-Options:
-
-  -rpc-addr=127.0.0.1:7373  RPC address of the Serf agent.
-
-  -rpc-auth=""              RPC auth token of the Serf agent.
-`)
-}
+func (c *RTTCommand) Help() string     { return strings.TrimSpace(rttHelp) }
 
 // rttOptions are the rtt command's flags, only the RPC ones.
 type rttOptions struct {
-	rpcAddr, rpcAuth *string
+	rpcFlags
 }
 
 // flags defines the command's flags on a new flag set, storing into o.
 func (c *RTTCommand) flags(o *rttOptions) *flag.FlagSet {
-	f := flag.NewFlagSet("rtt", flag.ContinueOnError)
-	f.Usage = func() { c.UI.Output(c.Help()) }
-	o.rpcAddr, o.rpcAuth = rpcFlags(f)
-	return f
+	return o.flagSet("rtt", c.UI, c.Help())
 }
 
 // Run prints the estimate and returns 0, or 1 when a coordinate is
@@ -59,9 +38,8 @@ func (c *RTTCommand) Run(args []string) int {
 
 	// Serf connects before it looks at the node names, so a usage error
 	// against an unreachable agent reports the connection.
-	cl, err := rpcClient(*o.rpcAddr, *o.rpcAuth)
-	if err != nil {
-		c.UI.Error(connectError(err))
+	cl := o.connect(c.UI.Error)
+	if cl == nil {
 		return 1
 	}
 	defer cl.Close()
@@ -71,16 +49,12 @@ func (c *RTTCommand) Run(args []string) int {
 	case 1:
 		stats, err := cl.Stats()
 		if err != nil {
-			c.UI.Error(fmt.Sprintf("Error querying agent: %s", err))
-			return 1
+			return failf(c.UI, "Error querying agent: %s", err)
 		}
 		nodes = append(nodes, stats["agent"]["name"])
 	case 2:
 	default:
-		c.UI.Error("One or two node names must be specified")
-		c.UI.Error("")
-		c.UI.Error(c.Help())
-		return 1
+		return usageError(c.UI, "One or two node names must be specified", c.Help())
 	}
 
 	coord1, err := cl.GetCoordinate(nodes[0])
@@ -106,3 +80,21 @@ func (c *RTTCommand) Run(args []string) int {
 	c.UI.Output(fmt.Sprintf("Estimated %s <-> %s rtt: %.3f ms", nodes[0], nodes[1], ms))
 	return 0
 }
+
+// rttHelp is what "serf rtt -h" prints.
+const rttHelp = `
+Usage: serf rtt [options] node1 [node2]
+
+  Prints an estimate of the network round trip time between two nodes,
+  computed from the Vivaldi network coordinates Serf keeps for every member.
+  No packets are sent to measure it.
+
+  Nodes are named as "serf members" shows them, not by address. With one
+  name the other node is the agent this command talks to.
+
+Options:
+
+  -rpc-addr=127.0.0.1:7373  RPC address of the Serf agent.
+
+  -rpc-auth=""              RPC auth token of the Serf agent.
+`

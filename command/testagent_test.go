@@ -9,6 +9,7 @@ import (
 
 	"github.com/hashicorp/memberlist"
 	"github.com/openserf/serf/agent"
+	"github.com/openserf/serf/client"
 	"github.com/openserf/serf/internal/cluster"
 	"github.com/openserf/serf/internal/wait"
 	"github.com/openserf/serf/serf"
@@ -81,6 +82,17 @@ func startTestAgent(t testing.TB, o testAgentOptions) *testAgent {
 		Addr:    net.JoinHostPort(ln.Addr.String(), strconv.Itoa(int(ln.Port))),
 		Logs:    logs,
 	}
+}
+
+// client returns an RPC client connected to ta, closed at test cleanup.
+func (ta *testAgent) client(t testing.TB) *client.RPCClient {
+	t.Helper()
+	c, err := client.ClientFromConfig(&client.Config{Addr: ta.RPCAddr})
+	if err != nil {
+		t.Fatalf("connect to %s: %v", ta.RPCAddr, err)
+	}
+	t.Cleanup(func() { c.Close() })
+	return c
 }
 
 // joinAgents joins b to a and waits until each sees the other alive.
