@@ -3,9 +3,7 @@ package command
 import "testing"
 
 func TestTestAgentStarts(t *testing.T) {
-	a := startTestAgent(t, testAgentOptions{Name: "smoke"})
-	b := startTestAgent(t, testAgentOptions{Name: "smoke2"})
-	joinAgents(t, a, b)
+	a, _ := startPair(t, testAgentOptions{Name: "smoke"}, testAgentOptions{Name: "smoke2"})
 	c := a.client(t)
 	ms, err := c.Members()
 	if err != nil || len(ms) != 2 {

@@ -95,6 +95,14 @@ func (ta *testAgent) client(t testing.TB) *client.RPCClient {
 	return c
 }
 
+// startPair starts two agents, with options ao and bo, and joins them.
+func startPair(t testing.TB, ao, bo testAgentOptions) (a, b *testAgent) {
+	t.Helper()
+	a, b = startTestAgent(t, ao), startTestAgent(t, bo)
+	joinAgents(t, a, b)
+	return a, b
+}
+
 // joinAgents joins b to a and waits until each sees the other alive.
 func joinAgents(t testing.TB, a, b *testAgent) {
 	t.Helper()
