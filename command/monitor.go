@@ -65,29 +65,12 @@ func (c *MonitorCommand) Run(args []string) int {
 		return failf(c.UI, "Error starting monitor: %s", err)
 	}
 
-	// Both channels close when the connection ends; the one closing first
-	// must not cut off what the other still holds.
-	logs, events := (<-chan string)(logCh), (<-chan map[string]interface{})(eventCh)
-	for logs != nil || events != nil {
-		select {
-		case line, ok := <-logs:
-			if !ok {
-				logs = nil
-				continue
-			}
-			c.UI.Info(line)
-		case event, ok := <-events:
-			if !ok {
-				events = nil
-				continue
-			}
-			c.printEvent(event)
-		case <-c.ShutdownCh:
-			// Stop closes the channels; nothing reads them any more.
-			_ = cl.Stop(monitorHandle)
-			_ = cl.Stop(streamHandle)
-			return 0
-		}
+	// Both channels close when the connection ends.
+	if !receiveBoth(logCh, eventCh, c.ShutdownCh, c.UI.Info, c.printEvent) {
+		// Stop closes the channels; nothing reads them any more.
+		_ = cl.Stop(monitorHandle)
+		_ = cl.Stop(streamHandle)
+		return 0
 	}
 	c.UI.Info("")
 	c.UI.Output(monitorRemoteEnded)

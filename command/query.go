@@ -141,27 +141,11 @@ func (c *QueryCommand) Run(args []string) int {
 
 	// The client closes both channels after the agent's done record, once
 	// everything before it was taken.
-	acks, resps := (<-chan string)(ackCh), (<-chan client.NodeResponse)(respCh)
-	for acks != nil || resps != nil {
-		select {
-		case from, ok := <-acks:
-			if !ok {
-				acks = nil
-				continue
-			}
-			out.ack(from)
-		case r, ok := <-resps:
-			if !ok {
-				resps = nil
-				continue
-			}
-			out.response(r)
-		case <-c.ShutdownCh:
-			if o.format == "json" {
-				return fail(queryInterrupted, false)
-			}
-			return 1
+	if !receiveBoth(ackCh, respCh, c.ShutdownCh, out.ack, out.response) {
+		if o.format == "json" {
+			return fail(queryInterrupted, false)
 		}
+		return 1
 	}
 	// The channels are closed by the done record, or by the loss of the
 	// connection, when the results are incomplete. Serf cannot tell the two
