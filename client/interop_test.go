@@ -35,18 +35,6 @@ const (
 	key2    = "lCzVqYDwIFnx+vq5u4yROj5Ai3UL6wn8xo1Mb5r5Tqs="
 )
 
-// interopVersions runs fn once per oracle version as a subtest.
-func interopVersions(t *testing.T, fn func(t *testing.T, bin, version string)) {
-	for _, v := range oracle.Versions {
-		t.Run(v, func(t *testing.T) {
-			if _, ok := oracle.Cached(v); !ok && !oracle.Interop() {
-				t.Skipf("serf %s oracle not cached; set SERF_INTEROP=1 to install it", v)
-			}
-			fn(t, oracle.Binary(t, v), v)
-		})
-	}
-}
-
 // dial connects to a real agent once its RPC port is up, and closes the
 // client when the test ends.
 func dial(tb testing.TB, a *agentproc.Agent, authKey string) *RPCClient {
@@ -134,7 +122,7 @@ func asUint(v interface{}) (uint64, bool) {
 // TestInteropClient drives every client method against two real agents:
 // a1 with rpc_auth, an encryption key and a query handler, a2 with a tag.
 func TestInteropClient(t *testing.T) {
-	interopVersions(t, func(t *testing.T, bin, version string) {
+	oracle.EachVersion(t, func(t *testing.T, version, bin string) {
 		a1 := agentproc.Start(t, bin, "-node=a1", "-encrypt="+key1,
 			"-config-file="+authConfig(t), "-event-handler=query:q=echo hi")
 		a2 := agentproc.Start(t, bin, "-node=a2", "-encrypt="+key1, "-tag=role=web")
@@ -622,7 +610,7 @@ func (b byteReader) Read(p []byte) (int, error) {
 // agents and compares their replies with the golden frames byte for
 // byte.
 func TestInteropGoldenExchange(t *testing.T) {
-	interopVersions(t, func(t *testing.T, bin, _ string) {
+	oracle.EachVersion(t, func(t *testing.T, _, bin string) {
 		a := agentproc.Start(t, bin, "-node=p1", "-tag=role=web")
 		a.WaitRPC(interopWait)
 
@@ -663,7 +651,7 @@ func TestInteropGoldenExchange(t *testing.T) {
 // TestInteropGates checks the handshake and auth gates of real agents at
 // the frame level.
 func TestInteropGates(t *testing.T) {
-	interopVersions(t, func(t *testing.T, bin, _ string) {
+	oracle.EachVersion(t, func(t *testing.T, _, bin string) {
 		a := agentproc.Start(t, bin, "-node=g1", "-config-file="+authConfig(t))
 		dial(t, a, rpcAuth) // waits for the RPC port
 

@@ -99,19 +99,6 @@ func startOracle(t *testing.T, version, name string, extra ...string) (*agentpro
 	return a, events
 }
 
-func eachOracle(t *testing.T, f func(t *testing.T, version string)) {
-	for _, v := range oracle.Versions {
-		t.Run(v, func(t *testing.T) {
-			if !oracle.Interop() {
-				if _, ok := oracle.Cached(v); !ok {
-					t.Skip("Serf oracle not installed; set SERF_INTEROP=1 to install and run")
-				}
-			}
-			f(t, v)
-		})
-	}
-}
-
 func ourNode(t *testing.T, name string, tweak func(*serf.Config)) (*cluster.Node, chan serf.Event) {
 	cfg := cluster.Config(name)
 	cfg.Tags = map[string]string{"role": "db", "dc": "lab"}
@@ -147,7 +134,7 @@ func relay(t *testing.T, n *cluster.Node, ch <-chan serf.Event) *eventLog {
 }
 
 func TestInteropMembershipAndUserEvents(t *testing.T) {
-	eachOracle(t, func(t *testing.T, version string) {
+	oracle.EachVersion(t, func(t *testing.T, version, _ string) {
 		real, events := startOracle(t, version, "real")
 		ours, ch := ourNode(t, "ours", nil)
 		log := relay(t, ours, ch)
@@ -209,7 +196,7 @@ func TestInteropMembershipAndUserEvents(t *testing.T) {
 }
 
 func TestInteropRealJoinsUs(t *testing.T) {
-	eachOracle(t, func(t *testing.T, version string) {
+	oracle.EachVersion(t, func(t *testing.T, version, _ string) {
 		ours, ch := ourNode(t, "ours", nil)
 		relay(t, ours, ch)
 		real, _ := startOracle(t, version, "real")
@@ -228,7 +215,7 @@ func TestInteropRealJoinsUs(t *testing.T) {
 }
 
 func TestInteropQueries(t *testing.T) {
-	eachOracle(t, func(t *testing.T, version string) {
+	oracle.EachVersion(t, func(t *testing.T, version, _ string) {
 		real, _ := startOracle(t, version, "real")
 		ours, ch := ourNode(t, "ours", nil)
 		relay(t, ours, ch)
@@ -296,7 +283,7 @@ func TestInteropQueries(t *testing.T) {
 }
 
 func TestInteropCoordinates(t *testing.T) {
-	eachOracle(t, func(t *testing.T, version string) {
+	oracle.EachVersion(t, func(t *testing.T, version, _ string) {
 		real, _ := startOracle(t, version, "real")
 		ours, ch := ourNode(t, "ours", nil)
 		relay(t, ours, ch)
@@ -322,7 +309,7 @@ func TestInteropCoordinates(t *testing.T) {
 }
 
 func TestInteropKeyRotation(t *testing.T) {
-	eachOracle(t, func(t *testing.T, version string) {
+	oracle.EachVersion(t, func(t *testing.T, version, _ string) {
 		oldKey := make([]byte, 32)
 		newKey := make([]byte, 32)
 		newer := make([]byte, 16)

@@ -129,30 +129,23 @@ func TestCheckOutput(t *testing.T) {
 // it lists itself as alive. Without SERF_INTEROP=1 it runs only for
 // versions already in the cache, so plain "go test" never installs.
 func TestInteropAgentMembers(t *testing.T) {
-	for _, v := range oracle.Versions {
-		t.Run(v, func(t *testing.T) {
-			if _, ok := oracle.Cached(v); !ok && !oracle.Interop() {
-				t.Skipf("serf %s oracle not cached; set SERF_INTEROP=1 to install it", v)
-			}
-			bin := oracle.Binary(t, v)
+	oracle.EachVersion(t, func(t *testing.T, _, bin string) {
+		const ip = "127.0.0.50"
+		ports := oracle.FreePorts(t, ip, 2)
+		bind := net.JoinHostPort(ip, strconv.Itoa(ports[0]))
+		a := Start(t, bin,
+			"-bind", bind,
+			"-rpc-addr", net.JoinHostPort(ip, strconv.Itoa(ports[1])),
+			"-node", "o1")
+		a.WaitRPC(20 * time.Second)
 
-			const ip = "127.0.0.50"
-			ports := oracle.FreePorts(t, ip, 2)
-			bind := net.JoinHostPort(ip, strconv.Itoa(ports[0]))
-			a := Start(t, bin,
-				"-bind", bind,
-				"-rpc-addr", net.JoinHostPort(ip, strconv.Itoa(ports[1])),
-				"-node", "o1")
-			a.WaitRPC(20 * time.Second)
-
-			out, err := a.CLI("members")
-			if err != nil {
-				t.Fatalf("serf members: %v\n%s", err, out)
-			}
-			want := regexp.MustCompile(`(?m)^o1\s+` + regexp.QuoteMeta(bind) + `\s+alive\b`)
-			if !want.MatchString(out) {
-				t.Errorf("serf members = %q, want a line matching %q", out, want)
-			}
-		})
-	}
+		out, err := a.CLI("members")
+		if err != nil {
+			t.Fatalf("serf members: %v\n%s", err, out)
+		}
+		want := regexp.MustCompile(`(?m)^o1\s+` + regexp.QuoteMeta(bind) + `\s+alive\b`)
+		if !want.MatchString(out) {
+			t.Errorf("serf members = %q, want a line matching %q", out, want)
+		}
+	})
 }

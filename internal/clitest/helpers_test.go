@@ -30,17 +30,6 @@ const (
 	exitTimeout  = 15 * time.Second // an agent exiting after leave or SIGINT
 )
 
-// realBin returns the released Serf binary of version, skipping the test
-// when it is not cached, unless SERF_INTEROP=1 asks for it to be
-// installed (or the test to fail).
-func realBin(tb testing.TB, version string) string {
-	tb.Helper()
-	if _, ok := oracle.Cached(version); !ok && !oracle.Interop() {
-		tb.Skipf("serf %s is not cached in the oracle directory (SERF_INTEROP=1 installs it)", version)
-	}
-	return oracle.Binary(tb, version)
-}
-
 // result is what one CLI command did.
 type result struct {
 	Code   int // exit status

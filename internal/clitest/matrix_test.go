@@ -155,48 +155,45 @@ var scenarios = []struct {
 // them to -parallel (GOMAXPROCS, 2 on a small machine) at a time.
 func TestCrossMatrix(t *testing.T) {
 	t.Parallel()
-	for _, version := range oracle.Versions {
-		t.Run(version, func(t *testing.T) {
-			t.Parallel()
-			real := realBin(t, version)
-			concurrently(len(scenarios), func(i int) {
-				sc := scenarios[i]
-				t.Run(sc.name, func(t *testing.T) {
-					transcripts := make([][]step, len(pairs))
-					concurrently(len(pairs), func(j int) {
-						p := pairs[j]
-						t.Run(p.name, func(t *testing.T) {
-							cli, agents := real, real
-							if p.ourCLI {
-								cli = ourBin
-							}
-							if p.ourAgents {
-								agents = ourBin
-							}
-							r := newRun(t, cli, agents)
-							sc.run(r)
-							transcripts[j] = r.steps
-						})
+	oracle.EachVersion(t, func(t *testing.T, version, real string) {
+		t.Parallel()
+		concurrently(len(scenarios), func(i int) {
+			sc := scenarios[i]
+			t.Run(sc.name, func(t *testing.T) {
+				transcripts := make([][]step, len(pairs))
+				concurrently(len(pairs), func(j int) {
+					p := pairs[j]
+					t.Run(p.name, func(t *testing.T) {
+						cli, agents := real, real
+						if p.ourCLI {
+							cli = ourBin
+						}
+						if p.ourAgents {
+							agents = ourBin
+						}
+						r := newRun(t, cli, agents)
+						sc.run(r)
+						transcripts[j] = r.steps
 					})
-					if os.Getenv("CLITEST_DUMP") != "" {
-						for _, st := range transcripts[2] {
-							t.Logf("== %s\n%s", st.Label, st.result)
-						}
-					}
-					// A run that stopped early has failed already and
-					// left no transcript.
-					for _, tr := range transcripts {
-						if tr == nil {
-							return
-						}
-					}
-					for i, p := range pairs[1:] {
-						compareTranscripts(t, p.name, transcripts[i+1], transcripts[0])
-					}
 				})
+				if os.Getenv("CLITEST_DUMP") != "" {
+					for _, st := range transcripts[2] {
+						t.Logf("== %s\n%s", st.Label, st.result)
+					}
+				}
+				// A run that stopped early has failed already and
+				// left no transcript.
+				for _, tr := range transcripts {
+					if tr == nil {
+						return
+					}
+				}
+				for i, p := range pairs[1:] {
+					compareTranscripts(t, p.name, transcripts[i+1], transcripts[0])
+				}
 			})
 		})
-	}
+	})
 }
 
 // concurrently calls f(0) ... f(n-1) in their own goroutines and waits

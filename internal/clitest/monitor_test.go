@@ -27,7 +27,7 @@ import (
 // runs against Serf's agent too, as a control.
 func TestMonitorMultiLineLogEntry(t *testing.T) {
 	t.Parallel()
-	real := realBin(t, oracle.Versions[0])
+	real := oracle.Available(t, oracle.Versions[0])
 	for _, agent := range []struct{ name, bin string }{{"real-agent", real}, {"our-agent", ourBin}} {
 		t.Run(agent.name, func(t *testing.T) {
 			t.Parallel()

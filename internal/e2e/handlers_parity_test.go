@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/openserf/serf/internal/oracle"
 	"github.com/openserf/serf/internal/wait"
 )
 
@@ -133,7 +134,7 @@ func TestHandlerOutlivesAgent(t *testing.T) {
 // scenario against real Serf 0.11.0, the reference for its expectations.
 func TestInteropHandlerOutlivesAgent(t *testing.T) {
 	t.Parallel()
-	bin := oracleBin(t, "v0.11.0")
+	bin := oracle.Available(t, "v0.11.0")
 	for _, stop := range agentStops {
 		t.Run(stop.name, func(t *testing.T) {
 			t.Parallel()
@@ -221,5 +222,5 @@ func TestQueryHandlerOrder(t *testing.T) {
 // against real Serf 0.11.0, the reference for its expectations.
 func TestInteropQueryHandlerOrder(t *testing.T) {
 	t.Parallel()
-	runQueryOrder(t, oracleBin(t, "v0.11.0"))
+	runQueryOrder(t, oracle.Available(t, "v0.11.0"))
 }

@@ -13,21 +13,6 @@ import (
 	"github.com/openserf/serf/internal/oracle"
 )
 
-// oracleBin returns the real serf of version, skipping the test when it
-// is not cached, unless SERF_INTEROP=1 (then it is installed, or the test
-// fails).
-func oracleBin(t *testing.T, version string) string {
-	t.Helper()
-	if bin, ok := oracle.Cached(version); ok {
-		return bin
-	}
-	if oracle.Interop() {
-		return oracle.Binary(t, version)
-	}
-	t.Skipf("serf %s is not cached; SERF_INTEROP=1 installs it", version)
-	return ""
-}
-
 // progressLines are "==> " lines printed on the way to an error.
 var progressLines = []string{"==> Starting Serf agent...\n", "==> Starting Serf agent RPC...\n"}
 
@@ -58,49 +43,46 @@ var durationKeyRE = regexp.MustCompile(`^(==> Error decoding '<path>': )[a-z_]+:
 // start-up lines or the same error (but for documented differences).
 func TestInteropConfig(t *testing.T) {
 	t.Parallel()
-	for _, version := range oracle.Versions {
-		t.Run(version, func(t *testing.T) {
-			t.Parallel()
-			theirBin := oracleBin(t, version)
-			for _, c := range configCases {
-				t.Run(c.name, func(t *testing.T) {
-					t.Parallel()
-					theirs := runConfig(t, theirBin, c)
-					ours := runConfig(t, serfBin, c)
-					if theirs.started != ours.started {
-						t.Fatalf("serf %s started: %v, ours: %v\nserf %s:\n%s\nours:\n%s",
-							version, theirs.started, ours.started, version, theirs.out, ours.out)
+	oracle.EachVersion(t, func(t *testing.T, version, theirBin string) {
+		t.Parallel()
+		for _, c := range configCases {
+			t.Run(c.name, func(t *testing.T) {
+				t.Parallel()
+				theirs := runConfig(t, theirBin, c)
+				ours := runConfig(t, serfBin, c)
+				if theirs.started != ours.started {
+					t.Fatalf("serf %s started: %v, ours: %v\nserf %s:\n%s\nours:\n%s",
+						version, theirs.started, ours.started, version, theirs.out, ours.out)
+				}
+				if theirs.started {
+					if a, b := startLines(theirs.out), startLines(ours.out); a != b {
+						t.Errorf("start-up lines differ:\nserf %s:\n%s\nours:\n%s", version, a, b)
 					}
-					if theirs.started {
-						if a, b := startLines(theirs.out), startLines(ours.out); a != b {
-							t.Errorf("start-up lines differ:\nserf %s:\n%s\nours:\n%s", version, a, b)
-						}
-						return
-					}
-					if theirs.code != ours.code {
-						t.Errorf("exit code %d, serf %s's %d", ours.code, version, theirs.code)
-					}
-					a, b := errorBlock(theirs), errorBlock(ours)
-					if a == "" {
-						t.Fatalf("serf %s printed no error:\n%s", version, theirs.out)
-					}
-					switch {
-					case c.compare == durationKey:
-						// Documented: ours names the key.
-						b = durationKeyRE.ReplaceAllString(b, "$1$2")
-					case c.compare == decodeText && version == "v0.10.2":
-						// mapstructure v1 words it differently; only the prefix is
-						// comparable.
-						a, _, _ = strings.Cut(a, "': ")
-						b, _, _ = strings.Cut(b, "': ")
-					}
-					if a != b {
-						t.Errorf("error differs:\nserf %s:\n%q\nours:\n%q", version, a, b)
-					}
-				})
-			}
-		})
-	}
+					return
+				}
+				if theirs.code != ours.code {
+					t.Errorf("exit code %d, serf %s's %d", ours.code, version, theirs.code)
+				}
+				a, b := errorBlock(theirs), errorBlock(ours)
+				if a == "" {
+					t.Fatalf("serf %s printed no error:\n%s", version, theirs.out)
+				}
+				switch {
+				case c.compare == durationKey:
+					// Documented: ours names the key.
+					b = durationKeyRE.ReplaceAllString(b, "$1$2")
+				case c.compare == decodeText && version == "v0.10.2":
+					// mapstructure v1 words it differently; only the prefix is
+					// comparable.
+					a, _, _ = strings.Cut(a, "': ")
+					b, _, _ = strings.Cut(b, "': ")
+				}
+				if a != b {
+					t.Errorf("error differs:\nserf %s:\n%q\nours:\n%q", version, a, b)
+				}
+			})
+		}
+	})
 }
 
 // normalize replaces each address in addrs by a placeholder, longest
@@ -146,42 +128,39 @@ func logMessages(t *testing.T, out, until string) []string {
 // the banner, the first log lines, and what a SIGINT prints and returns.
 func TestInteropBannerAndSIGINT(t *testing.T) {
 	t.Parallel()
-	for _, version := range oracle.Versions {
-		t.Run(version, func(t *testing.T) {
-			t.Parallel()
-			theirBin := oracleBin(t, version)
-			type result struct {
-				head, stop string
-				logs       []string
-				code       int
-			}
-			run := func(bin string) result {
-				a := newAddrs(t, "n1")
-				p := startAgentAt(t, bin, a, "-tag", "a=b", "-event-handler", "member-join=true", "-role=web")
-				p.WaitOutput(startTimeout, "[INFO] agent: Received event: member-join\n")
-				var r result
-				out := normalize(p.Output(), placeholders(a))
-				r.head, _ = banner(t, out)
-				r.logs = logMessages(t, out, "Received event: member-join")
-				mark := p.Mark()
-				p.Signal(syscall.SIGINT)
-				r.code = p.WaitExit(exitTimeout)
-				r.stop = outputLines(p.Since(mark))
-				return r
-			}
-			theirs, ours := run(theirBin), run(serfBin)
-			if theirs.head != ours.head {
-				t.Errorf("banner differs:\nserf %s:\n%s\nours:\n%s", version, theirs.head, ours.head)
-			}
-			if a, b := strings.Join(theirs.logs, "\n"), strings.Join(ours.logs, "\n"); a != b {
-				t.Errorf("first log lines differ:\nserf %s:\n%s\nours:\n%s", version, a, b)
-			}
-			if theirs.stop != ours.stop || theirs.code != ours.code {
-				t.Errorf("SIGINT: ours printed\n%sand exited %d; serf %s printed\n%sand exited %d",
-					ours.stop, ours.code, version, theirs.stop, theirs.code)
-			}
-		})
-	}
+	oracle.EachVersion(t, func(t *testing.T, version, theirBin string) {
+		t.Parallel()
+		type result struct {
+			head, stop string
+			logs       []string
+			code       int
+		}
+		run := func(bin string) result {
+			a := newAddrs(t, "n1")
+			p := startAgentAt(t, bin, a, "-tag", "a=b", "-event-handler", "member-join=true", "-role=web")
+			p.WaitOutput(startTimeout, "[INFO] agent: Received event: member-join\n")
+			var r result
+			out := normalize(p.Output(), placeholders(a))
+			r.head, _ = banner(t, out)
+			r.logs = logMessages(t, out, "Received event: member-join")
+			mark := p.Mark()
+			p.Signal(syscall.SIGINT)
+			r.code = p.WaitExit(exitTimeout)
+			r.stop = outputLines(p.Since(mark))
+			return r
+		}
+		theirs, ours := run(theirBin), run(serfBin)
+		if theirs.head != ours.head {
+			t.Errorf("banner differs:\nserf %s:\n%s\nours:\n%s", version, theirs.head, ours.head)
+		}
+		if a, b := strings.Join(theirs.logs, "\n"), strings.Join(ours.logs, "\n"); a != b {
+			t.Errorf("first log lines differ:\nserf %s:\n%s\nours:\n%s", version, a, b)
+		}
+		if theirs.stop != ours.stop || theirs.code != ours.code {
+			t.Errorf("SIGINT: ours printed\n%sand exited %d; serf %s printed\n%sand exited %d",
+				ours.stop, ours.code, version, theirs.stop, theirs.code)
+		}
+	})
 }
 
 // handlerRuns is what a dumpScript handler on n1 saw: n2 joining and a
@@ -237,31 +216,28 @@ func normalizeMemberLines(stdin string, addrs map[string]string) string {
 // event.
 func TestInteropHandlerEnv(t *testing.T) {
 	t.Parallel()
-	for _, version := range oracle.Versions {
-		t.Run(version, func(t *testing.T) {
-			t.Parallel()
-			theirBin := oracleBin(t, version)
-			theirs := runHandlerScenario(t, theirBin, theirBin)
-			ours := runHandlerScenario(t, serfBin, serfBin)
-			for _, c := range []struct {
-				name        string
-				theirs, our handlerRun
-			}{
-				{"member-join", theirs.join, ours.join},
-				{"user event", theirs.user, ours.user},
-			} {
-				if !mapsEqual(c.theirs.Env, c.our.Env) {
-					t.Errorf("%s env: ours %v, serf %s's %v", c.name, c.our.Env, version, c.theirs.Env)
-				}
-				if c.theirs.Stdin != c.our.Stdin {
-					t.Errorf("%s stdin: ours %q, serf %s's %q", c.name, c.our.Stdin, version, c.theirs.Stdin)
-				}
+	oracle.EachVersion(t, func(t *testing.T, version, theirBin string) {
+		t.Parallel()
+		theirs := runHandlerScenario(t, theirBin, theirBin)
+		ours := runHandlerScenario(t, serfBin, serfBin)
+		for _, c := range []struct {
+			name        string
+			theirs, our handlerRun
+		}{
+			{"member-join", theirs.join, ours.join},
+			{"user event", theirs.user, ours.user},
+		} {
+			if !mapsEqual(c.theirs.Env, c.our.Env) {
+				t.Errorf("%s env: ours %v, serf %s's %v", c.name, c.our.Env, version, c.theirs.Env)
 			}
-			if want := "n2\t<ip>\tdb\tmy-tag.x=v 1,note=a\\tb\\c,role=db\n"; ours.join.Stdin != want {
-				t.Errorf("member-join stdin = %q, want %q", ours.join.Stdin, want)
+			if c.theirs.Stdin != c.our.Stdin {
+				t.Errorf("%s stdin: ours %q, serf %s's %q", c.name, c.our.Stdin, version, c.theirs.Stdin)
 			}
-		})
-	}
+		}
+		if want := "n2\t<ip>\tdb\tmy-tag.x=v 1,note=a\\tb\\c,role=db\n"; ours.join.Stdin != want {
+			t.Errorf("member-join stdin = %q, want %q", ours.join.Stdin, want)
+		}
+	})
 }
 
 // TestInteropReload rewrites the config file of real Serf and of ours
@@ -281,36 +257,33 @@ func TestInteropReload(t *testing.T) {
 		{`{"log_level": "debug", "event_handlers": ["user:deploy=true"], "rejoin_after_leave": true}`, rejoinWarning},
 		{`{"profile": "moon", "rejoin_after_leave": true}`, rejoinWarning},
 	}
-	for _, version := range oracle.Versions {
-		t.Run(version, func(t *testing.T) {
-			t.Parallel()
-			theirBin := oracleBin(t, version)
-			run := func(bin string) (string, int) {
-				conf := filepath.Join(t.TempDir(), "serf.json")
-				writeFile(t, conf, `{"log_level": "info"}`)
-				p := startAgentAt(t, bin, newAddrs(t, "n1"), "-config-file="+conf)
-				p.WaitRunning()
-				p.WaitSignalReady()
-				start := p.Mark()
-				for _, step := range steps {
-					mark := p.Mark()
-					writeFile(t, conf, step.config)
-					p.Signal(syscall.SIGHUP)
-					p.WaitSince(mark, eventTimeout, "==> Caught signal: hangup\n==> Reloading configuration...\n")
-					p.WaitSince(mark, eventTimeout, step.last)
-				}
-				p.Signal(syscall.SIGINT)
-				code := p.WaitExit(exitTimeout)
-				return strings.ReplaceAll(outputLines(p.Since(start)), conf, "<path>"), code
+	oracle.EachVersion(t, func(t *testing.T, version, theirBin string) {
+		t.Parallel()
+		run := func(bin string) (string, int) {
+			conf := filepath.Join(t.TempDir(), "serf.json")
+			writeFile(t, conf, `{"log_level": "info"}`)
+			p := startAgentAt(t, bin, newAddrs(t, "n1"), "-config-file="+conf)
+			p.WaitRunning()
+			p.WaitSignalReady()
+			start := p.Mark()
+			for _, step := range steps {
+				mark := p.Mark()
+				writeFile(t, conf, step.config)
+				p.Signal(syscall.SIGHUP)
+				p.WaitSince(mark, eventTimeout, "==> Caught signal: hangup\n==> Reloading configuration...\n")
+				p.WaitSince(mark, eventTimeout, step.last)
 			}
-			theirs, theirCode := run(theirBin)
-			ours, ourCode := run(serfBin)
-			if theirs != ours || theirCode != ourCode {
-				t.Errorf("ours printed\n%sand exited %d; serf %s printed\n%sand exited %d",
-					ours, ourCode, version, theirs, theirCode)
-			}
-		})
-	}
+			p.Signal(syscall.SIGINT)
+			code := p.WaitExit(exitTimeout)
+			return strings.ReplaceAll(outputLines(p.Since(start)), conf, "<path>"), code
+		}
+		theirs, theirCode := run(theirBin)
+		ours, ourCode := run(serfBin)
+		if theirs != ours || theirCode != ourCode {
+			t.Errorf("ours printed\n%sand exited %d; serf %s printed\n%sand exited %d",
+				ours, ourCode, version, theirs, theirCode)
+		}
+	})
 }
 
 // TestInteropUserEventCoalescing sends user events with and without
@@ -318,47 +291,44 @@ func TestInteropReload(t *testing.T) {
 // of coalesced events with one name only the last is delivered.
 func TestInteropUserEventCoalescing(t *testing.T) {
 	t.Parallel()
-	for _, version := range oracle.Versions {
-		t.Run(version, func(t *testing.T) {
-			t.Parallel()
-			theirBin := oracleBin(t, version)
-			run := func(bin, cli string) []string {
-				out := filepath.Join(t.TempDir(), "events")
-				a := newAddrs(t, "n1")
-				p := startAgentAt(t, bin, a, "-event-handler",
-					`user=printf '%s %s %s\n' "$SERF_USER_EVENT" "$SERF_USER_LTIME" "$(cat)" >> `+out)
-				p.WaitRunning()
-				send := func(args ...string) {
-					if got, err := runCLI(cli, "event", append([]string{"-rpc-addr=" + a.RPC}, args...)...); err != nil {
-						t.Fatalf("%v\n%s", err, got)
-					}
+	oracle.EachVersion(t, func(t *testing.T, version, theirBin string) {
+		t.Parallel()
+		run := func(bin, cli string) []string {
+			out := filepath.Join(t.TempDir(), "events")
+			a := newAddrs(t, "n1")
+			p := startAgentAt(t, bin, a, "-event-handler",
+				`user=printf '%s %s %s\n' "$SERF_USER_EVENT" "$SERF_USER_LTIME" "$(cat)" >> `+out)
+			p.WaitRunning()
+			send := func(args ...string) {
+				if got, err := runCLI(cli, "event", append([]string{"-rpc-addr=" + a.RPC}, args...)...); err != nil {
+					t.Fatalf("%v\n%s", err, got)
 				}
-				send("deploy", "p1")
-				send("deploy", "p2")
-				send("deploy", "p3")
-				send("other", "o1")
-				send("-coalesce=false", "deploy", "now")
-				waitLines(t, out, 3, eventTimeout)
-				// The coalescer has flushed: whatever else it delivers comes
-				// before this last event.
-				send("-coalesce=false", "end")
-				lines := waitLines(t, out, 4, eventTimeout)
-				if last := lines[len(lines)-1]; !strings.HasPrefix(last, "end ") {
-					t.Errorf("events after the flush: %q", lines)
-				}
-				lines = lines[:len(lines)-1]
-				// The coalescer flushes names in no set order.
-				sort.Strings(lines)
-				return lines
 			}
-			theirs := run(theirBin, theirBin)
-			ours := run(serfBin, serfBin)
-			if !slices.Equal(theirs, ours) {
-				t.Errorf("handler got %q, serf %s's got %q", ours, version, theirs)
+			send("deploy", "p1")
+			send("deploy", "p2")
+			send("deploy", "p3")
+			send("other", "o1")
+			send("-coalesce=false", "deploy", "now")
+			waitLines(t, out, 3, eventTimeout)
+			// The coalescer has flushed: whatever else it delivers comes
+			// before this last event.
+			send("-coalesce=false", "end")
+			lines := waitLines(t, out, 4, eventTimeout)
+			if last := lines[len(lines)-1]; !strings.HasPrefix(last, "end ") {
+				t.Errorf("events after the flush: %q", lines)
 			}
-			if want := []string{"deploy 3 p3", "deploy 5 now", "other 4 o1"}; !slices.Equal(ours, want) {
-				t.Errorf("handler got %q, want %q", ours, want)
-			}
-		})
-	}
+			lines = lines[:len(lines)-1]
+			// The coalescer flushes names in no set order.
+			sort.Strings(lines)
+			return lines
+		}
+		theirs := run(theirBin, theirBin)
+		ours := run(serfBin, serfBin)
+		if !slices.Equal(theirs, ours) {
+			t.Errorf("handler got %q, serf %s's got %q", ours, version, theirs)
+		}
+		if want := []string{"deploy 3 p3", "deploy 5 now", "other 4 o1"}; !slices.Equal(ours, want) {
+			t.Errorf("handler got %q, want %q", ours, want)
+		}
+	})
 }

@@ -55,6 +55,31 @@ func Binary(tb testing.TB, version string) string {
 	return bin
 }
 
+// Available is Binary for tests that must not start a slow install on
+// their own: it returns the cached binary of version, installs it only
+// under SERF_INTEROP=1 (where failing to is a test failure), and skips the
+// test otherwise, so that a plain "go test" never downloads anything.
+func Available(tb testing.TB, version string) string {
+	tb.Helper()
+	if bin, ok := Cached(version); ok {
+		return bin
+	}
+	if !Interop() {
+		tb.Skipf("serf %s oracle not cached (set %s=1 to install it)", version, envInterop)
+	}
+	return Binary(tb, version)
+}
+
+// EachVersion runs fn as a subtest of t, named after the version, for
+// each of Versions, with that version's binary from Available.
+func EachVersion(t *testing.T, fn func(t *testing.T, version, bin string)) {
+	for _, v := range Versions {
+		t.Run(v, func(t *testing.T) {
+			fn(t, v, Available(t, v))
+		})
+	}
+}
+
 // Install is Binary for code that runs outside a test, such as a TestMain
 // that must fetch the oracles before it cuts itself off the network or a
 // benchmark program: it returns the binary's path, installing it first
