@@ -1,13 +1,10 @@
 package multihost
 
 import (
-	"fmt"
-	"path/filepath"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
-
-	"github.com/openserf/serf/internal/wait"
 )
 
 // startRecorded starts n agents, one per host, each with the recording
@@ -18,23 +15,24 @@ func startRecorded(t *testing.T, c *Cluster, n int, extra ...string) []*Agent {
 	return startRecordedWith(t, c, n, ourBin, extra...)
 }
 
+// recordedCluster builds a lab of n hosts, named after prefix, and starts
+// our agents on all of them as startRecorded does.
+func recordedCluster(t *testing.T, prefix string, n int) (*Cluster, []*Agent) {
+	t.Helper()
+	c := NewCluster(t, prefix, n, ourBin)
+	return c, startRecorded(t, c, n)
+}
+
 // startRecordedWith is startRecorded with the agents' binary chosen.
 func startRecordedWith(t *testing.T, c *Cluster, n int, bin string, extra ...string) []*Agent {
 	t.Helper()
 	var agents []*Agent
 	for i := 1; i <= n; i++ {
-		h := c.Host(i)
-		dir := filepath.Join(c.dir, h.Name)
-		script, err := HandlerScript(dir)
-		if err != nil {
-			t.Fatal(err)
-		}
-		args := []string{"-iface=eth1", "-snapshot=" + filepath.Join(dir, "snapshot"),
-			"-event-handler=" + script}
+		args := extra
 		if i > 1 {
-			args = append(args, "-join="+c.Host(1).IP)
+			args = append([]string{"-join=" + c.Host(1).IP}, extra...)
 		}
-		agents = append(agents, c.Start(h, bin, append(args, extra...)...))
+		agents = append(agents, c.StartRecorded(c.Host(i), bin, args...))
 		if i == 1 {
 			// The others join it: it must be listening first.
 			WaitRPC(t, agents[0])
@@ -48,7 +46,7 @@ func startRecordedWith(t *testing.T, c *Cluster, n int, bin string, extra ...str
 func withoutJoin(args []string) []string {
 	var out []string
 	for _, a := range args {
-		if len(a) < 6 || a[:6] != "-join=" {
+		if !strings.HasPrefix(a, "-join=") {
 			out = append(out, a)
 		}
 	}
@@ -60,8 +58,7 @@ func withoutJoin(args []string) []string {
 // and no join address, it rejoins by itself and replays no old event.
 func TestCrashAndRestart(t *testing.T) {
 	requireLab(t)
-	c := NewCluster(t, "cr", 5, ourBin)
-	agents := startRecorded(t, c, 5)
+	_, agents := recordedCluster(t, "cr", 5)
 	victim := agents[2]
 	rest := Others(agents, victim)
 
@@ -69,28 +66,14 @@ func TestCrashAndRestart(t *testing.T) {
 	if _, err := agents[0].CLI("event", "deploy", "v1"); err != nil {
 		t.Fatal(err)
 	}
-	wait.Every(t, 30*time.Second, PollInterval, func() error {
-		for _, a := range agents {
-			if n := a.CountEvents("user:deploy", "v1"); n != 1 {
-				return fmt.Errorf("%s handled deploy %d times", a.Host.Name, n)
-			}
-		}
-		return nil
-	})
+	AllHandled(t, 30*time.Second, agents, "user:deploy", "v1")
 
 	if err := victim.Kill(); err != nil {
 		t.Fatal(err)
 	}
 	detect := AllSee(t, 30*time.Second, rest, "failed", victim.Host.Name)
 	figure(t, "detect_kill9", detect.Round(time.Millisecond))
-	wait.Every(t, 30*time.Second, PollInterval, func() error {
-		for _, a := range rest {
-			if a.CountEvents("member-failed", victim.Host.Name) != 1 {
-				return fmt.Errorf("%s has not run member-failed for %s", a.Host.Name, victim.Host.Name)
-			}
-		}
-		return nil
-	})
+	AllHandled(t, 30*time.Second, rest, "member-failed", victim.Host.Name)
 
 	// Back with the same snapshot and no join address.
 	victim.Args = withoutJoin(victim.Args)
@@ -108,14 +91,7 @@ func TestCrashAndRestart(t *testing.T) {
 	if _, err := agents[1].CLI("event", "deploy", "v2"); err != nil {
 		t.Fatal(err)
 	}
-	wait.Every(t, 30*time.Second, PollInterval, func() error {
-		for _, a := range agents {
-			if n := a.CountEvents("user:deploy", "v2"); n != 1 {
-				return fmt.Errorf("%s handled deploy v2 %d times", a.Host.Name, n)
-			}
-		}
-		return nil
-	})
+	AllHandled(t, 30*time.Second, agents, "user:deploy", "v2")
 	if n := victim.CountEvents("user:deploy", "v1"); n != 1 {
 		t.Errorf("%s handled the old deploy %d times, want once (no replay)", victim.Host.Name, n)
 	}
@@ -125,8 +101,7 @@ func TestCrashAndRestart(t *testing.T) {
 // other host sees it left within seconds and runs member-leave.
 func TestGracefulLeave(t *testing.T) {
 	requireLab(t)
-	c := NewCluster(t, "gl", 5, ourBin)
-	agents := startRecorded(t, c, 5)
+	_, agents := recordedCluster(t, "gl", 5)
 	leaver := agents[3]
 	rest := Others(agents, leaver)
 
@@ -141,12 +116,5 @@ func TestGracefulLeave(t *testing.T) {
 		t.Errorf("leaver exit: code %d, %v; want 0", code, err)
 	}
 	figure(t, "leaver_exit", time.Since(start).Round(time.Millisecond))
-	wait.Every(t, 30*time.Second, PollInterval, func() error {
-		for _, a := range rest {
-			if a.CountEvents("member-leave", leaver.Host.Name) != 1 {
-				return fmt.Errorf("%s has not run member-leave for %s", a.Host.Name, leaver.Host.Name)
-			}
-		}
-		return nil
-	})
+	AllHandled(t, 30*time.Second, rest, "member-leave", leaver.Host.Name)
 }

@@ -17,6 +17,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -138,6 +139,19 @@ func (c *Cluster) Start(h *netns.Host, bin string, args ...string) *Agent {
 		c.t.Fatal(err)
 	}
 	return a
+}
+
+// StartRecorded is Start with the recording handler (HandlerScript) and a
+// snapshot in the agent's directory, on the hosts' eth1 interface.
+func (c *Cluster) StartRecorded(h *netns.Host, bin string, args ...string) *Agent {
+	c.t.Helper()
+	dir := filepath.Join(c.dir, h.Name)
+	script, err := HandlerScript(dir)
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	return c.Start(h, bin, append([]string{"-iface=eth1", "-snapshot=" + filepath.Join(dir, "snapshot"),
+		"-event-handler=" + script}, args...)...)
 }
 
 // Restart starts the agent again, with the same arguments, after it
@@ -334,15 +348,26 @@ func Converged(t testing.TB, timeout time.Duration, agents []*Agent) time.Durati
 func Others(agents []*Agent, except ...*Agent) []*Agent {
 	var out []*Agent
 	for _, a := range agents {
-		skip := false
-		for _, e := range except {
-			skip = skip || a == e
-		}
-		if !skip {
+		if !slices.Contains(except, a) {
 			out = append(out, a)
 		}
 	}
 	return out
+}
+
+// AllHandled waits until the recording handler of every agent in agents
+// has seen the event called name, with substr in its payload, exactly
+// once, and returns how long that took.
+func AllHandled(t testing.TB, timeout time.Duration, agents []*Agent, name, substr string) time.Duration {
+	t.Helper()
+	return wait.Every(t, timeout, PollInterval, func() error {
+		for _, a := range agents {
+			if n := a.CountEvents(name, substr); n != 1 {
+				return fmt.Errorf("%s handled %s %q %d times, want once", a.Host.Name, name, substr, n)
+			}
+		}
+		return nil
+	})
 }
 
 // HandlerScript writes the recording event handler into the agent's

@@ -113,14 +113,7 @@ func TestMixedCluster(t *testing.T) {
 		if _, err := from.RunBin(from.Bin, "event", name, "payload-"+name); err != nil {
 			t.Fatal(err)
 		}
-		wait.Every(t, 30*time.Second, PollInterval, func() error {
-			for _, o := range agents {
-				if n := o.CountEvents("user:"+name, "payload-"+name); n != 1 {
-					return fmt.Errorf("%s handled %s %d times", o.Host.Name, name, n)
-				}
-			}
-			return nil
-		})
+		AllHandled(t, 30*time.Second, agents, "user:"+name, "payload-"+name)
 	}
 	sendEvent(ours[0], "from-ours")
 	sendEvent(real11[0], "from-serf11")

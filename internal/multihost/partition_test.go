@@ -21,8 +21,7 @@ func names(agents []*Agent) []string {
 // without any manual join.
 func TestPartition(t *testing.T) {
 	requireLab(t)
-	c := NewCluster(t, "pt", 5, ourBin)
-	agents := startRecorded(t, c, 5)
+	c, agents := recordedCluster(t, "pt", 5)
 
 	t.Run("one host", func(t *testing.T) {
 		lone := agents[4]
@@ -73,8 +72,7 @@ func TestPartition(t *testing.T) {
 // one is marked failed while the cut lasts.
 func TestIndirectProbe(t *testing.T) {
 	requireLab(t)
-	c := NewCluster(t, "ip", 5, ourBin)
-	agents := startRecorded(t, c, 5)
+	_, agents := recordedCluster(t, "ip", 5)
 	a, b := agents[0], agents[1]
 	if err := a.Host.Block(b.Host); err != nil {
 		t.Fatal(err)

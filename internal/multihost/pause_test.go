@@ -15,8 +15,7 @@ import (
 // it was declared dead, refutes it and is alive everywhere again.
 func TestPausedAgent(t *testing.T) {
 	requireLab(t)
-	c := NewCluster(t, "pa", 5, ourBin)
-	agents := startRecorded(t, c, 5)
+	_, agents := recordedCluster(t, "pa", 5)
 	sleeper := agents[2]
 	rest := Others(agents, sleeper)
 

@@ -1,7 +1,6 @@
 package multihost
 
 import (
-	"path/filepath"
 	"syscall"
 	"testing"
 	"time"
@@ -18,19 +17,11 @@ func TestRollingRestart(t *testing.T) {
 	c := NewCluster(t, "rr", n, ourBin)
 	var agents []*Agent
 	for i := 1; i <= n; i++ {
-		h := c.Host(i)
-		dir := filepath.Join(c.dir, h.Name)
-		script, err := HandlerScript(dir)
-		if err != nil {
-			t.Fatal(err)
-		}
 		peer := c.Host(1).IP
 		if i == 1 {
 			peer = c.Host(2).IP
 		}
-		agents = append(agents, c.Start(h, ourBin, "-iface=eth1",
-			"-snapshot="+filepath.Join(dir, "snapshot"), "-event-handler="+script,
-			"-retry-join="+peer, "-retry-interval=1s"))
+		agents = append(agents, c.StartRecorded(c.Host(i), ourBin, "-retry-join="+peer, "-retry-interval=1s"))
 	}
 	Converged(t, 60*time.Second, agents)
 
