@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"os/exec"
+	"sync/atomic"
 	"syscall"
 	"time"
 )
@@ -14,6 +15,7 @@ type Process struct {
 	cmd     *exec.Cmd
 	exited  chan struct{} // closed once the command has been waited for
 	exitErr error         // set before exited is closed
+	done    atomic.Bool   // set before exited is closed
 }
 
 // StartProcess starts cmd, which the caller has prepared (its output, its
@@ -25,6 +27,7 @@ func StartProcess(cmd *exec.Cmd) (*Process, error) {
 	p := &Process{cmd: cmd, exited: make(chan struct{})}
 	go func() {
 		p.exitErr = cmd.Wait()
+		p.done.Store(true)
 		close(p.exited)
 	}()
 	return p, nil
@@ -37,14 +40,7 @@ func (p *Process) Pid() int { return p.cmd.Process.Pid }
 func (p *Process) Exited() <-chan struct{} { return p.exited }
 
 // Running reports whether the process has not exited yet.
-func (p *Process) Running() bool {
-	select {
-	case <-p.exited:
-		return false
-	default:
-		return true
-	}
-}
+func (p *Process) Running() bool { return !p.done.Load() }
 
 // ExitErr waits for the process to exit and returns what exec.Cmd.Wait
 // returned: nil for exit status 0.

@@ -2,7 +2,6 @@ package e2e
 
 import (
 	"flag"
-	"fmt"
 	"os"
 	"runtime"
 	"strconv"
@@ -30,11 +29,5 @@ func runTests(m *testing.M) int {
 	// SERF_E2E_BIN runs the suite against another serf, such as a real
 	// Serf release, to check the tests themselves: there only the tests of
 	// our documented differences (docs/compatibility.md) should fail.
-	defer serfbin.Cleanup()
-	var err error
-	if serfBin, err = serfbin.OursOr("SERF_E2E_BIN"); err != nil {
-		fmt.Fprintln(os.Stderr, "e2e:", err)
-		return 1
-	}
-	return m.Run()
+	return serfbin.Run(m, "SERF_E2E_BIN", &serfBin)
 }

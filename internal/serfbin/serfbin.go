@@ -116,3 +116,16 @@ func Main(m *testing.M) int {
 	defer Cleanup()
 	return m.Run()
 }
+
+// Run is the TestMain of a suite that runs one serf throughout: it sets
+// *bin to OursOr(env), built before any test starts, runs the tests,
+// removes the binary and returns the exit code for os.Exit.
+func Run(m *testing.M, env string, bin *string) int {
+	defer Cleanup()
+	var err error
+	if *bin, err = OursOr(env); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	return m.Run()
+}
