@@ -44,6 +44,20 @@ func recv[T any](tb testing.TB, ch <-chan T) (T, bool) {
 	return zero, false
 }
 
+// drainQuery reads a query's acks and responses until the client closes
+// both channels, as it does after the agent's done record.
+func drainQuery(ackCh <-chan string, respCh <-chan NodeResponse) ([]string, []NodeResponse) {
+	var acks []string
+	for a := range ackCh {
+		acks = append(acks, a)
+	}
+	var resps []NodeResponse
+	for r := range respCh {
+		resps = append(resps, r)
+	}
+	return acks, resps
+}
+
 // isClosed reports whether ch is closed and empty, without waiting.
 func isClosed[T any](ch <-chan T) bool {
 	select {
@@ -552,14 +566,7 @@ func TestQuery(t *testing.T) {
 	if err != nil {
 		t.Fatalf("Query() = %v", err)
 	}
-	var acks []string
-	for a := range ackCh {
-		acks = append(acks, a)
-	}
-	var resps []NodeResponse
-	for r := range respCh {
-		resps = append(resps, r)
-	}
+	acks, resps := drainQuery(ackCh, respCh)
 	if !slices.Equal(acks, []string{"n1", "n2"}) {
 		t.Errorf("acks = %q, want [n1 n2]", acks)
 	}

@@ -334,14 +334,7 @@ func TestInteropClient(t *testing.T) {
 			if err != nil {
 				t.Fatalf("Query(q) = %v", err)
 			}
-			var acks []string
-			for a := range ackCh {
-				acks = append(acks, a)
-			}
-			var resps []NodeResponse
-			for r := range respCh {
-				resps = append(resps, r)
-			}
+			acks, resps := drainQuery(ackCh, respCh)
 			took := time.Since(start)
 			slices.Sort(acks)
 			if !slices.Equal(acks, []string{"a1", "a2"}) {

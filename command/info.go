@@ -3,7 +3,8 @@ package command
 import (
 	"flag"
 	"fmt"
-	"sort"
+	"maps"
+	"slices"
 	"strings"
 
 	"github.com/hashicorp/cli"
@@ -58,24 +59,14 @@ type statsOutput map[string]map[string]string
 // followed by its entries, in key order, as TAB-indented "key = value".
 func (s statsOutput) String() string {
 	var b strings.Builder
-	for _, section := range sortedKeys(s) {
+	for _, section := range slices.Sorted(maps.Keys(s)) {
 		fmt.Fprintf(&b, "%s:\n", section)
 		entries := s[section]
-		for _, k := range sortedKeys(entries) {
+		for _, k := range slices.Sorted(maps.Keys(entries)) {
 			fmt.Fprintf(&b, "\t%s = %s\n", k, entries[k])
 		}
 	}
 	return b.String()
-}
-
-// sortedKeys returns the keys of m in increasing order.
-func sortedKeys[V any](m map[string]V) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
 }
 
 // infoHelp is what "serf info -h" prints.

@@ -3,7 +3,8 @@ package command
 import (
 	"flag"
 	"fmt"
-	"sort"
+	"maps"
+	"slices"
 	"strings"
 
 	"github.com/hashicorp/cli"
@@ -78,21 +79,13 @@ func (c *KeysCommand) Run(args []string) int {
 		ui.Info("Asking all members for installed keys...")
 		keys, numNodes, failures, err := cl.ListKeys()
 		if err != nil {
-			keyFailures(ui, failures)
-			ui.Error("")
-			ui.Error(fmt.Sprintf("Failed to gather member keys: %s", err))
-			return 1
+			return keysFailed(ui, failures, fmt.Sprintf("Failed to gather member keys: %s", err))
 		}
 		ui.Info("Keys gathered, listing cluster keys...")
 		ui.Output("")
 		// Serf lists in map order; sorted, the output is stable.
-		names := make([]string, 0, len(keys))
-		for k := range keys {
-			names = append(names, k)
-		}
-		sort.Strings(names)
-		rows := make([]string, 0, len(names))
-		for _, k := range names {
+		rows := make([]string, 0, len(keys))
+		for _, k := range slices.Sorted(maps.Keys(keys)) {
 			rows = append(rows, fmt.Sprintf("%s | [%d/%d]", k, keys[k], numNodes))
 		}
 		ui.Output(columns(rows))
@@ -123,13 +116,19 @@ func (c *KeysCommand) Run(args []string) int {
 	}
 	ui.Info(start)
 	if failures, err := call(key); err != nil {
-		keyFailures(ui, failures)
-		ui.Error("")
-		ui.Error(fmt.Sprintf(fail, err))
-		return 1
+		return keysFailed(ui, failures, fmt.Sprintf(fail, err))
 	}
 	ui.Info(finish)
 	return 0
+}
+
+// keysFailed prints the members that reported an error (see
+// keyFailures), an empty line and msg, and returns the exit code 1.
+func keysFailed(ui cli.Ui, failures map[string]string, msg string) int {
+	keyFailures(ui, failures)
+	ui.Error("")
+	ui.Error(msg)
+	return 1
 }
 
 // keyFailures prints the members that reported an error, one per line as
@@ -139,13 +138,8 @@ func keyFailures(ui cli.Ui, failures map[string]string) {
 	if len(failures) == 0 {
 		return
 	}
-	nodes := make([]string, 0, len(failures))
-	for n := range failures {
-		nodes = append(nodes, n)
-	}
-	sort.Strings(nodes)
-	rows := make([]string, 0, len(nodes))
-	for _, n := range nodes {
+	rows := make([]string, 0, len(failures))
+	for _, n := range slices.Sorted(maps.Keys(failures)) {
 		rows = append(rows, fmt.Sprintf("failed: | %s | %s", n, failures[n]))
 	}
 	ui.Error(columns(rows))

@@ -3,9 +3,9 @@ package command
 import (
 	"flag"
 	"fmt"
+	"maps"
 	"net"
 	"slices"
-	"sort"
 	"strings"
 
 	"github.com/hashicorp/cli"
@@ -145,11 +145,7 @@ func newMembersOutput(members []client.Member, detailed bool) membersOutput {
 func (o membersOutput) String() string {
 	rows := make([]string, 0, len(o.Members))
 	for _, m := range o.Members {
-		keys := make([]string, 0, len(m.Tags))
-		for k := range m.Tags {
-			keys = append(keys, k)
-		}
-		sort.Strings(keys)
+		keys := slices.Sorted(maps.Keys(m.Tags))
 		pairs := make([]string, len(keys))
 		for i, k := range keys {
 			pairs[i] = k + "=" + m.Tags[k]

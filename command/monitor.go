@@ -3,7 +3,8 @@ package command
 import (
 	"flag"
 	"fmt"
-	"sort"
+	"maps"
+	"slices"
 	"strings"
 
 	"github.com/hashicorp/cli"
@@ -81,13 +82,8 @@ func (c *MonitorCommand) Run(args []string) int {
 // "key: value" line per field, values in Go syntax (%#v). Serf prints the
 // fields in map order; they are sorted here so that the output is stable.
 func (c *MonitorCommand) printEvent(event map[string]interface{}) {
-	keys := make([]string, 0, len(event))
-	for k := range event {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
 	c.UI.Info("Event Info:")
-	for _, k := range keys {
+	for _, k := range slices.Sorted(maps.Keys(event)) {
 		c.UI.Info(fmt.Sprintf("\t%s: %#v", k, event[k]))
 	}
 }

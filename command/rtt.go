@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/hashicorp/cli"
+	"github.com/openserf/serf/client"
 )
 
 // RTTCommand is `serf rtt`: it estimates the round trip time between two
@@ -57,26 +58,19 @@ func (c *RTTCommand) Run(args []string) int {
 		return usageError(c.UI, "One or two node names must be specified", c.Help())
 	}
 
-	coord1, err := cl.GetCoordinate(nodes[0])
-	if err != nil {
-		c.UI.Error(fmt.Sprintf("Error getting coordinates: %s", err))
-		return 1
-	}
-	if coord1 == nil {
-		c.UI.Error(fmt.Sprintf("Could not find a coordinate for node %q", nodes[0]))
-		return 1
-	}
-	coord2, err := cl.GetCoordinate(nodes[1])
-	if err != nil {
-		c.UI.Error(fmt.Sprintf("Error getting coordinates: %s", err))
-		return 1
-	}
-	if coord2 == nil {
-		c.UI.Error(fmt.Sprintf("Could not find a coordinate for node %q", nodes[1]))
-		return 1
+	var coords [2]*client.Coordinate
+	for i, node := range nodes {
+		coord, err := cl.GetCoordinate(node)
+		if err != nil {
+			return failf(c.UI, "Error getting coordinates: %s", err)
+		}
+		if coord == nil {
+			return failf(c.UI, "Could not find a coordinate for node %q", node)
+		}
+		coords[i] = coord
 	}
 
-	ms := coord1.DistanceTo(coord2).Seconds() * 1000
+	ms := coords[0].DistanceTo(coords[1]).Seconds() * 1000
 	c.UI.Output(fmt.Sprintf("Estimated %s <-> %s rtt: %.3f ms", nodes[0], nodes[1], ms))
 	return 0
 }

@@ -6,6 +6,7 @@ import (
 	"go/ast"
 	"go/parser"
 	"go/token"
+	"maps"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -172,15 +173,6 @@ func ourLines(tb testing.TB) (ours, memberlist map[string][]string) {
 	return ours, memberlist
 }
 
-func sorted[V any](m map[string]V) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	slices.Sort(keys)
-	return keys
-}
-
 // TestInteropLogLines compares every log line of Serf's with ours, both ways.
 func TestInteropLogLines(t *testing.T) {
 	theirs := lines(t, oracle.Source(t, serfVersion), serfDirs)
@@ -190,7 +182,7 @@ func TestInteropLogLines(t *testing.T) {
 	}
 	theirPrint, ourPrint := byPrint(theirs), byPrint(ours)
 
-	for _, f := range sorted(theirs) {
+	for _, f := range slices.Sorted(maps.Keys(theirs)) {
 		_, have := ourPrint[same(f)]
 		_, allowed := serfOnly[f]
 		switch {
@@ -200,7 +192,7 @@ func TestInteropLogLines(t *testing.T) {
 			t.Errorf("Serf's %q is in serfOnly, but ours prints it (%s): drop it from the list and the docs", f, ours[ourPrint[same(f)]][0])
 		}
 	}
-	for _, f := range sorted(ours) {
+	for _, f := range slices.Sorted(maps.Keys(ours)) {
 		_, have := theirPrint[same(f)]
 		_, allowed := oursOnly[f]
 		switch {
@@ -210,7 +202,7 @@ func TestInteropLogLines(t *testing.T) {
 			t.Errorf("our %q is in oursOnly, but Serf prints it too (%s): drop it from the list and the docs", f, theirs[theirPrint[same(f)]][0])
 		}
 	}
-	for _, f := range sorted(serfOnly) {
+	for _, f := range slices.Sorted(maps.Keys(serfOnly)) {
 		if _, ok := theirs[f]; !ok {
 			t.Errorf("serfOnly lists %q, which Serf %s's source does not have", f, serfVersion)
 		}
@@ -232,7 +224,7 @@ func TestMemberlistLines(t *testing.T) {
 	if len(ours) == 0 {
 		t.Fatal("found no memberlist lines in ours; is the extraction broken?")
 	}
-	for _, f := range sorted(ours) {
+	for _, f := range slices.Sorted(maps.Keys(ours)) {
 		if _, ok := theirs[same(f)]; !ok {
 			t.Errorf("our %q (%s) is not one of memberlist's (%s)", f, ours[f][0], dir)
 		}
@@ -247,14 +239,14 @@ func TestAllowListsDocumented(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, list := range []map[string]string{serfOnly, oursOnly} {
-		for _, f := range sorted(list) {
+		for _, f := range slices.Sorted(maps.Keys(list)) {
 			if !bytes.Contains(doc, []byte("`"+f+"`")) {
 				t.Errorf("docs/compatibility.md does not list `%s` (%s)", f, list[f])
 			}
 		}
 	}
 	ours, _ := ourLines(t)
-	for _, f := range sorted(oursOnly) {
+	for _, f := range slices.Sorted(maps.Keys(oursOnly)) {
 		if _, ok := ours[f]; !ok {
 			t.Errorf("oursOnly lists %q, which our source does not have", f)
 		}
