@@ -3,8 +3,6 @@ package command
 import (
 	"flag"
 	"fmt"
-	"maps"
-	"slices"
 	"strings"
 
 	"github.com/hashicorp/cli"
@@ -59,10 +57,10 @@ type statsOutput map[string]map[string]string
 // followed by its entries, in key order, as TAB-indented "key = value".
 func (s statsOutput) String() string {
 	var b strings.Builder
-	for _, section := range slices.Sorted(maps.Keys(s)) {
+	for _, section := range sortedKeys(s) {
 		fmt.Fprintf(&b, "%s:\n", section)
 		entries := s[section]
-		for _, k := range slices.Sorted(maps.Keys(entries)) {
+		for _, k := range sortedKeys(entries) {
 			fmt.Fprintf(&b, "\t%s = %s\n", k, entries[k])
 		}
 	}

@@ -3,8 +3,6 @@ package command
 import (
 	"flag"
 	"fmt"
-	"maps"
-	"slices"
 	"strings"
 
 	"github.com/hashicorp/cli"
@@ -85,7 +83,7 @@ func (c *KeysCommand) Run(args []string) int {
 		ui.Output("")
 		// Serf lists in map order; sorted, the output is stable.
 		rows := make([]string, 0, len(keys))
-		for _, k := range slices.Sorted(maps.Keys(keys)) {
+		for _, k := range sortedKeys(keys) {
 			rows = append(rows, fmt.Sprintf("%s | [%d/%d]", k, keys[k], numNodes))
 		}
 		ui.Output(columns(rows))
@@ -139,7 +137,7 @@ func keyFailures(ui cli.Ui, failures map[string]string) {
 		return
 	}
 	rows := make([]string, 0, len(failures))
-	for _, n := range slices.Sorted(maps.Keys(failures)) {
+	for _, n := range sortedKeys(failures) {
 		rows = append(rows, fmt.Sprintf("failed: | %s | %s", n, failures[n]))
 	}
 	ui.Error(columns(rows))

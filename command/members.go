@@ -3,7 +3,6 @@ package command
 import (
 	"flag"
 	"fmt"
-	"maps"
 	"net"
 	"slices"
 	"strings"
@@ -145,7 +144,7 @@ func newMembersOutput(members []client.Member, detailed bool) membersOutput {
 func (o membersOutput) String() string {
 	rows := make([]string, 0, len(o.Members))
 	for _, m := range o.Members {
-		keys := slices.Sorted(maps.Keys(m.Tags))
+		keys := sortedKeys(m.Tags)
 		pairs := make([]string, len(keys))
 		for i, k := range keys {
 			pairs[i] = k + "=" + m.Tags[k]

@@ -3,8 +3,6 @@ package command
 import (
 	"flag"
 	"fmt"
-	"maps"
-	"slices"
 	"strings"
 
 	"github.com/hashicorp/cli"
@@ -83,7 +81,7 @@ func (c *MonitorCommand) Run(args []string) int {
 // fields in map order; they are sorted here so that the output is stable.
 func (c *MonitorCommand) printEvent(event map[string]interface{}) {
 	c.UI.Info("Event Info:")
-	for _, k := range slices.Sorted(maps.Keys(event)) {
+	for _, k := range sortedKeys(event) {
 		c.UI.Info(fmt.Sprintf("\t%s: %#v", k, event[k]))
 	}
 }

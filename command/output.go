@@ -3,6 +3,8 @@ package command
 import (
 	"encoding/json"
 	"fmt"
+	"maps"
+	"slices"
 	"strings"
 
 	"github.com/hashicorp/cli"
@@ -80,4 +82,10 @@ func printFailure(ui cli.Ui, format, msg string) int {
 // columns lays out "a|b|c" rows in aligned columns, as Serf's CLI does.
 func columns(rows []string) string {
 	return columnize.SimpleFormat(rows)
+}
+
+// sortedKeys returns the keys of m in increasing order. Serf prints maps
+// in Go's random order; sorted, our output is the same from run to run.
+func sortedKeys[V any](m map[string]V) []string {
+	return slices.Sorted(maps.Keys(m))
 }
