@@ -397,17 +397,9 @@ func TestStreamDeliveryAndStop(t *testing.T) {
 		return true
 	})
 	stopped := make(chan uint64, 1)
-	fa.handle(StopCommand, func(fc *fakeConn, seq uint64) bool {
-		var req StopRequest
-		if !fc.body(&req) {
-			return false
-		}
-		stopped <- req.Stop
-		// Records the agent had queued still follow the stop reply.
-		return fc.reply(seq, "", nil) &&
-			fc.reply(req.Stop, "", &UserEventRecord{Event: "user", Name: "late"}) &&
-			fc.reply(req.Stop, "", &UserEventRecord{Event: "user", Name: "late"})
-	})
+	// Records the agent had queued still follow the stop reply.
+	late := &UserEventRecord{Event: "user", Name: "late"}
+	fa.handleStop(stopped, late, late)
 	c := fa.client(t, Config{Timeout: testTimeout})
 
 	ch := make(chan map[string]interface{})
@@ -611,14 +603,7 @@ func TestStreamStartsAfterTimeout(t *testing.T) {
 		return true
 	})
 	stopped := make(chan uint64, 1)
-	fa.handle(StopCommand, func(fc *fakeConn, seq uint64) bool {
-		var req StopRequest
-		if !fc.body(&req) {
-			return false
-		}
-		stopped <- req.Stop
-		return fc.reply(seq, "", nil)
-	})
+	fa.handleStop(stopped)
 	c := fa.client(t, Config{Timeout: testTimeout})
 	c.timeout = shortTimeout // after the handshake, which must not time out
 	ch := make(chan map[string]interface{}, 1)

@@ -99,6 +99,19 @@ func startOracle(t *testing.T, version, name string, extra ...string) (*agentpro
 	return a, events
 }
 
+// joinOracle starts a real agent of version and our node "ours", which
+// joins it and relays its events (see relay).
+func joinOracle(t *testing.T, version string) (*agentproc.Agent, *cluster.Node) {
+	t.Helper()
+	real, _ := startOracle(t, version, "real")
+	ours, ch := ourNode(t, "ours", nil)
+	relay(t, ours, ch)
+	if _, err := ours.Serf.Join([]string{real.BindAddr}, false); err != nil {
+		t.Fatal(err)
+	}
+	return real, ours
+}
+
 func ourNode(t *testing.T, name string, tweak func(*serf.Config)) (*cluster.Node, chan serf.Event) {
 	cfg := cluster.Config(name)
 	cfg.Tags = map[string]string{"role": "db", "dc": "lab"}
@@ -216,12 +229,7 @@ func TestInteropRealJoinsUs(t *testing.T) {
 
 func TestInteropQueries(t *testing.T) {
 	oracle.EachVersion(t, func(t *testing.T, version, _ string) {
-		real, _ := startOracle(t, version, "real")
-		ours, ch := ourNode(t, "ours", nil)
-		relay(t, ours, ch)
-		if _, err := ours.Serf.Join([]string{real.BindAddr}, false); err != nil {
-			t.Fatal(err)
-		}
+		real, ours := joinOracle(t, version)
 		waitOracleSees(t, real, "ours", "alive", nil)
 
 		// A query from the real agent is acked and answered by us.
@@ -284,12 +292,7 @@ func TestInteropQueries(t *testing.T) {
 
 func TestInteropCoordinates(t *testing.T) {
 	oracle.EachVersion(t, func(t *testing.T, version, _ string) {
-		real, _ := startOracle(t, version, "real")
-		ours, ch := ourNode(t, "ours", nil)
-		relay(t, ours, ch)
-		if _, err := ours.Serf.Join([]string{real.BindAddr}, false); err != nil {
-			t.Fatal(err)
-		}
+		real, ours := joinOracle(t, version)
 		// Ours accepted the real agent's coordinate...
 		cluster.WaitFor(t, wait, func() error {
 			if _, ok := ours.Serf.GetCachedCoordinate("real"); !ok {
