@@ -32,11 +32,7 @@ func (c *InfoCommand) flags(o *infoOptions) *flag.FlagSet {
 
 func (c *InfoCommand) Run(args []string) int {
 	var o infoOptions
-	if err := c.flags(&o).Parse(args); err != nil {
-		return 1
-	}
-
-	rpc := o.connect(func(msg string) { printFailure(c.UI, o.format, msg) })
+	rpc := o.open(c.flags(&o), args, func(msg string) { printFailure(c.UI, o.format, msg) })
 	if rpc == nil {
 		return 1
 	}

@@ -28,11 +28,7 @@ func (c *LeaveCommand) flags(o *leaveOptions) *flag.FlagSet {
 
 func (c *LeaveCommand) Run(args []string) int {
 	var o leaveOptions
-	if err := c.flags(&o).Parse(args); err != nil {
-		return 1
-	}
-
-	rpc := o.connect(c.UI.Error)
+	rpc := o.open(c.flags(&o), args, c.UI.Error)
 	if rpc == nil {
 		return 1
 	}

@@ -41,11 +41,7 @@ func (c *MonitorCommand) flags(o *monitorOptions) *flag.FlagSet {
 // (exit 1).
 func (c *MonitorCommand) Run(args []string) int {
 	var o monitorOptions
-	if err := c.flags(&o).Parse(args); err != nil {
-		return 1
-	}
-
-	cl := o.connect(c.UI.Error)
+	cl := o.open(c.flags(&o), args, c.UI.Error)
 	if cl == nil {
 		return 1
 	}

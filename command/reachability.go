@@ -59,16 +59,12 @@ func (c *ReachabilityCommand) flags(o *reachabilityOptions) *flag.FlagSet {
 // Run returns 0 when exactly the live members acked, each once.
 func (c *ReachabilityCommand) Run(args []string) int {
 	var o reachabilityOptions
-	if err := c.flags(&o).Parse(args); err != nil {
-		return 1
-	}
-	verbose := o.verbose
-
-	cl := o.connect(c.UI.Error)
+	cl := o.open(c.flags(&o), args, c.UI.Error)
 	if cl == nil {
 		return 1
 	}
 	defer cl.Close()
+	verbose := o.verbose
 
 	members, err := cl.Members()
 	if err != nil {

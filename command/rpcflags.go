@@ -37,6 +37,16 @@ func (r *rpcFlags) flagSet(name string, ui cli.Ui, help string) *flag.FlagSet {
 	return f
 }
 
+// open is the start of a command that needs nothing but its flags: it
+// parses args with f, the command's flag set, and connects (see connect).
+// It returns nil, with the failure reported, when either fails.
+func (r *rpcFlags) open(f *flag.FlagSet, args []string, fail func(msg string)) *client.RPCClient {
+	if f.Parse(args) != nil {
+		return nil
+	}
+	return r.connect(fail)
+}
+
 // connect connects to the agent: dial, handshake, and auth when a token
 // is given. When that fails it reports Serf's message with fail (the
 // command's way of printing an error) and returns nil.

@@ -31,15 +31,11 @@ func (c *RTTCommand) flags(o *rttOptions) *flag.FlagSet {
 // Run prints the estimate and returns 0, or 1 when a coordinate is
 // missing or the agent cannot be asked.
 func (c *RTTCommand) Run(args []string) int {
-	var o rttOptions
-	f := c.flags(&o)
-	if err := f.Parse(args); err != nil {
-		return 1
-	}
-
 	// Serf connects before it looks at the node names, so a usage error
 	// against an unreachable agent reports the connection.
-	cl := o.connect(c.UI.Error)
+	var o rttOptions
+	f := c.flags(&o)
+	cl := o.open(f, args, c.UI.Error)
 	if cl == nil {
 		return 1
 	}
