@@ -14,8 +14,8 @@ import (
 
 	"go.uber.org/goleak"
 
-	"github.com/openserf/serf/internal/syncbuf"
-	"github.com/openserf/serf/internal/wait"
+	"github.com/openserf/serf/internal/testutil/syncbuf"
+	"github.com/openserf/serf/internal/testutil/wait"
 )
 
 // Every goroutine a client starts must be gone once Close returns and

@@ -4,7 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
-	"github.com/openserf/serf/internal/golden"
+	"github.com/openserf/serf/internal/testutil/golden"
 	"io"
 	"net"
 	"os"
@@ -17,9 +17,9 @@ import (
 
 	"github.com/hashicorp/go-msgpack/v2/codec"
 
-	"github.com/openserf/serf/internal/agentproc"
-	"github.com/openserf/serf/internal/oracle"
-	"github.com/openserf/serf/internal/wait"
+	"github.com/openserf/serf/internal/testutil/agentproc"
+	"github.com/openserf/serf/internal/testutil/oracle"
+	"github.com/openserf/serf/internal/testutil/wait"
 )
 
 // The interop tests drive real Serf agents, the server this client must

@@ -10,7 +10,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/openserf/serf/internal/golden"
+	"github.com/openserf/serf/internal/testutil/golden"
 
 	"github.com/hashicorp/go-msgpack/v2/codec"
 )

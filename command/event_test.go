@@ -7,7 +7,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/openserf/serf/internal/wait"
+	"github.com/openserf/serf/internal/testutil/wait"
 )
 
 func TestEventCommand(t *testing.T) {

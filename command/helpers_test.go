@@ -8,7 +8,7 @@ import (
 	"time"
 
 	"github.com/hashicorp/cli"
-	"github.com/openserf/serf/internal/wait"
+	"github.com/openserf/serf/internal/testutil/wait"
 )
 
 // The commands under test, each around the UI it is given.

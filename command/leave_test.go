@@ -5,7 +5,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/openserf/serf/internal/wait"
+	"github.com/openserf/serf/internal/testutil/wait"
 )
 
 // memberStatus returns the status ta's agent has for the member name, or

@@ -8,7 +8,7 @@ import (
 
 	"github.com/openserf/serf/client"
 	"github.com/openserf/serf/coordinate"
-	"github.com/openserf/serf/internal/wait"
+	"github.com/openserf/serf/internal/testutil/wait"
 )
 
 func TestRTTCommand(t *testing.T) {

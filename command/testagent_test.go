@@ -10,8 +10,8 @@ import (
 	"github.com/hashicorp/memberlist"
 	"github.com/openserf/serf/agent"
 	"github.com/openserf/serf/client"
-	"github.com/openserf/serf/internal/cluster"
-	"github.com/openserf/serf/internal/wait"
+	"github.com/openserf/serf/internal/testutil/cluster"
+	"github.com/openserf/serf/internal/testutil/wait"
 	"github.com/openserf/serf/serf"
 )
 

@@ -18,9 +18,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/openserf/serf/internal/cluster"
-	"github.com/openserf/serf/internal/syncbuf"
-	"github.com/openserf/serf/internal/wait"
+	"github.com/openserf/serf/internal/testutil/cluster"
+	"github.com/openserf/serf/internal/testutil/syncbuf"
+	"github.com/openserf/serf/internal/testutil/wait"
 	"github.com/openserf/serf/serf"
 )
 

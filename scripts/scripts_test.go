@@ -11,11 +11,11 @@ import (
 	"testing"
 	"time"
 
-	"github.com/openserf/serf/internal/agentproc"
-	"github.com/openserf/serf/internal/cluster"
-	"github.com/openserf/serf/internal/oracle"
-	"github.com/openserf/serf/internal/serfbin"
-	"github.com/openserf/serf/internal/wait"
+	"github.com/openserf/serf/internal/testutil/agentproc"
+	"github.com/openserf/serf/internal/testutil/cluster"
+	"github.com/openserf/serf/internal/testutil/oracle"
+	"github.com/openserf/serf/internal/testutil/serfbin"
+	"github.com/openserf/serf/internal/testutil/wait"
 	"github.com/openserf/serf/serf"
 )
 

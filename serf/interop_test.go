@@ -1,7 +1,7 @@
 package serf_test
 
 // Interop tests against released Serf agents (the oracle, installed by
-// internal/oracle). They run by default when the oracle binaries are
+// internal/testutil/oracle). They run by default when the oracle binaries are
 // cached, and always under SERF_INTEROP=1 (CI), where a missing oracle is
 // a failure rather than a skip.
 
@@ -16,9 +16,9 @@ import (
 	"time"
 
 	"github.com/hashicorp/memberlist"
-	"github.com/openserf/serf/internal/agentproc"
-	"github.com/openserf/serf/internal/cluster"
-	"github.com/openserf/serf/internal/oracle"
+	"github.com/openserf/serf/internal/testutil/agentproc"
+	"github.com/openserf/serf/internal/testutil/cluster"
+	"github.com/openserf/serf/internal/testutil/oracle"
 	"github.com/openserf/serf/serf"
 )
 

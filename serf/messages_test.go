@@ -9,7 +9,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/openserf/serf/internal/golden"
+	"github.com/openserf/serf/internal/testutil/golden"
 )
 
 // The golden fixtures in testdata/*.hex are byte captures and reference

@@ -10,7 +10,7 @@ import (
 	"testing"
 
 	"github.com/openserf/serf/command"
-	"github.com/openserf/serf/internal/serfbin"
+	"github.com/openserf/serf/internal/testutil/serfbin"
 )
 
 func TestMain(m *testing.M) {

@@ -13,7 +13,7 @@ import (
 	"time"
 
 	"github.com/openserf/serf/client"
-	"github.com/openserf/serf/internal/agentproc"
+	"github.com/openserf/serf/internal/testutil/agentproc"
 )
 
 // Ports every agent uses, on its own address: Serf's defaults.

@@ -4,7 +4,7 @@ import (
 	"os"
 	"testing"
 
-	"github.com/openserf/serf/internal/serfbin"
+	"github.com/openserf/serf/internal/testutil/serfbin"
 )
 
 func TestMain(m *testing.M) {

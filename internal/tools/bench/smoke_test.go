@@ -6,7 +6,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/openserf/serf/internal/serfbin"
+	"github.com/openserf/serf/internal/testutil/serfbin"
 )
 
 // TestSmoke runs the whole measuring sequence on a cluster of three of

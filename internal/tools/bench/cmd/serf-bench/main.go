@@ -18,7 +18,7 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/openserf/serf/internal/serfbin"
+	"github.com/openserf/serf/internal/testutil/serfbin"
 	"github.com/openserf/serf/internal/tools/bench"
 )
 
