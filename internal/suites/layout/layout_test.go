@@ -1,13 +1,17 @@
 // Package layout_test checks that imports run one way (STYLE.md §1):
 // cmd/serf -> command -> client; command (agent subcommand) -> agent ->
 // event, serf, client; event -> serf; serf -> coordinate. And that the
-// product never imports HashiCorp's serf or consul, nor the test helpers
-// under internal/: internal/atomicfile is the one product package there
-// (see its package documentation).
+// product never imports HashiCorp's serf or consul, nor anything of the
+// tests under internal/: internal/atomicfile is the one product package
+// there (see its package documentation). And that internal/ stays sorted
+// into its groups (docs/testing.md): testutil/ holds the helpers tests
+// import, suites/ the test suites, lab/ the network lab the multi-host
+// suite runs on; tools/ is a module of its own.
 package layout_test
 
 import (
 	"os/exec"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -70,5 +74,56 @@ func TestProductInternalIsSmall(t *testing.T) {
 				t.Errorf("%s imports testing", pkg)
 			}
 		}
+	}
+}
+
+// internalGroups are the folders under internal/ of this module and the
+// groups a package in each may import, its tests included. The product
+// code of atomicfile imports nothing of the module
+// (TestProductInternalIsSmall); its tests use the helpers.
+var internalGroups = map[string][]string{
+	"internal/atomicfile": {"internal/testutil/"},
+	"internal/testutil/":  {"internal/atomicfile", "internal/testutil/"},
+	"internal/lab/":       {"internal/lab/", "internal/testutil/"},
+	"internal/suites/":    {"internal/atomicfile", "internal/lab/", "internal/testutil/"},
+}
+
+// group returns the group of a path inside the module, or "" when it is
+// in none.
+func group(path string) string {
+	for g := range internalGroups {
+		if strings.HasPrefix(path, g) {
+			return g
+		}
+	}
+	return ""
+}
+
+func TestInternalIsGrouped(t *testing.T) {
+	// Each package with everything it and its tests import.
+	const format = `{{.ImportPath}} {{join .Imports " "}} {{join .TestImports " "}} {{join .XTestImports " "}}`
+	out, err := exec.Command("go", "list", "-f", format, module+"/internal/...").Output()
+	if err != nil {
+		t.Fatalf("go list %s/internal/...: %v", module, err)
+	}
+	seen := 0
+	for line := range strings.Lines(string(out)) {
+		fields := strings.Fields(line)
+		pkg := strings.TrimPrefix(fields[0], module+"/")
+		seen++
+		g := group(pkg)
+		if g == "" {
+			t.Errorf("%s is in no group under internal/: testutil/, suites/, lab/ or atomicfile", pkg)
+			continue
+		}
+		for _, imp := range fields[1:] {
+			imp = strings.TrimPrefix(imp, module+"/")
+			if ig := group(imp); ig != "" && imp != pkg && !slices.Contains(internalGroups[g], ig) {
+				t.Errorf("%s imports %s: %s may not import %s", pkg, imp, g, ig)
+			}
+		}
+	}
+	if seen == 0 {
+		t.Fatal("go list listed no package under internal/")
 	}
 }
