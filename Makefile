@@ -43,7 +43,7 @@ interop:
 # The multi-host suite: hosts in network namespaces (root, nft, iptables).
 # One package at a time: these tests measure real timings.
 integration:
-	SERF_INTEGRATION=1 $(GO) test -p 1 -count=1 -timeout 25m -v ./internal/netns/ ./internal/multihost/ ./scripts/
+	SERF_INTEGRATION=1 $(GO) test -p 1 -count=1 -timeout 25m -v ./internal/lab/netns/ ./internal/suites/multihost/ ./scripts/
 
 # The benchmark and simulation tools live in their own module,
 # internal/tools, so that their plotting libraries stay out of the module

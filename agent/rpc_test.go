@@ -12,7 +12,7 @@ import (
 
 	"github.com/hashicorp/go-msgpack/v2/codec"
 	"github.com/openserf/serf/client"
-	"github.com/openserf/serf/internal/cluster"
+	"github.com/openserf/serf/internal/testutil/cluster"
 	"github.com/openserf/serf/serf"
 )
 

@@ -10,7 +10,7 @@ import (
 	"testing"
 
 	"github.com/openserf/serf/client"
-	"github.com/openserf/serf/internal/nobody"
+	"github.com/openserf/serf/internal/testutil/nobody"
 )
 
 func writeTags(t *testing.T, path string, tags map[string]string, mode os.FileMode) {

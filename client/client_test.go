@@ -14,8 +14,8 @@ import (
 
 	"go.uber.org/goleak"
 
-	"github.com/openserf/serf/internal/syncbuf"
-	"github.com/openserf/serf/internal/wait"
+	"github.com/openserf/serf/internal/testutil/syncbuf"
+	"github.com/openserf/serf/internal/testutil/wait"
 )
 
 // Every goroutine a client starts must be gone once Close returns and
@@ -42,6 +42,20 @@ func recv[T any](tb testing.TB, ch <-chan T) (T, bool) {
 	}
 	var zero T
 	return zero, false
+}
+
+// drainQuery reads a query's acks and responses until the client closes
+// both channels, as it does after the agent's done record.
+func drainQuery(ackCh <-chan string, respCh <-chan NodeResponse) ([]string, []NodeResponse) {
+	var acks []string
+	for a := range ackCh {
+		acks = append(acks, a)
+	}
+	var resps []NodeResponse
+	for r := range respCh {
+		resps = append(resps, r)
+	}
+	return acks, resps
 }
 
 // isClosed reports whether ch is closed and empty, without waiting.
@@ -383,17 +397,9 @@ func TestStreamDeliveryAndStop(t *testing.T) {
 		return true
 	})
 	stopped := make(chan uint64, 1)
-	fa.handle(StopCommand, func(fc *fakeConn, seq uint64) bool {
-		var req StopRequest
-		if !fc.body(&req) {
-			return false
-		}
-		stopped <- req.Stop
-		// Records the agent had queued still follow the stop reply.
-		return fc.reply(seq, "", nil) &&
-			fc.reply(req.Stop, "", &UserEventRecord{Event: "user", Name: "late"}) &&
-			fc.reply(req.Stop, "", &UserEventRecord{Event: "user", Name: "late"})
-	})
+	// Records the agent had queued still follow the stop reply.
+	late := &UserEventRecord{Event: "user", Name: "late"}
+	fa.handleStop(stopped, late, late)
 	c := fa.client(t, Config{Timeout: testTimeout})
 
 	ch := make(chan map[string]interface{})
@@ -552,14 +558,7 @@ func TestQuery(t *testing.T) {
 	if err != nil {
 		t.Fatalf("Query() = %v", err)
 	}
-	var acks []string
-	for a := range ackCh {
-		acks = append(acks, a)
-	}
-	var resps []NodeResponse
-	for r := range respCh {
-		resps = append(resps, r)
-	}
+	acks, resps := drainQuery(ackCh, respCh)
 	if !slices.Equal(acks, []string{"n1", "n2"}) {
 		t.Errorf("acks = %q, want [n1 n2]", acks)
 	}
@@ -604,14 +603,7 @@ func TestStreamStartsAfterTimeout(t *testing.T) {
 		return true
 	})
 	stopped := make(chan uint64, 1)
-	fa.handle(StopCommand, func(fc *fakeConn, seq uint64) bool {
-		var req StopRequest
-		if !fc.body(&req) {
-			return false
-		}
-		stopped <- req.Stop
-		return fc.reply(seq, "", nil)
-	})
+	fa.handleStop(stopped)
 	c := fa.client(t, Config{Timeout: testTimeout})
 	c.timeout = shortTimeout // after the handshake, which must not time out
 	ch := make(chan map[string]interface{}, 1)

@@ -92,6 +92,23 @@ func (fa *fakeAgent) handle(command string, h fakeHandler) {
 
 // client connects a client to the agent with conf (Addr filled in) and
 // closes it when the test ends.
+// handleStop answers stop requests: it hands the stopped handle to
+// stopped, replies, then sends the late records on the stopped stream.
+func (fa *fakeAgent) handleStop(stopped chan<- uint64, late ...any) {
+	fa.handle(StopCommand, func(fc *fakeConn, seq uint64) bool {
+		var req StopRequest
+		if !fc.body(&req) {
+			return false
+		}
+		stopped <- req.Stop
+		ok := fc.reply(seq, "", nil)
+		for _, r := range late {
+			ok = ok && fc.reply(req.Stop, "", r)
+		}
+		return ok
+	})
+}
+
 func (fa *fakeAgent) client(tb testing.TB, conf Config) *RPCClient {
 	tb.Helper()
 	conf.Addr = fa.addr()

@@ -1,7 +1,7 @@
 package client
 
 import (
-	"github.com/openserf/serf/internal/golden"
+	"github.com/openserf/serf/internal/testutil/golden"
 	"runtime"
 	"testing"
 

@@ -4,7 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
-	"github.com/openserf/serf/internal/golden"
+	"github.com/openserf/serf/internal/testutil/golden"
 	"io"
 	"net"
 	"os"
@@ -17,8 +17,9 @@ import (
 
 	"github.com/hashicorp/go-msgpack/v2/codec"
 
-	"github.com/openserf/serf/internal/oracle"
-	"github.com/openserf/serf/internal/wait"
+	"github.com/openserf/serf/internal/testutil/agentproc"
+	"github.com/openserf/serf/internal/testutil/oracle"
+	"github.com/openserf/serf/internal/testutil/wait"
 )
 
 // The interop tests drive real Serf agents, the server this client must
@@ -34,21 +35,9 @@ const (
 	key2    = "lCzVqYDwIFnx+vq5u4yROj5Ai3UL6wn8xo1Mb5r5Tqs="
 )
 
-// interopVersions runs fn once per oracle version as a subtest.
-func interopVersions(t *testing.T, fn func(t *testing.T, bin, version string)) {
-	for _, v := range oracle.Versions {
-		t.Run(v, func(t *testing.T) {
-			if _, ok := oracle.Cached(v); !ok && !oracle.Interop() {
-				t.Skipf("serf %s oracle not cached; set SERF_INTEROP=1 to install it", v)
-			}
-			fn(t, oracle.Binary(t, v), v)
-		})
-	}
-}
-
 // dial connects to a real agent once its RPC port is up, and closes the
 // client when the test ends.
-func dial(tb testing.TB, a *oracle.Agent, authKey string) *RPCClient {
+func dial(tb testing.TB, a *agentproc.Agent, authKey string) *RPCClient {
 	tb.Helper()
 	var c *RPCClient
 	wait.For(tb, interopWait, func() error {
@@ -133,10 +122,10 @@ func asUint(v interface{}) (uint64, bool) {
 // TestInteropClient drives every client method against two real agents:
 // a1 with rpc_auth, an encryption key and a query handler, a2 with a tag.
 func TestInteropClient(t *testing.T) {
-	interopVersions(t, func(t *testing.T, bin, version string) {
-		a1 := oracle.StartAgent(t, bin, "-node=a1", "-encrypt="+key1,
+	oracle.EachVersion(t, func(t *testing.T, version, bin string) {
+		a1 := agentproc.Start(t, bin, "-node=a1", "-encrypt="+key1,
 			"-config-file="+authConfig(t), "-event-handler=query:q=echo hi")
-		a2 := oracle.StartAgent(t, bin, "-node=a2", "-encrypt="+key1, "-tag=role=web")
+		a2 := agentproc.Start(t, bin, "-node=a2", "-encrypt="+key1, "-tag=role=web")
 		c1 := dial(t, a1, rpcAuth)
 		c2 := dial(t, a2, "")
 		capital := version == "v0.10.2" // memberlist v0.5.2 capitalises its errors
@@ -345,14 +334,7 @@ func TestInteropClient(t *testing.T) {
 			if err != nil {
 				t.Fatalf("Query(q) = %v", err)
 			}
-			var acks []string
-			for a := range ackCh {
-				acks = append(acks, a)
-			}
-			var resps []NodeResponse
-			for r := range respCh {
-				resps = append(resps, r)
-			}
+			acks, resps := drainQuery(ackCh, respCh)
 			took := time.Since(start)
 			slices.Sort(acks)
 			if !slices.Equal(acks, []string{"a1", "a2"}) {
@@ -621,8 +603,8 @@ func (b byteReader) Read(p []byte) (int, error) {
 // "Example exchange", against real agents and compares their replies with
 // the golden frames byte for byte.
 func TestInteropGoldenExchange(t *testing.T) {
-	interopVersions(t, func(t *testing.T, bin, _ string) {
-		a := oracle.StartAgent(t, bin, "-node=p1", "-tag=role=web")
+	oracle.EachVersion(t, func(t *testing.T, _, bin string) {
+		a := agentproc.Start(t, bin, "-node=p1", "-tag=role=web")
 		a.WaitRPC(interopWait)
 
 		r := dialRaw(t, a.RPCAddr)
@@ -662,8 +644,8 @@ func TestInteropGoldenExchange(t *testing.T) {
 // TestInteropGates checks the handshake and auth gates of real agents at
 // the frame level.
 func TestInteropGates(t *testing.T) {
-	interopVersions(t, func(t *testing.T, bin, _ string) {
-		a := oracle.StartAgent(t, bin, "-node=g1", "-config-file="+authConfig(t))
+	oracle.EachVersion(t, func(t *testing.T, _, bin string) {
+		a := agentproc.Start(t, bin, "-node=g1", "-config-file="+authConfig(t))
 		dial(t, a, rpcAuth) // waits for the RPC port
 
 		frame := func(values ...any) []byte { return encodeFrame(t, values...) }

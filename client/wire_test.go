@@ -10,7 +10,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/openserf/serf/internal/golden"
+	"github.com/openserf/serf/internal/testutil/golden"
 
 	"github.com/hashicorp/go-msgpack/v2/codec"
 )
@@ -90,19 +90,6 @@ var goldenFrames = map[string][]any{
 		&UserEventRecord{Event: "user", LTime: 3, Name: "deploy", Payload: []byte("v1")},
 	},
 	"log_record": {&ResponseHeader{Seq: 9}, &LogRecord{Log: "hi"}},
-}
-
-func TestGoldenHexReader(t *testing.T) {
-	got, err := golden.Parse("# comment\n  01 82\n\ta5 4c#trailing\n#0f\n\n ff")
-	if err != nil {
-		t.Fatalf("golden.Parse() error = %v", err)
-	}
-	if want := []byte{0x01, 0x82, 0xa5, 0x4c, 0xff}; !bytes.Equal(got, want) {
-		t.Errorf("golden.Parse() = % x, want % x", got, want)
-	}
-	if _, err := golden.Parse("0"); err == nil {
-		t.Errorf("golden.Parse(odd length) error = nil, want an error")
-	}
 }
 
 // TestGoldenEncode checks that our handle writes every fixture's records

@@ -11,8 +11,8 @@ import (
 	"time"
 
 	"github.com/hashicorp/cli"
-	"github.com/openserf/serf/internal/cluster"
-	"github.com/openserf/serf/internal/oracle"
+	"github.com/openserf/serf/internal/testutil/cluster"
+	"github.com/openserf/serf/internal/testutil/oracle"
 )
 
 // runAgentCommand runs `serf agent args...` in-process; stop ends it like

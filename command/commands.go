@@ -46,3 +46,29 @@ func interrupted() <-chan struct{} {
 	}()
 	return ch
 }
+
+// receiveBoth hands every value of a to onA and of b to onB, in the order
+// they come, until both channels are closed; the one closing first does
+// not cut off what the other still holds. It returns false, leaving the
+// rest unread, if stop is closed first.
+func receiveBoth[A, B any](a <-chan A, b <-chan B, stop <-chan struct{}, onA func(A), onB func(B)) bool {
+	for a != nil || b != nil {
+		select {
+		case v, ok := <-a:
+			if !ok {
+				a = nil
+				continue
+			}
+			onA(v)
+		case v, ok := <-b:
+			if !ok {
+				b = nil
+				continue
+			}
+			onB(v)
+		case <-stop:
+			return false
+		}
+	}
+	return true
+}

@@ -7,19 +7,12 @@ import (
 	"testing"
 	"time"
 
-	"github.com/hashicorp/cli"
-	"github.com/openserf/serf/internal/cluster"
+	"github.com/openserf/serf/internal/testutil/wait"
 )
-
-func newEvent(ui cli.Ui) cli.Command { return &EventCommand{UI: ui} }
 
 func TestEventCommand(t *testing.T) {
 	a := startTestAgent(t, testAgentOptions{Name: "event-a"})
-	rpc, err := rpcClient(a.RPCAddr, "")
-	if err != nil {
-		t.Fatalf("rpcClient() error: %v", err)
-	}
-	defer rpc.Close()
+	rpc := a.client(t)
 	events := make(chan map[string]any, 64)
 	if _, err := rpc.Stream("user", events); err != nil {
 		t.Fatalf("Stream() error: %v", err)
@@ -27,7 +20,7 @@ func TestEventCommand(t *testing.T) {
 	// The agent answers a stream request before it registers the stream,
 	// as Serf's does, so events sent at once can be missed. Send warm-up
 	// events until one comes through; nextEvent skips any others.
-	cluster.WaitFor(t, 10*time.Second, func() error {
+	wait.For(t, 10*time.Second, func() error {
 		if err := rpc.UserEvent("warmup", nil, false); err != nil {
 			return err
 		}
@@ -100,25 +93,15 @@ func TestEventCommandErrors(t *testing.T) {
 	addr, msg := refusedRPCAddr(t)
 	help := (&EventCommand{}).Help()
 
-	tests := []struct {
-		name string
-		args []string
-		want cmdResult
-	}{
-		{"no name", []string{"-rpc-addr=" + a.RPCAddr},
-			cmdResult{code: 1, err: "An event name must be specified.\n\n" + help + "\n"}},
+	runCases(t, newEvent, nil, []cmdCase{
+		{"no name", []string{"-rpc-addr=" + a.RPCAddr}, usage("An event name must be specified.", help)},
 		{"too many", []string{"-rpc-addr=" + a.RPCAddr, "a", "b", "c"},
-			cmdResult{code: 1, err: "Too many command line arguments. Only a name and payload must be specified.\n\n" + help + "\n"}},
+			usage("Too many command line arguments. Only a name and payload must be specified.", help)},
 		{"too large", []string{"-rpc-addr=" + a.RPCAddr, "big", strings.Repeat("x", 512)},
-			cmdResult{code: 1, err: "Error sending event: user event exceeds configured limit of 512 bytes before encoding\n"}},
+			failure("Error sending event: user event exceeds configured limit of 512 bytes before encoding")},
 		{"too large encoded", []string{"-rpc-addr=" + a.RPCAddr, "big", strings.Repeat("x", 500)},
-			cmdResult{code: 1, err: "Error sending event: encoded user event exceeds configured limit of 512 bytes after encoding\n"}},
-		{"no agent", []string{"-rpc-addr=" + addr, "deploy"}, cmdResult{code: 1, err: msg + "\n"}},
-		{"bad bool", []string{"-coalesce=maybe", "deploy"}, cmdResult{code: 1, out: help + "\n"}},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			runWithUI(t, newEvent, tt.args...).check(t, tt.args, tt.want)
-		})
-	}
+			failure("Error sending event: encoded user event exceeds configured limit of 512 bytes after encoding")},
+		{"no agent", []string{"-rpc-addr=" + addr, "deploy"}, failure(msg)},
+		{"bad bool", []string{"-coalesce=maybe", "deploy"}, showsHelp(help)},
+	})
 }

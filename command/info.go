@@ -3,7 +3,6 @@ package command
 import (
 	"flag"
 	"fmt"
-	"sort"
 	"strings"
 
 	"github.com/hashicorp/cli"
@@ -17,54 +16,25 @@ type InfoCommand struct {
 
 // infoOptions holds the parsed flags of InfoCommand.
 type infoOptions struct {
-	format  string
-	rpcAddr *string
-	rpcAuth *string
+	rpcFlags
+	format string
 }
 
-func (c *InfoCommand) Synopsis() string {
-	return "Provides debugging information for operators"
-}
-
-func (c *InfoCommand) Help() string {
-	return strings.TrimSpace(`
-Usage: serf info [options]
-
-  Prints what a running Serf agent reports about itself for operators:
-  its name, the Go runtime, Serf's counters and clocks (members, failed
-  and left members, queue depths, health score, encryption), its tags
-  and its event handlers.
-
-Options:
-
-  -format                   Output format: 'text' (the default) or 'json'.
-
-  -rpc-addr=127.0.0.1:7373  Address of the agent's RPC server. Defaults to
-                            $SERF_RPC_ADDR when that is set.
-
-  -rpc-auth=""              Token for the agent's RPC server. Defaults to
-                            $SERF_RPC_AUTH.
-`)
-}
+func (c *InfoCommand) Synopsis() string { return "Provides debugging information for operators" }
+func (c *InfoCommand) Help() string     { return strings.TrimSpace(infoHelp) }
 
 // flags declares the command's flags into o.
 func (c *InfoCommand) flags(o *infoOptions) *flag.FlagSet {
-	f := flag.NewFlagSet("info", flag.ContinueOnError)
-	f.Usage = func() { c.UI.Output(c.Help()) }
+	f := o.flagSet("info", c.UI, c.Help())
 	f.StringVar(&o.format, "format", "text", "output format")
-	o.rpcAddr, o.rpcAuth = rpcFlags(f)
 	return f
 }
 
 func (c *InfoCommand) Run(args []string) int {
 	var o infoOptions
-	if err := c.flags(&o).Parse(args); err != nil {
+	rpc := o.open(c.flags(&o), args, func(msg string) { printFailure(c.UI, o.format, msg) })
+	if rpc == nil {
 		return 1
-	}
-
-	rpc, err := rpcClient(*o.rpcAddr, *o.rpcAuth)
-	if err != nil {
-		return printFailure(c.UI, o.format, connectError(err))
 	}
 	defer rpc.Close()
 
@@ -72,14 +42,7 @@ func (c *InfoCommand) Run(args []string) int {
 	if err != nil {
 		return printFailure(c.UI, o.format, fmt.Sprintf("Error querying agent: %s", err))
 	}
-
-	out, err := formatOutput(statsOutput(stats), o.format)
-	if err != nil {
-		c.UI.Error(fmt.Sprintf("Encoding error: %s", err))
-		return 1
-	}
-	c.UI.Output(out)
-	return 0
+	return printOutput(c.UI, statsOutput(stats), o.format)
 }
 
 // statsOutput is what info prints: section name to key to value. JSON
@@ -100,12 +63,17 @@ func (s statsOutput) String() string {
 	return b.String()
 }
 
-// sortedKeys returns the keys of m in increasing order.
-func sortedKeys[V any](m map[string]V) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
-}
+// infoHelp is what "serf info -h" prints.
+const infoHelp = `
+Usage: serf info [options]
+
+  Prints what a running Serf agent reports about itself for operators:
+  its name, the Go runtime, Serf's counters and clocks (members, failed
+  and left members, queue depths, health score, encryption), its tags
+  and its event handlers.
+
+Options:
+
+  -format                   Output format: 'text' (the default) or 'json'.
+
+` + rpcAddrHelp + "\n" + rpcAuthHelp

@@ -6,11 +6,7 @@ import (
 	"runtime"
 	"strings"
 	"testing"
-
-	"github.com/hashicorp/cli"
 )
-
-func newInfo(ui cli.Ui) cli.Command { return &InfoCommand{UI: ui} }
 
 func TestInfoCommand(t *testing.T) {
 	a := startTestAgent(t, testAgentOptions{
@@ -57,22 +53,13 @@ func TestInfoCommandErrors(t *testing.T) {
 	addr, msg := refusedRPCAddr(t)
 	help := (&InfoCommand{}).Help()
 
-	tests := []struct {
-		name string
-		args []string
-		want cmdResult
-	}{
-		{"no agent", []string{"-rpc-addr=" + addr}, cmdResult{code: 1, err: msg + "\n"}},
+	runCases(t, newInfo, nil, []cmdCase{
+		{"no agent", []string{"-rpc-addr=" + addr}, failure(msg)},
 		{"no agent json", []string{"-rpc-addr=" + addr, "-format=json"}, cmdResult{code: 1, out: jsonFailure(msg)}},
 		{"invalid format", []string{"-rpc-addr=" + a.RPCAddr, "-format=xml"},
-			cmdResult{code: 1, err: "Encoding error: Invalid output format \"xml\"\n"}},
-		{"unknown flag", []string{"-bogus"}, cmdResult{code: 1, out: help + "\n"}},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			runWithUI(t, newInfo, tt.args...).check(t, tt.args, tt.want)
-		})
-	}
+			failure("Encoding error: Invalid output format \"xml\"")},
+		{"unknown flag", []string{"-bogus"}, showsHelp(help)},
+	})
 }
 
 func TestStatsOutputString(t *testing.T) {

@@ -16,41 +16,17 @@ type JoinCommand struct {
 
 // joinOptions holds the parsed flags of JoinCommand.
 type joinOptions struct {
-	replay  bool
-	rpcAddr *string
-	rpcAuth *string
+	rpcFlags
+	replay bool
 }
 
-func (c *JoinCommand) Synopsis() string {
-	return "Tell Serf agent to join cluster"
-}
-
-func (c *JoinCommand) Help() string {
-	return strings.TrimSpace(`
-Usage: serf join [options] address ...
-
-  Asks a running Serf agent to join a cluster through the members at the
-  given addresses. One reachable address is enough. An address is host,
-  host:port or [ipv6]:port; without a port the agent's own bind port is
-  used.
-
-Options:
-
-  -replay                   Also deliver the user events sent in the
-                            cluster before the join.
-  -rpc-addr=127.0.0.1:7373  Address of the agent's RPC server. Defaults to
-                            $SERF_RPC_ADDR when that is set.
-  -rpc-auth=""              Token for the agent's RPC server. Defaults to
-                            $SERF_RPC_AUTH.
-`)
-}
+func (c *JoinCommand) Synopsis() string { return "Tell Serf agent to join cluster" }
+func (c *JoinCommand) Help() string     { return strings.TrimSpace(joinHelp) }
 
 // flags declares the command's flags into o.
 func (c *JoinCommand) flags(o *joinOptions) *flag.FlagSet {
-	f := flag.NewFlagSet("join", flag.ContinueOnError)
-	f.Usage = func() { c.UI.Output(c.Help()) }
+	f := o.flagSet("join", c.UI, c.Help())
 	f.BoolVar(&o.replay, "replay", false, "replay past user events")
-	o.rpcAddr, o.rpcAuth = rpcFlags(f)
 	return f
 }
 
@@ -63,15 +39,11 @@ func (c *JoinCommand) Run(args []string) int {
 
 	addrs := f.Args()
 	if len(addrs) == 0 {
-		c.UI.Error("At least one address to join must be specified.")
-		c.UI.Error("")
-		c.UI.Error(c.Help())
-		return 1
+		return usageError(c.UI, "At least one address to join must be specified.", c.Help())
 	}
 
-	rpc, err := rpcClient(*o.rpcAddr, *o.rpcAuth)
-	if err != nil {
-		c.UI.Error(connectError(err))
+	rpc := o.connect(c.UI.Error)
+	if rpc == nil {
 		return 1
 	}
 	defer rpc.Close()
@@ -80,9 +52,23 @@ func (c *JoinCommand) Run(args []string) int {
 	// the count can be nonzero along with an error, which wins, as in Serf.
 	n, err := rpc.Join(addrs, o.replay)
 	if err != nil {
-		c.UI.Error(fmt.Sprintf("Error joining the cluster: %s", err))
-		return 1
+		return failf(c.UI, "Error joining the cluster: %s", err)
 	}
 	c.UI.Output(fmt.Sprintf("Successfully joined cluster by contacting %d nodes.", n))
 	return 0
 }
+
+// joinHelp is what "serf join -h" prints.
+const joinHelp = `
+Usage: serf join [options] address ...
+
+  Asks a running Serf agent to join a cluster through the members at the
+  given addresses. One reachable address is enough. An address is host,
+  host:port or [ipv6]:port; without a port the agent's own bind port is
+  used.
+
+Options:
+
+  -replay                   Also deliver the user events sent in the
+                            cluster before the join.
+` + rpcAddrHelp + rpcAuthHelp

@@ -3,11 +3,7 @@ package command
 import (
 	"strings"
 	"testing"
-
-	"github.com/hashicorp/cli"
 )
-
-func newJoin(ui cli.Ui) cli.Command { return &JoinCommand{UI: ui} }
 
 func TestJoinCommand(t *testing.T) {
 	a := startTestAgent(t, testAgentOptions{Name: "join-a"})
@@ -15,24 +11,13 @@ func TestJoinCommand(t *testing.T) {
 	c := startTestAgent(t, testAgentOptions{Name: "join-c"})
 	help := (&JoinCommand{}).Help()
 
-	tests := []struct {
-		name string
-		args []string
-		want cmdResult
-	}{
+	runCases(t, newJoin, []string{"-rpc-addr=" + a.RPCAddr}, []cmdCase{
 		{"one address", []string{b.Addr}, cmdResult{out: "Successfully joined cluster by contacting 1 nodes.\n"}},
 		{"replay, two addresses", []string{"-replay", b.Addr, c.Addr},
 			cmdResult{out: "Successfully joined cluster by contacting 2 nodes.\n"}},
-		{"no address", nil, cmdResult{code: 1,
-			err: "At least one address to join must be specified.\n\n" + help + "\n"}},
-		{"unknown flag", []string{"-bogus"}, cmdResult{code: 1, out: help + "\n"}},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			args := append([]string{"-rpc-addr=" + a.RPCAddr}, tt.args...)
-			runWithUI(t, newJoin, args...).check(t, args, tt.want)
-		})
-	}
+		{"no address", nil, usage("At least one address to join must be specified.", help)},
+		{"unknown flag", []string{"-bogus"}, showsHelp(help)},
+	})
 	if n := a.Agent.Serf().NumNodes(); n != 3 {
 		t.Errorf("NumNodes() after the joins = %d, want 3", n)
 	}
@@ -50,7 +35,7 @@ func TestJoinCommandErrors(t *testing.T) {
 	runWithUI(t, newJoin, args...).check(t, args, cmdResult{code: 1, err: want})
 
 	args = []string{"-rpc-addr=" + addr, a.Addr}
-	runWithUI(t, newJoin, args...).check(t, args, cmdResult{code: 1, err: msg + "\n"})
+	runWithUI(t, newJoin, args...).check(t, args, failure(msg))
 
 	// A name that cannot resolve.
 	args = []string{"-rpc-addr=" + a.RPCAddr, "/x"}

@@ -3,7 +3,6 @@ package command
 import (
 	"flag"
 	"fmt"
-	"sort"
 	"strings"
 
 	"github.com/hashicorp/cli"
@@ -19,58 +18,24 @@ func (c *KeysCommand) Synopsis() string {
 	return "Manipulate the internal encryption keyring used by Serf"
 }
 
-func (c *KeysCommand) Help() string {
-	return strings.TrimSpace(`
-Usage: serf keys [options]...
-
-  Changes or lists the gossip encryption keyring of every member of the
-  cluster at once: the agent sends the request to all members, which apply
-  it to their own keyring and report back. Repeating a change is harmless.
-
-  A keyring can hold several keys so that keys can be rotated without
-  downtime. The primary key encrypts outgoing messages; every key in the
-  ring is tried on incoming ones. A rotation installs the new key, makes it
-  primary, then removes the old one. Keep more than one key only while
-  rotating: each extra key costs a decryption attempt per message.
-
-  The command exits 0 when every member answered and none reported an
-  error, and 1 otherwise.
-
-Options:
-
-  -install=<key>            Add a key (base64) to every keyring. It is used
-                            to decrypt at once, and to encrypt only after it
-                            is made primary with -use.
-  -use=<key>                Make an installed key the primary key on every
-                            member. Members without the key cannot follow
-                            the change, so install it everywhere first.
-  -remove=<key>             Delete a key from every keyring. The primary key
-                            cannot be removed.
-  -list                     Ask every member for its keys and print each key
-                            with the number of members that hold it.
-  -rpc-addr=127.0.0.1:7373  RPC address of the Serf agent.
-  -rpc-auth=""              RPC auth token of the Serf agent.
-`)
-}
+func (c *KeysCommand) Help() string { return strings.TrimSpace(keysHelp) }
 
 // keysOptions are the keys command's flags.
 type keysOptions struct {
+	rpcFlags
 	install, use, remove string
 	list                 bool
-	rpcAddr, rpcAuth     *string
 }
 
 // flags defines the command's flags on a new flag set, storing into o.
 func (c *KeysCommand) flags(o *keysOptions) *flag.FlagSet {
 	// Serf names this flag set "key"; the name shows only in flag package
 	// messages.
-	f := flag.NewFlagSet("key", flag.ContinueOnError)
-	f.Usage = func() { c.UI.Output(c.Help()) }
+	f := o.flagSet("key", c.UI, c.Help())
 	f.StringVar(&o.install, "install", "", "install a new key")
 	f.StringVar(&o.use, "use", "", "change the primary key")
 	f.StringVar(&o.remove, "remove", "", "remove a key")
 	f.BoolVar(&o.list, "list", false, "list the cluster's keys")
-	o.rpcAddr, o.rpcAuth = rpcFlags(f)
 	return f
 }
 
@@ -102,9 +67,8 @@ func (c *KeysCommand) Run(args []string) int {
 		return 1
 	}
 
-	cl, err := rpcClient(*o.rpcAddr, *o.rpcAuth)
-	if err != nil {
-		ui.Error(connectError(err))
+	cl := o.connect(ui.Error)
+	if cl == nil {
 		return 1
 	}
 	defer cl.Close()
@@ -113,21 +77,13 @@ func (c *KeysCommand) Run(args []string) int {
 		ui.Info("Asking all members for installed keys...")
 		keys, numNodes, failures, err := cl.ListKeys()
 		if err != nil {
-			keyFailures(ui, failures)
-			ui.Error("")
-			ui.Error(fmt.Sprintf("Failed to gather member keys: %s", err))
-			return 1
+			return keysFailed(ui, failures, fmt.Sprintf("Failed to gather member keys: %s", err))
 		}
 		ui.Info("Keys gathered, listing cluster keys...")
 		ui.Output("")
 		// Serf lists in map order; sorted, the output is stable.
-		names := make([]string, 0, len(keys))
-		for k := range keys {
-			names = append(names, k)
-		}
-		sort.Strings(names)
-		rows := make([]string, 0, len(names))
-		for _, k := range names {
+		rows := make([]string, 0, len(keys))
+		for _, k := range sortedKeys(keys) {
 			rows = append(rows, fmt.Sprintf("%s | [%d/%d]", k, keys[k], numNodes))
 		}
 		ui.Output(columns(rows))
@@ -158,13 +114,19 @@ func (c *KeysCommand) Run(args []string) int {
 	}
 	ui.Info(start)
 	if failures, err := call(key); err != nil {
-		keyFailures(ui, failures)
-		ui.Error("")
-		ui.Error(fmt.Sprintf(fail, err))
-		return 1
+		return keysFailed(ui, failures, fmt.Sprintf(fail, err))
 	}
 	ui.Info(finish)
 	return 0
+}
+
+// keysFailed prints the members that reported an error (see
+// keyFailures), an empty line and msg, and returns the exit code 1.
+func keysFailed(ui cli.Ui, failures map[string]string, msg string) int {
+	keyFailures(ui, failures)
+	ui.Error("")
+	ui.Error(msg)
+	return 1
 }
 
 // keyFailures prints the members that reported an error, one per line as
@@ -174,14 +136,42 @@ func keyFailures(ui cli.Ui, failures map[string]string) {
 	if len(failures) == 0 {
 		return
 	}
-	nodes := make([]string, 0, len(failures))
-	for n := range failures {
-		nodes = append(nodes, n)
-	}
-	sort.Strings(nodes)
-	rows := make([]string, 0, len(nodes))
-	for _, n := range nodes {
+	rows := make([]string, 0, len(failures))
+	for _, n := range sortedKeys(failures) {
 		rows = append(rows, fmt.Sprintf("failed: | %s | %s", n, failures[n]))
 	}
 	ui.Error(columns(rows))
 }
+
+// keysHelp is what "serf keys -h" prints.
+const keysHelp = `
+Usage: serf keys [options]...
+
+  Changes or lists the gossip encryption keyring of every member of the
+  cluster at once: the agent sends the request to all members, which apply
+  it to their own keyring and report back. Repeating a change is harmless.
+
+  A keyring can hold several keys so that keys can be rotated without
+  downtime. The primary key encrypts outgoing messages; every key in the
+  ring is tried on incoming ones. A rotation installs the new key, makes it
+  primary, then removes the old one. Keep more than one key only while
+  rotating: each extra key costs a decryption attempt per message.
+
+  The command exits 0 when every member answered and none reported an
+  error, and 1 otherwise.
+
+Options:
+
+  -install=<key>            Add a key (base64) to every keyring. It is used
+                            to decrypt at once, and to encrypt only after it
+                            is made primary with -use.
+  -use=<key>                Make an installed key the primary key on every
+                            member. Members without the key cannot follow
+                            the change, so install it everywhere first.
+  -remove=<key>             Delete a key from every keyring. The primary key
+                            cannot be removed.
+  -list                     Ask every member for its keys and print each key
+                            with the number of members that hold it.
+  -rpc-addr=127.0.0.1:7373  RPC address of the Serf agent.
+  -rpc-auth=""              RPC auth token of the Serf agent.
+`

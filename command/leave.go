@@ -2,7 +2,6 @@ package command
 
 import (
 	"flag"
-	"fmt"
 	"strings"
 
 	"github.com/hashicorp/cli"
@@ -14,18 +13,36 @@ type LeaveCommand struct {
 	UI cli.Ui
 }
 
-// leaveOptions holds the parsed flags of LeaveCommand.
+// leaveOptions holds the parsed flags of LeaveCommand, only the RPC ones.
 type leaveOptions struct {
-	rpcAddr *string
-	rpcAuth *string
+	rpcFlags
 }
 
-func (c *LeaveCommand) Synopsis() string {
-	return "Gracefully leaves the Serf cluster and shuts down"
+func (c *LeaveCommand) Synopsis() string { return "Gracefully leaves the Serf cluster and shuts down" }
+func (c *LeaveCommand) Help() string     { return strings.TrimSpace(leaveHelp) }
+
+// flags declares the command's flags into o.
+func (c *LeaveCommand) flags(o *leaveOptions) *flag.FlagSet {
+	return o.flagSet("leave", c.UI, c.Help())
 }
 
-func (c *LeaveCommand) Help() string {
-	return strings.TrimSpace(`
+func (c *LeaveCommand) Run(args []string) int {
+	var o leaveOptions
+	rpc := o.open(c.flags(&o), args, c.UI.Error)
+	if rpc == nil {
+		return 1
+	}
+	defer rpc.Close()
+
+	if err := rpc.Leave(); err != nil {
+		return failf(c.UI, "Error leaving: %s", err)
+	}
+	c.UI.Output("Graceful leave complete")
+	return 0
+}
+
+// leaveHelp is what "serf leave -h" prints.
+const leaveHelp = `
 Usage: serf leave
 
   Tells a running Serf agent to announce that it is leaving, so that the
@@ -33,38 +50,4 @@ Usage: serf leave
 
 Options:
 
-  -rpc-addr=127.0.0.1:7373  Address of the agent's RPC server. Defaults to
-                            $SERF_RPC_ADDR when that is set.
-  -rpc-auth=""              Token for the agent's RPC server. Defaults to
-                            $SERF_RPC_AUTH.
-`)
-}
-
-// flags declares the command's flags into o.
-func (c *LeaveCommand) flags(o *leaveOptions) *flag.FlagSet {
-	f := flag.NewFlagSet("leave", flag.ContinueOnError)
-	f.Usage = func() { c.UI.Output(c.Help()) }
-	o.rpcAddr, o.rpcAuth = rpcFlags(f)
-	return f
-}
-
-func (c *LeaveCommand) Run(args []string) int {
-	var o leaveOptions
-	if err := c.flags(&o).Parse(args); err != nil {
-		return 1
-	}
-
-	rpc, err := rpcClient(*o.rpcAddr, *o.rpcAuth)
-	if err != nil {
-		c.UI.Error(connectError(err))
-		return 1
-	}
-	defer rpc.Close()
-
-	if err := rpc.Leave(); err != nil {
-		c.UI.Error(fmt.Sprintf("Error leaving: %s", err))
-		return 1
-	}
-	c.UI.Output("Graceful leave complete")
-	return 0
-}
+` + rpcAddrHelp + rpcAuthHelp

@@ -5,11 +5,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/hashicorp/cli"
-	"github.com/openserf/serf/internal/cluster"
+	"github.com/openserf/serf/internal/testutil/wait"
 )
-
-func newLeave(ui cli.Ui) cli.Command { return &LeaveCommand{UI: ui} }
 
 // memberStatus returns the status ta's agent has for the member name, or
 // "" when it does not know it.
@@ -26,7 +23,7 @@ func memberStatus(ta *testAgent, name string) string {
 // not known at all).
 func waitMemberStatus(t testing.TB, ta *testAgent, name, want string) {
 	t.Helper()
-	cluster.WaitFor(t, 20*time.Second, func() error {
+	wait.For(t, 20*time.Second, func() error {
 		if got := memberStatus(ta, name); got != want {
 			return fmt.Errorf("status of %s = %q, want %q", name, got, want)
 		}
@@ -35,9 +32,7 @@ func waitMemberStatus(t testing.TB, ta *testAgent, name, want string) {
 }
 
 func TestLeaveCommand(t *testing.T) {
-	a := startTestAgent(t, testAgentOptions{Name: "leave-a"})
-	b := startTestAgent(t, testAgentOptions{Name: "leave-b"})
-	joinAgents(t, a, b)
+	a, b := startPair(t, testAgentOptions{Name: "leave-a"}, testAgentOptions{Name: "leave-b"})
 
 	args := []string{"-rpc-addr=" + a.RPCAddr}
 	runWithUI(t, newLeave, args...).check(t, args, cmdResult{out: "Graceful leave complete\n"})
@@ -51,24 +46,13 @@ func TestLeaveCommand(t *testing.T) {
 
 	// The test's RPC server outlives the agent (a real agent's process
 	// exits), so a second leave reaches the agent and fails.
-	runWithUI(t, newLeave, args...).check(t, args,
-		cmdResult{code: 1, err: "Error leaving: Leave called after Shutdown\n"})
+	runWithUI(t, newLeave, args...).check(t, args, failure("Error leaving: Leave called after Shutdown"))
 }
 
 func TestLeaveCommandErrors(t *testing.T) {
 	addr, msg := refusedRPCAddr(t)
-	help := (&LeaveCommand{}).Help()
-	tests := []struct {
-		name string
-		args []string
-		want cmdResult
-	}{
-		{"no agent", []string{"-rpc-addr=" + addr}, cmdResult{code: 1, err: msg + "\n"}},
-		{"unknown flag", []string{"-bogus"}, cmdResult{code: 1, out: help + "\n"}},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			runWithUI(t, newLeave, tt.args...).check(t, tt.args, tt.want)
-		})
-	}
+	runCases(t, newLeave, nil, []cmdCase{
+		{"no agent", []string{"-rpc-addr=" + addr}, failure(msg)},
+		{"unknown flag", []string{"-bogus"}, showsHelp((&LeaveCommand{}).Help())},
+	})
 }

@@ -1,12 +1,10 @@
 package command
 
 import (
-	"encoding/json"
 	"flag"
 	"fmt"
 	"net"
 	"slices"
-	"sort"
 	"strings"
 
 	"github.com/hashicorp/cli"
@@ -25,70 +23,27 @@ type MembersCommand struct {
 
 // membersOptions holds the parsed flags of MembersCommand.
 type membersOptions struct {
+	rpcFlags
 	detailed bool
 	format   string
 	name     string
 	role     string
 	status   string
 	tags     listFlag
-	rpcAddr  *string
-	rpcAuth  *string
 }
 
-func (c *MembersCommand) Synopsis() string {
-	return "Lists the members of a Serf cluster"
-}
-
-func (c *MembersCommand) Help() string {
-	return strings.TrimSpace(`
-Usage: serf members [options]
-
-  Shows the members a running Serf agent knows about, including those
-  that failed or left and have not been reaped yet. Members are listed by
-  name; each line gives the address, the status and the tags.
-
-Options:
-
-  -detailed                 Also show each member's Serf protocol version
-                            and the range of versions it understands. Text
-                            output only.
-
-  -format                   Output format: 'text' (the default) or 'json'.
-
-  -name=<regexp>            List only the members whose name matches the
-                            regular expression, which must match the whole
-                            name.
-
-  -role=<regexp>            Deprecated: the same as '-tag role=<regexp>'.
-
-  -status=<regexp>          List only the members whose status (alive,
-                            leaving, left or failed) matches the regular
-                            expression.
-
-  -tag <key>=<regexp>       List only the members that have a tag <key>
-                            whose value matches the regular expression.
-                            Give it more than once to require several tags.
-                            The expression must match the whole value.
-
-  -rpc-addr=127.0.0.1:7373  Address of the agent's RPC server. Defaults to
-                            $SERF_RPC_ADDR when that is set.
-
-  -rpc-auth=""              Token for the agent's RPC server. Defaults to
-                            $SERF_RPC_AUTH.
-`)
-}
+func (c *MembersCommand) Synopsis() string { return "Lists the members of a Serf cluster" }
+func (c *MembersCommand) Help() string     { return strings.TrimSpace(membersHelp) }
 
 // flags declares the command's flags into o.
 func (c *MembersCommand) flags(o *membersOptions) *flag.FlagSet {
-	f := flag.NewFlagSet("members", flag.ContinueOnError)
-	f.Usage = func() { c.UI.Output(c.Help()) }
+	f := o.flagSet("members", c.UI, c.Help())
 	f.BoolVar(&o.detailed, "detailed", false, "show protocol versions")
 	f.StringVar(&o.format, "format", "text", "output format")
 	f.StringVar(&o.name, "name", "", "name filter")
 	f.StringVar(&o.role, "role", "", "role filter (deprecated)")
 	f.StringVar(&o.status, "status", "", "status filter")
 	f.Var(&o.tags, "tag", "tag filter, key=regexp")
-	o.rpcAddr, o.rpcAuth = rpcFlags(f)
 	return f
 }
 
@@ -109,9 +64,9 @@ func (c *MembersCommand) Run(args []string) int {
 		return printFailure(c.UI, o.format, fmt.Sprintf("Error: %s", err))
 	}
 
-	rpc, err := rpcClient(*o.rpcAddr, *o.rpcAuth)
-	if err != nil {
-		return printFailure(c.UI, o.format, connectError(err))
+	rpc := o.connect(func(msg string) { printFailure(c.UI, o.format, msg) })
+	if rpc == nil {
+		return 1
 	}
 	defer rpc.Close()
 
@@ -119,14 +74,7 @@ func (c *MembersCommand) Run(args []string) int {
 	if err != nil {
 		return printFailure(c.UI, o.format, fmt.Sprintf("Error retrieving members: %s", err))
 	}
-
-	out, err := formatOutput(newMembersOutput(members, o.detailed), o.format)
-	if err != nil {
-		c.UI.Error(fmt.Sprintf("Encoding error: %s", err))
-		return 1
-	}
-	c.UI.Output(out)
-	return 0
+	return printOutput(c.UI, newMembersOutput(members, o.detailed), o.format)
 }
 
 // membersOutput is what members prints. Its JSON shape is Serf's:
@@ -196,11 +144,7 @@ func newMembersOutput(members []client.Member, detailed bool) membersOutput {
 func (o membersOutput) String() string {
 	rows := make([]string, 0, len(o.Members))
 	for _, m := range o.Members {
-		keys := make([]string, 0, len(m.Tags))
-		for k := range m.Tags {
-			keys = append(keys, k)
-		}
-		sort.Strings(keys)
+		keys := sortedKeys(m.Tags)
 		pairs := make([]string, len(keys))
 		for i, k := range keys {
 			pairs[i] = k + "=" + m.Tags[k]
@@ -215,24 +159,35 @@ func (o membersOutput) String() string {
 	return columns(rows)
 }
 
-// printFailure reports a failure of a command that has -format and
-// returns its exit code, 1. With -format=json the message is wrapped in a
-// JSON object, {"error": msg}, and written as output, so that whoever
-// reads the JSON on stdout also gets the failure as JSON; otherwise it is
-// printed as the plain line Serf prints.
-func printFailure(ui cli.Ui, format, msg string) int {
-	if format != "json" {
-		ui.Error(msg)
-		return 1
-	}
-	b, err := json.MarshalIndent(struct {
-		Error string `json:"error"`
-	}{msg}, "", "  ")
-	if err != nil {
-		// A struct of one string always encodes; keep the message anyway.
-		ui.Error(msg)
-		return 1
-	}
-	ui.Output(string(b))
-	return 1
-}
+// membersHelp is what "serf members -h" prints.
+const membersHelp = `
+Usage: serf members [options]
+
+  Shows the members a running Serf agent knows about, including those
+  that failed or left and have not been reaped yet. Members are listed by
+  name; each line gives the address, the status and the tags.
+
+Options:
+
+  -detailed                 Also show each member's Serf protocol version
+                            and the range of versions it understands. Text
+                            output only.
+
+  -format                   Output format: 'text' (the default) or 'json'.
+
+  -name=<regexp>            List only the members whose name matches the
+                            regular expression, which must match the whole
+                            name.
+
+  -role=<regexp>            Deprecated: the same as '-tag role=<regexp>'.
+
+  -status=<regexp>          List only the members whose status (alive,
+                            leaving, left or failed) matches the regular
+                            expression.
+
+  -tag <key>=<regexp>       List only the members that have a tag <key>
+                            whose value matches the regular expression.
+                            Give it more than once to require several tags.
+                            The expression must match the whole value.
+
+` + rpcAddrHelp + "\n" + rpcAuthHelp

@@ -6,7 +6,6 @@ import (
 	"net"
 	"os"
 	"regexp"
-	"strconv"
 	"strings"
 	"testing"
 
@@ -14,65 +13,13 @@ import (
 	"github.com/openserf/serf/client"
 )
 
-// cmdResult is what one run of a command produced.
-type cmdResult struct {
-	code int
-	out  string // UI.Output
-	err  string // UI.Error
-}
-
-// runWithUI runs the command newCmd builds around a fresh MockUi.
-func runWithUI(t testing.TB, newCmd func(cli.Ui) cli.Command, args ...string) cmdResult {
-	t.Helper()
-	ui := cli.NewMockUi()
-	code := newCmd(ui).Run(args)
-	return cmdResult{code: code, out: ui.OutputWriter.String(), err: ui.ErrorWriter.String()}
-}
-
-// check compares a run with what was wanted.
-func (r cmdResult) check(t testing.TB, args []string, want cmdResult) {
-	t.Helper()
-	if r.code != want.code {
-		t.Errorf("Run(%q) = %d, want %d", args, r.code, want.code)
-	}
-	if r.out != want.out {
-		t.Errorf("Run(%q) output = %q, want %q", args, r.out, want.out)
-	}
-	if r.err != want.err {
-		t.Errorf("Run(%q) error output = %q, want %q", args, r.err, want.err)
-	}
-}
-
-// refusedRPCAddr returns a loopback address nobody listens on, and the
-// message a command prints when it cannot connect to it.
-func refusedRPCAddr(t testing.TB) (addr, msg string) {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr = l.Addr().String()
-	l.Close()
-	return addr, "Error connecting to Serf agent: dial tcp " + addr + ": connect: connection refused"
-}
-
-// jsonFailure is the object members and info print for msg with
-// -format=json.
-func jsonFailure(msg string) string {
-	return "{\n  \"error\": " + strconv.Quote(msg) + "\n}\n"
-}
-
-func newMembers(ui cli.Ui) cli.Command { return &MembersCommand{UI: ui} }
-
 func TestMembersCommand(t *testing.T) {
 	// alpha has no tags and sorts first, so its line keeps the padding
 	// of the empty tags column (Serf's columnize quirk).
-	a := startTestAgent(t, testAgentOptions{Name: "alpha"})
-	b := startTestAgent(t, testAgentOptions{
+	a, b := startPair(t, testAgentOptions{Name: "alpha"}, testAgentOptions{
 		Name: "beta",
 		Tags: map[string]string{"role": "web", "dc": "east", "z": "1"},
 	})
-	joinAgents(t, a, b)
 
 	// Expected columns, built by hand: every column but the last is
 	// padded to its widest cell and columns are two spaces apart.
@@ -130,11 +77,7 @@ func TestMembersCommand(t *testing.T) {
 `
 	help := (&MembersCommand{}).Help()
 
-	tests := []struct {
-		name string
-		args []string
-		want cmdResult
-	}{
+	tests := []cmdCase{
 		{"text", nil, cmdResult{out: alpha + "\n" + beta + "\n"}},
 		{"detailed", []string{"-detailed"},
 			cmdResult{out: detail("alpha", a.Addr, "") + "\n" + detail("beta", b.Addr, "dc=east,role=web,z=1") + "\n"}},
@@ -153,42 +96,27 @@ func TestMembersCommand(t *testing.T) {
 			cmdResult{out: roleDeprecation + "\n" + single("beta", b.Addr, "dc=east,role=web,z=1") + "\n"}},
 		{"json no match", []string{"-format=json", "-name=nobody"}, cmdResult{out: "{\n  \"members\": null\n}\n"}},
 		{"flags stop at first argument", []string{"extra", "-format=json"}, cmdResult{out: alpha + "\n" + beta + "\n"}},
-		{"invalid tag", []string{"-tag", "foo"}, cmdResult{code: 1, err: "Error: Invalid tag: 'foo'\n"}},
-		{"empty tag key", []string{"-tag", "=x"}, cmdResult{code: 1, err: "Error: Invalid tag: '=x'\n"}},
+		{"invalid tag", []string{"-tag", "foo"}, failure("Error: Invalid tag: 'foo'")},
+		{"empty tag key", []string{"-tag", "=x"}, failure("Error: Invalid tag: '=x'")},
 		{"invalid tag json", []string{"-format=json", "-tag", "foo"},
 			cmdResult{code: 1, out: jsonFailure("Error: Invalid tag: 'foo'")}},
-		{"invalid format", []string{"-format=xml"},
-			cmdResult{code: 1, err: "Encoding error: Invalid output format \"xml\"\n"}},
-		{"bad regexp", []string{"-name=("}, cmdResult{code: 1, err: "Error retrieving members: client closed\n"}},
+		{"invalid format", []string{"-format=xml"}, failure("Encoding error: Invalid output format \"xml\"")},
+		{"bad regexp", []string{"-name=("}, failure("Error retrieving members: client closed")},
 		{"bad regexp json", []string{"-format=json", "-status=("},
 			cmdResult{code: 1, out: jsonFailure("Error retrieving members: client closed")}},
-		{"unknown flag", []string{"-bogus"}, cmdResult{code: 1, out: help + "\n"}},
+		{"unknown flag", []string{"-bogus"}, showsHelp(help)},
 	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			args := append([]string{"-rpc-addr=" + a.RPCAddr}, tt.args...)
-			runWithUI(t, newMembers, args...).check(t, args, tt.want)
-		})
-	}
+	runCases(t, newMembers, []string{"-rpc-addr=" + a.RPCAddr}, tests)
 }
 
 func TestMembersCommandConnectError(t *testing.T) {
 	addr, msg := refusedRPCAddr(t)
-	tests := []struct {
-		name string
-		args []string
-		want cmdResult
-	}{
-		{"text", []string{"-rpc-addr=" + addr}, cmdResult{code: 1, err: msg + "\n"}},
-		{"json", []string{"-rpc-addr=" + addr, "-format=json"}, cmdResult{code: 1, out: jsonFailure(msg)}},
+	runCases(t, newMembers, []string{"-rpc-addr=" + addr}, []cmdCase{
+		{"text", nil, failure(msg)},
+		{"json", []string{"-format=json"}, cmdResult{code: 1, out: jsonFailure(msg)}},
 		// As in Serf, the format is checked only once there is output.
-		{"bad format", []string{"-rpc-addr=" + addr, "-format=xml"}, cmdResult{code: 1, err: msg + "\n"}},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			runWithUI(t, newMembers, tt.args...).check(t, tt.args, tt.want)
-		})
-	}
+		{"bad format", []string{"-format=xml"}, failure(msg)},
+	})
 }
 
 func TestMembersOutputSortsAndFillsTags(t *testing.T) {
@@ -238,8 +166,7 @@ func TestPrintFailure(t *testing.T) {
 	}
 }
 
-// The tests below cover what members, join, leave, force-leave, event,
-// tags, keygen and info share: the RPC flags and their environment
+// The tests below cover what the commands that talk to an agent share: the RPC flags and their environment
 // defaults, auth, encryption, help and flag errors.
 
 // clientCommand describes one agent-facing command for the shared tests.
@@ -291,17 +218,14 @@ func TestClientCommandsAuth(t *testing.T) {
 	for _, c := range clientCommands("auth-a") {
 		t.Run(c.name, func(t *testing.T) {
 			args := append([]string{"-rpc-addr=" + a.RPCAddr}, c.args(peer)...)
-			runWithUI(t, c.newCmd, args...).check(t, args,
-				cmdResult{code: 1, err: c.prefix + ": Authentication required\n"})
+			runWithUI(t, c.newCmd, args...).check(t, args, failure(c.prefix+": Authentication required"))
 
 			args = append([]string{"-rpc-addr=" + a.RPCAddr, "-rpc-auth=wrong"}, c.args(peer)...)
-			runWithUI(t, c.newCmd, args...).check(t, args,
-				cmdResult{code: 1, err: "Error connecting to Serf agent: Invalid authentication token\n"})
+			runWithUI(t, c.newCmd, args...).check(t, args, failure(badToken))
 
 			// An agent without a token refuses any token.
 			args = append([]string{"-rpc-addr=" + open.RPCAddr, "-rpc-auth=" + token}, c.args(peer)...)
-			runWithUI(t, c.newCmd, args...).check(t, args,
-				cmdResult{code: 1, err: "Error connecting to Serf agent: Invalid authentication token\n"})
+			runWithUI(t, c.newCmd, args...).check(t, args, failure(badToken))
 
 			c.runOK(t, peer, "-rpc-addr="+a.RPCAddr, "-rpc-auth="+token)
 		})
@@ -324,8 +248,7 @@ func TestClientCommandsEnvDefaults(t *testing.T) {
 			}
 			// ...and an explicitly empty -rpc-auth sends no token.
 			args := append([]string{"-rpc-addr=" + a.RPCAddr, "-rpc-auth="}, c.args(peer)...)
-			runWithUI(t, c.newCmd, args...).check(t, args,
-				cmdResult{code: 1, err: c.prefix + ": Authentication required\n"})
+			runWithUI(t, c.newCmd, args...).check(t, args, failure(c.prefix+": Authentication required"))
 
 			// Without flags the environment is used.
 			t.Setenv("SERF_RPC_ADDR", a.RPCAddr)
@@ -340,8 +263,8 @@ func TestClientCommandsDefaultRPCAddr(t *testing.T) {
 	t.Setenv("SERF_RPC_AUTH", "")
 	var o membersOptions
 	(&MembersCommand{}).flags(&o)
-	if *o.rpcAddr != "127.0.0.1:7373" || *o.rpcAuth != "" {
-		t.Errorf("defaults = %q, %q, want %q, %q", *o.rpcAddr, *o.rpcAuth, "127.0.0.1:7373", "")
+	if o.rpcAddr != "127.0.0.1:7373" || o.rpcAuth != "" {
+		t.Errorf("defaults = %q, %q, want %q, %q", o.rpcAddr, o.rpcAuth, "127.0.0.1:7373", "")
 	}
 }
 
@@ -395,6 +318,16 @@ func clientCommandHelps() []clientCommandHelp {
 			"Usage: serf keygen", "Generates a new encryption key"},
 		{"info", newInfo, func() *flag.FlagSet { return (&InfoCommand{}).flags(&infoOptions{}) },
 			"Usage: serf info [options]", "Provides debugging information for operators"},
+		{"query", newQuery, func() *flag.FlagSet { return (&QueryCommand{}).flags(&queryOptions{}) },
+			"Usage: serf query [options] name payload", "Send a query to the Serf cluster"},
+		{"reachability", newReachability, func() *flag.FlagSet { return (&ReachabilityCommand{}).flags(&reachabilityOptions{}) },
+			"Usage: serf reachability [options]", "Test network reachability"},
+		{"rtt", newRTT, func() *flag.FlagSet { return (&RTTCommand{}).flags(&rttOptions{}) },
+			"Usage: serf rtt [options] node1 [node2]", "Estimates network round trip time between nodes"},
+		{"monitor", newMonitor, func() *flag.FlagSet { return (&MonitorCommand{}).flags(&monitorOptions{}) },
+			"Usage: serf monitor [options]", "Stream logs from a Serf agent"},
+		{"keys", newKeys, func() *flag.FlagSet { return (&KeysCommand{}).flags(&keysOptions{}) },
+			"Usage: serf keys [options]...", "Manipulate the internal encryption keyring used by Serf"},
 	}
 }
 

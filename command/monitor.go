@@ -3,7 +3,6 @@ package command
 import (
 	"flag"
 	"fmt"
-	"sort"
 	"strings"
 
 	"github.com/hashicorp/cli"
@@ -23,9 +22,68 @@ type MonitorCommand struct {
 }
 
 func (c *MonitorCommand) Synopsis() string { return "Stream logs from a Serf agent" }
+func (c *MonitorCommand) Help() string     { return strings.TrimSpace(monitorHelp) }
 
-func (c *MonitorCommand) Help() string {
-	return strings.TrimSpace(`
+// monitorOptions are the monitor command's flags.
+type monitorOptions struct {
+	rpcFlags
+	logLevel string
+}
+
+// flags defines the command's flags on a new flag set, storing into o.
+func (c *MonitorCommand) flags(o *monitorOptions) *flag.FlagSet {
+	f := o.flagSet("monitor", c.UI, c.Help())
+	f.StringVar(&o.logLevel, "log-level", "INFO", "log level")
+	return f
+}
+
+// Run streams until ShutdownCh (exit 0) or the end of the connection
+// (exit 1).
+func (c *MonitorCommand) Run(args []string) int {
+	var o monitorOptions
+	cl := o.open(c.flags(&o), args, c.UI.Error)
+	if cl == nil {
+		return 1
+	}
+	defer cl.Close()
+
+	// The event stream is opened first, as Serf does, so that an event
+	// the monitor's first log lines mention is not missed.
+	eventCh := make(chan map[string]interface{}, 512)
+	streamHandle, err := cl.Stream("*", eventCh)
+	if err != nil {
+		return failf(c.UI, "Error starting stream: %s", err)
+	}
+	logCh := make(chan string, 512)
+	monitorHandle, err := cl.Monitor(logutils.LogLevel(o.logLevel), logCh)
+	if err != nil {
+		return failf(c.UI, "Error starting monitor: %s", err)
+	}
+
+	// Both channels close when the connection ends.
+	if !receiveBoth(logCh, eventCh, c.ShutdownCh, c.UI.Info, c.printEvent) {
+		// Stop closes the channels; nothing reads them any more.
+		_ = cl.Stop(monitorHandle)
+		_ = cl.Stop(streamHandle)
+		return 0
+	}
+	c.UI.Info("")
+	c.UI.Output(monitorRemoteEnded)
+	return 1
+}
+
+// printEvent prints one stream record: "Event Info:", then a tab-indented
+// "key: value" line per field, values in Go syntax (%#v). Serf prints the
+// fields in map order; they are sorted here so that the output is stable.
+func (c *MonitorCommand) printEvent(event map[string]interface{}) {
+	c.UI.Info("Event Info:")
+	for _, k := range sortedKeys(event) {
+		c.UI.Info(fmt.Sprintf("\t%s: %#v", k, event[k]))
+	}
+}
+
+// monitorHelp is what "serf monitor -h" prints.
+const monitorHelp = `
 Usage: serf monitor [options]
 
   Attaches to a running agent and prints its log: first the lines it has
@@ -40,94 +98,4 @@ Options:
                            info, warn or err.
   -rpc-addr=127.0.0.1:7373  RPC address of the Serf agent.
   -rpc-auth=""              RPC auth token of the Serf agent.
-`)
-}
-
-// monitorOptions are the monitor command's flags.
-type monitorOptions struct {
-	logLevel         string
-	rpcAddr, rpcAuth *string
-}
-
-// flags defines the command's flags on a new flag set, storing into o.
-func (c *MonitorCommand) flags(o *monitorOptions) *flag.FlagSet {
-	f := flag.NewFlagSet("monitor", flag.ContinueOnError)
-	f.Usage = func() { c.UI.Output(c.Help()) }
-	f.StringVar(&o.logLevel, "log-level", "INFO", "log level")
-	o.rpcAddr, o.rpcAuth = rpcFlags(f)
-	return f
-}
-
-// Run streams until ShutdownCh (exit 0) or the end of the connection
-// (exit 1).
-func (c *MonitorCommand) Run(args []string) int {
-	var o monitorOptions
-	if err := c.flags(&o).Parse(args); err != nil {
-		return 1
-	}
-
-	cl, err := rpcClient(*o.rpcAddr, *o.rpcAuth)
-	if err != nil {
-		c.UI.Error(connectError(err))
-		return 1
-	}
-	defer cl.Close()
-
-	// The event stream is opened first, as Serf does, so that an event
-	// the monitor's first log lines mention is not missed.
-	eventCh := make(chan map[string]interface{}, 512)
-	streamHandle, err := cl.Stream("*", eventCh)
-	if err != nil {
-		c.UI.Error(fmt.Sprintf("Error starting stream: %s", err))
-		return 1
-	}
-	logCh := make(chan string, 512)
-	monitorHandle, err := cl.Monitor(logutils.LogLevel(o.logLevel), logCh)
-	if err != nil {
-		c.UI.Error(fmt.Sprintf("Error starting monitor: %s", err))
-		return 1
-	}
-
-	// Both channels close when the connection ends; the one closing first
-	// must not cut off what the other still holds.
-	logs, events := (<-chan string)(logCh), (<-chan map[string]interface{})(eventCh)
-	for logs != nil || events != nil {
-		select {
-		case line, ok := <-logs:
-			if !ok {
-				logs = nil
-				continue
-			}
-			c.UI.Info(line)
-		case event, ok := <-events:
-			if !ok {
-				events = nil
-				continue
-			}
-			c.printEvent(event)
-		case <-c.ShutdownCh:
-			// Stop closes the channels; nothing reads them any more.
-			_ = cl.Stop(monitorHandle)
-			_ = cl.Stop(streamHandle)
-			return 0
-		}
-	}
-	c.UI.Info("")
-	c.UI.Output(monitorRemoteEnded)
-	return 1
-}
-
-// printEvent prints one stream record: "Event Info:", then a tab-indented
-// "key: value" line per field, values in Go syntax (%#v). Serf prints the
-// fields in map order; they are sorted here so that the output is stable.
-func (c *MonitorCommand) printEvent(event map[string]interface{}) {
-	keys := make([]string, 0, len(event))
-	for k := range event {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	c.UI.Info("Event Info:")
-	for _, k := range keys {
-		c.UI.Info(fmt.Sprintf("\t%s: %#v", k, event[k]))
-	}
-}
+`

@@ -23,11 +23,7 @@ func TestMonitorCommand(t *testing.T) {
 	waitForOutput(t, ui, `(?m)^\S+ \S+ \[INFO\] serf: EventMemberJoin: a 127\.`)
 	waitForOutput(t, ui, `\[INFO\] agent\.ipc: Accepted client: 127\.0\.0\.1:\d+\n`)
 
-	cl, err := rpcClient(a.RPCAddr, "")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer cl.Close()
+	cl := a.client(t)
 	if err := cl.UserEvent("deploy", []byte("wo"), false); err != nil {
 		t.Fatalf("UserEvent() error: %v", err)
 	}
@@ -73,46 +69,17 @@ func TestMonitorCommandErrors(t *testing.T) {
 	t.Parallel()
 	a := startTestAgent(t, testAgentOptions{Name: "a"})
 	auth := startTestAgent(t, testAgentOptions{Name: "auth", AuthKey: "secret"})
-	dead, connErr := deadRPCAddr(t)
-	badFilter := startFakeAgent(t, func(fc *fakeConn, h client.RequestHeader) bool {
-		var req client.StreamRequest
-		if h.Command != client.StreamCommand || fc.body(&req) != nil {
-			return false
-		}
-		return fc.send(h.Seq, "Invalid event filter", nil) == nil
-	})
-	cases := []struct {
-		name    string
-		args    []string
-		wantErr string
-	}{
-		{"no agent", []string{"-rpc-addr=" + dead}, connErr},
-		{"bad level", []string{"-rpc-addr=" + a.RPCAddr, "-log-level=foo"}, "Error starting monitor: Unknown log level: FOO\n"},
-		{"stream refused", []string{"-rpc-addr=" + badFilter.addr}, "Error starting stream: Invalid event filter\n"},
-		{"no token", []string{"-rpc-addr=" + auth.RPCAddr}, "Error starting stream: Authentication required\n"},
-		{"wrong token", []string{"-rpc-addr=" + auth.RPCAddr, "-rpc-auth=x"},
-			"Error connecting to Serf agent: Invalid authentication token\n"},
-	}
-	for _, tc := range cases {
-		t.Run(tc.name, func(t *testing.T) {
-			ui := cli.NewMockUi()
-			c := &MonitorCommand{UI: ui}
-			code := c.Run(tc.args)
-			out, errOut := mockText(ui)
-			if code != 1 || out != "" || errOut != tc.wantErr {
-				t.Errorf("Run(%q) = %d, output %q, error %q; want 1, \"\", %q", tc.args, code, out, errOut, tc.wantErr)
-			}
-		})
-	}
-
-	t.Run("bad flag", func(t *testing.T) {
-		ui := cli.NewMockUi()
-		c := &MonitorCommand{UI: ui}
-		code := c.Run([]string{"-log-level"})
-		out, errOut := mockText(ui)
-		if code != 1 || out != c.Help()+"\n" || errOut != "" {
-			t.Errorf("Run(-log-level) = %d, output %q, error %q; want 1 and the help", code, out, errOut)
-		}
+	dead, connErr := refusedRPCAddr(t)
+	badFilter := startFakeAgent(t, answer(client.StreamCommand, func(fc *fakeConn, seq uint64, _ *client.StreamRequest) bool {
+		return fc.send(seq, "Invalid event filter", nil) == nil
+	}))
+	runCases(t, newMonitor, nil, []cmdCase{
+		{"no agent", []string{"-rpc-addr=" + dead}, failure(connErr)},
+		{"bad level", []string{"-rpc-addr=" + a.RPCAddr, "-log-level=foo"}, failure("Error starting monitor: Unknown log level: FOO")},
+		{"stream refused", []string{"-rpc-addr=" + badFilter.addr}, failure("Error starting stream: Invalid event filter")},
+		{"no token", []string{"-rpc-addr=" + auth.RPCAddr}, failure("Error starting stream: Authentication required")},
+		{"wrong token", []string{"-rpc-addr=" + auth.RPCAddr, "-rpc-auth=x"}, failure(badToken)},
+		{"bad flag", []string{"-log-level"}, showsHelp((&MonitorCommand{}).Help())},
 	})
 }
 

@@ -20,68 +20,29 @@ type QueryCommand struct {
 }
 
 func (c *QueryCommand) Synopsis() string { return "Send a query to the Serf cluster" }
-
-func (c *QueryCommand) Help() string {
-	return strings.TrimSpace(`
-Usage: serf query [options] name payload
-
-  Sends a query named "name", with an optional payload, to the nodes of the
-  cluster and waits until the query times out, printing the nodes that
-  acknowledge it and the responses they send back.
-
-Options:
-
-  -format                   How to print the result: 'text' (the default)
-                            prints acks and responses as they arrive, 'json'
-                            prints one JSON object when the query is over.
-
-  -node=NAME                Send the query only to the node with this name.
-                            Repeat the flag to name several nodes.
-
-  -tag key=regexp           Send the query only to nodes whose tag "key"
-                            matches the regular expression. Repeat the flag
-                            to require several tags.
-
-  -timeout="15s"            How long to wait for responses, as a duration
-                            such as "5s". Without it the agent picks a
-                            timeout from the size of the cluster.
-
-  -no-ack                   Do not ask nodes to acknowledge the query; only
-                            responses are collected.
-
-  -relay-factor             Ask each responding node to also send its
-                            response through this many other nodes (0-255),
-                            in case the direct path loses it.
-
-  -rpc-addr=127.0.0.1:7373  RPC address of the Serf agent.
-
-  -rpc-auth=""              RPC auth token of the Serf agent.
-`)
-}
+func (c *QueryCommand) Help() string     { return strings.TrimSpace(queryHelp) }
 
 // queryOptions are the query command's flags.
 type queryOptions struct {
-	nodes, tags      listFlag
-	timeout          time.Duration
-	noAck            bool
-	format           string
-	relayFactor      int
-	rpcAddr, rpcAuth *string
+	rpcFlags
+	nodes, tags listFlag
+	timeout     time.Duration
+	noAck       bool
+	format      string
+	relayFactor int
 }
 
 // flags defines the command's flags on a new flag set, storing into o.
 func (c *QueryCommand) flags(o *queryOptions) *flag.FlagSet {
 	// Serf names this flag set "event"; the name shows only in flag
 	// package messages.
-	f := flag.NewFlagSet("event", flag.ContinueOnError)
-	f.Usage = func() { c.UI.Output(c.Help()) }
+	f := o.flagSet("event", c.UI, c.Help())
 	f.Var(&o.nodes, "node", "node filter")
 	f.Var(&o.tags, "tag", "tag filter")
 	f.DurationVar(&o.timeout, "timeout", 0, "query timeout")
 	f.BoolVar(&o.noAck, "no-ack", false, "do not request acks")
 	f.StringVar(&o.format, "format", "text", "output format")
 	f.IntVar(&o.relayFactor, "relay-factor", 0, "response relay count")
-	o.rpcAddr, o.rpcAuth = rpcFlags(f)
 	return f
 }
 
@@ -114,11 +75,10 @@ func (c *QueryCommand) Run(args []string) int {
 				return 1
 			}
 		}
-		c.UI.Error(msg)
 		if withHelp {
-			c.UI.Error("")
-			c.UI.Error(c.Help())
+			return usageError(c.UI, msg, c.Help())
 		}
+		c.UI.Error(msg)
 		return 1
 	}
 
@@ -142,9 +102,9 @@ func (c *QueryCommand) Run(args []string) int {
 		payload = []byte(args[1])
 	}
 
-	cl, err := rpcClient(*o.rpcAddr, *o.rpcAuth)
-	if err != nil {
-		return fail(connectError(err), false)
+	cl := o.connect(func(msg string) { fail(msg, false) })
+	if cl == nil {
+		return 1
 	}
 	defer cl.Close()
 
@@ -181,27 +141,11 @@ func (c *QueryCommand) Run(args []string) int {
 
 	// The client closes both channels after the agent's done record, once
 	// everything before it was taken.
-	acks, resps := (<-chan string)(ackCh), (<-chan client.NodeResponse)(respCh)
-	for acks != nil || resps != nil {
-		select {
-		case from, ok := <-acks:
-			if !ok {
-				acks = nil
-				continue
-			}
-			out.ack(from)
-		case r, ok := <-resps:
-			if !ok {
-				resps = nil
-				continue
-			}
-			out.response(r)
-		case <-c.ShutdownCh:
-			if o.format == "json" {
-				return fail(queryInterrupted, false)
-			}
-			return 1
+	if !receiveBoth(ackCh, respCh, c.ShutdownCh, out.ack, out.response) {
+		if o.format == "json" {
+			return fail(queryInterrupted, false)
 		}
+		return 1
 	}
 	// The channels are closed by the done record, or by the loss of the
 	// connection, when the results are incomplete. Serf cannot tell the two
@@ -293,3 +237,40 @@ func (j *jsonQueryOutput) finished() error {
 	j.ui.Output(out)
 	return nil
 }
+
+// queryHelp is what "serf query -h" prints.
+const queryHelp = `
+Usage: serf query [options] name payload
+
+  Sends a query named "name", with an optional payload, to the nodes of the
+  cluster and waits until the query times out, printing the nodes that
+  acknowledge it and the responses they send back.
+
+Options:
+
+  -format                   How to print the result: 'text' (the default)
+                            prints acks and responses as they arrive, 'json'
+                            prints one JSON object when the query is over.
+
+  -node=NAME                Send the query only to the node with this name.
+                            Repeat the flag to name several nodes.
+
+  -tag key=regexp           Send the query only to nodes whose tag "key"
+                            matches the regular expression. Repeat the flag
+                            to require several tags.
+
+  -timeout="15s"            How long to wait for responses, as a duration
+                            such as "5s". Without it the agent picks a
+                            timeout from the size of the cluster.
+
+  -no-ack                   Do not ask nodes to acknowledge the query; only
+                            responses are collected.
+
+  -relay-factor             Ask each responding node to also send its
+                            response through this many other nodes (0-255),
+                            in case the direct path loses it.
+
+  -rpc-addr=127.0.0.1:7373  RPC address of the Serf agent.
+
+  -rpc-auth=""              RPC auth token of the Serf agent.
+`

@@ -2,182 +2,30 @@ package command
 
 import (
 	"encoding/json"
-	"flag"
-	"net"
 	"reflect"
-	"regexp"
 	"sort"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/hashicorp/cli"
-	"github.com/hashicorp/go-msgpack/v2/codec"
 	"github.com/openserf/serf/client"
-	"github.com/openserf/serf/internal/cluster"
 )
-
-// Helpers shared by the tests of query, reachability, rtt, monitor and
-// keys.
-
-// deadRPCAddr returns a loopback address nothing listens on, and the
-// error a dial to it gives.
-func deadRPCAddr(t testing.TB) (addr, connErr string) {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr = l.Addr().String()
-	l.Close()
-	return addr, "Error connecting to Serf agent: dial tcp " + addr + ": connect: connection refused\n"
-}
-
-// mockText returns what a command wrote with Output/Info and with Error.
-func mockText(ui *cli.MockUi) (out, errOut string) {
-	return ui.OutputWriter.String(), ui.ErrorWriter.String()
-}
-
-// waitForOutput waits until the command's Output/Info text matches re.
-func waitForOutput(t testing.TB, ui *cli.MockUi, re string) {
-	t.Helper()
-	rx := regexp.MustCompile(re)
-	cluster.WaitFor(t, 20*time.Second, func() error {
-		if !rx.MatchString(ui.OutputWriter.String()) {
-			return &outputMismatch{re: re, out: ui.OutputWriter.String()}
-		}
-		return nil
-	})
-}
-
-type outputMismatch struct{ re, out string }
-
-func (e *outputMismatch) Error() string { return "output " + e.out + " does not match " + e.re }
-
-// runAsync runs a command's Run in a goroutine; the returned function
-// waits for it and returns its exit code.
-func runAsync(run func([]string) int, args ...string) (wait func(testing.TB) int) {
-	done := make(chan int, 1)
-	go func() { done <- run(args) }()
-	return func(t testing.TB) int {
-		t.Helper()
-		select {
-		case code := <-done:
-			return code
-		case <-time.After(30 * time.Second):
-			t.Fatal("command did not return")
-			return -1
-		}
-	}
-}
-
-// fakeAgent is a scripted RPC server, for what a real agent does not do
-// on demand: miss or duplicate acks, never finish a query, hang up.
-type fakeAgent struct {
-	addr string
-	ln   net.Listener
-	wg   sync.WaitGroup
-
-	mu    sync.Mutex
-	conns []net.Conn
-}
-
-// fakeConn is one client connection of a fakeAgent.
-type fakeConn struct {
-	dec *codec.Decoder
-	enc *codec.Encoder
-}
-
-// body decodes the body of the request just read.
-func (f *fakeConn) body(v any) error { return f.dec.Decode(v) }
-
-// send writes a header and, when body is not nil, a body.
-func (f *fakeConn) send(seq uint64, errText string, body any) error {
-	if err := f.enc.Encode(&client.ResponseHeader{Seq: seq, Error: errText}); err != nil {
-		return err
-	}
-	if body != nil {
-		return f.enc.Encode(body)
-	}
-	return nil
-}
-
-// startFakeAgent serves RPC connections: it answers the handshake and
-// passes every other request to handle, which reads the request body,
-// replies, and returns false to hang up.
-func startFakeAgent(t testing.TB, handle func(fc *fakeConn, h client.RequestHeader) bool) *fakeAgent {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	fa := &fakeAgent{addr: ln.Addr().String(), ln: ln}
-	fa.wg.Add(1)
-	go func() {
-		defer fa.wg.Done()
-		for {
-			conn, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			fa.mu.Lock()
-			fa.conns = append(fa.conns, conn)
-			fa.mu.Unlock()
-			fa.wg.Add(1)
-			go func() {
-				defer fa.wg.Done()
-				defer conn.Close()
-				h := client.NewCodecHandle()
-				fc := &fakeConn{dec: codec.NewDecoder(conn, h), enc: codec.NewEncoder(conn, h)}
-				for {
-					var hdr client.RequestHeader
-					if err := fc.dec.Decode(&hdr); err != nil {
-						return
-					}
-					if hdr.Command == client.HandshakeCommand {
-						var req client.HandshakeRequest
-						if fc.body(&req) != nil || fc.send(hdr.Seq, "", nil) != nil {
-							return
-						}
-						continue
-					}
-					if !handle(fc, hdr) {
-						return
-					}
-				}
-			}()
-		}
-	}()
-	t.Cleanup(func() {
-		ln.Close()
-		fa.mu.Lock()
-		for _, c := range fa.conns {
-			c.Close()
-		}
-		fa.mu.Unlock()
-		fa.wg.Wait()
-	})
-	return fa
-}
 
 // queryAgents starts two joined agents, a (role=web) and b (role=db),
 // whose "load" query handlers answer "from-a" and "from-b", and whose
 // "echo" handlers answer with the query's payload.
 func queryAgents(t *testing.T) (a, b *testAgent) {
 	t.Helper()
-	a = startTestAgent(t, testAgentOptions{
+	return startPair(t, testAgentOptions{
 		Name:     "a",
 		Tags:     map[string]string{"role": "web"},
 		Handlers: []string{"query:load=echo from-a", "query:echo=cat"},
-	})
-	b = startTestAgent(t, testAgentOptions{
+	}, testAgentOptions{
 		Name:     "b",
 		Tags:     map[string]string{"role": "db"},
 		Handlers: []string{"query:load=echo from-b", "query:echo=cat"},
 	})
-	joinAgents(t, a, b)
-	return a, b
 }
 
 // sortedLines sorts the lines of s between the first and the last, which
@@ -193,48 +41,23 @@ func sortedLines(s string) []string {
 
 func TestQueryCommandUsageErrors(t *testing.T) {
 	t.Parallel()
-	dead, connErr := deadRPCAddr(t)
+	dead, connErr := refusedRPCAddr(t)
 	help := (&QueryCommand{}).Help()
-	cases := []struct {
-		name    string
-		args    []string
-		wantErr string
-	}{
-		{"bad tag", []string{"-tag", "role", "q"}, "Error: Invalid tag: 'role'\n"},
-		{"bad tag before args", []string{"-tag", "=x"}, "Error: Invalid tag: '=x'\n"},
-		{"no name", nil, "A query name must be specified.\n\n" + help + "\n"},
+	// With -format=json a failure is a JSON object, printed as an error.
+	jsonErr := func(msg string) cmdResult { return cmdResult{code: 1, err: jsonFailure(msg)} }
+	runCases(t, newQuery, []string{"-rpc-addr=" + dead}, []cmdCase{
+		{"bad tag", []string{"-tag", "role", "q"}, failure("Error: Invalid tag: 'role'")},
+		{"bad tag before args", []string{"-tag", "=x"}, failure("Error: Invalid tag: '=x'")},
+		{"no name", nil, usage("A query name must be specified.", help)},
 		{"too many args", []string{"q", "p", "x"},
-			"Too many command line arguments. Only a name and payload must be specified.\n\n" + help + "\n"},
-		{"relay too big", []string{"-relay-factor=256", "q"}, "Relay factor must be between 0 and 255\n"},
-		{"relay negative", []string{"-relay-factor=-1", "q"}, "Relay factor must be between 0 and 255\n"},
-		{"no agent", []string{"q"}, connErr},
-		{"json no name", []string{"-format=json"}, "{\n  \"error\": \"A query name must be specified.\"\n}\n"},
-		{"json bad tag", []string{"-format=json", "-tag=x", "q"}, "{\n  \"error\": \"Error: Invalid tag: 'x'\"\n}\n"},
-		{"json no agent", []string{"-format=json", "q"},
-			"{\n  \"error\": \"" + strings.TrimSuffix(connErr, "\n") + "\"\n}\n"},
-	}
-	for _, tc := range cases {
-		t.Run(tc.name, func(t *testing.T) {
-			ui := cli.NewMockUi()
-			c := &QueryCommand{UI: ui}
-			code := c.Run(append([]string{"-rpc-addr=" + dead}, tc.args...))
-			out, errOut := mockText(ui)
-			if code != 1 || out != "" || errOut != tc.wantErr {
-				t.Errorf("Run(%q) = %d, output %q, error %q; want 1, \"\", %q", tc.args, code, out, errOut, tc.wantErr)
-			}
-		})
-	}
-}
-
-func TestQueryCommandBadFlag(t *testing.T) {
-	t.Parallel()
-	ui := cli.NewMockUi()
-	c := &QueryCommand{UI: ui}
-	code := c.Run([]string{"-bogus"})
-	out, errOut := mockText(ui)
-	if code != 1 || out != c.Help()+"\n" || errOut != "" {
-		t.Errorf("Run(-bogus) = %d, output %q, error %q; want 1 and the help", code, out, errOut)
-	}
+			usage("Too many command line arguments. Only a name and payload must be specified.", help)},
+		{"relay too big", []string{"-relay-factor=256", "q"}, failure("Relay factor must be between 0 and 255")},
+		{"relay negative", []string{"-relay-factor=-1", "q"}, failure("Relay factor must be between 0 and 255")},
+		{"no agent", []string{"q"}, failure(connErr)},
+		{"json no name", []string{"-format=json"}, jsonErr("A query name must be specified.")},
+		{"json bad tag", []string{"-format=json", "-tag=x", "q"}, jsonErr("Error: Invalid tag: 'x'")},
+		{"json no agent", []string{"-format=json", "q"}, jsonErr(connErr)},
+	})
 }
 
 func TestQueryCommand(t *testing.T) {
@@ -362,46 +185,19 @@ func TestQueryCommandAgentErrors(t *testing.T) {
 	t.Parallel()
 	a := startTestAgent(t, testAgentOptions{Name: "a"})
 	auth := startTestAgent(t, testAgentOptions{Name: "auth", AuthKey: "secret"})
-	cases := []struct {
-		name    string
-		args    []string
-		wantErr string
-	}{
-		{"internal name", []string{"-rpc-addr=" + a.RPCAddr, "_serf_x"},
-			"Error sending query: Queries cannot contain the '_serf_' prefix\n"},
-		{"ping with payload", []string{"-rpc-addr=" + a.RPCAddr, "_serf_ping", "p"},
-			"Error sending query: Queries cannot contain the '_serf_' prefix\n"},
+	const reserved = "Error sending query: Queries cannot contain the '_serf_' prefix"
+	runCases(t, newQuery, nil, []cmdCase{
+		{"internal name", []string{"-rpc-addr=" + a.RPCAddr, "_serf_x"}, failure(reserved)},
+		{"ping with payload", []string{"-rpc-addr=" + a.RPCAddr, "_serf_ping", "p"}, failure(reserved)},
 		{"too big", []string{"-rpc-addr=" + a.RPCAddr, "q", strings.Repeat("x", 2000)},
-			"Error sending query: query exceeds limit of 1024 bytes\n"},
-		{"bad format", []string{"-rpc-addr=" + a.RPCAddr, "-format=xml", "q"}, "Invalid format: xml\n"},
+			failure("Error sending query: query exceeds limit of 1024 bytes")},
+		{"bad format", []string{"-rpc-addr=" + a.RPCAddr, "-format=xml", "q"}, failure("Invalid format: xml")},
 		{"json refused", []string{"-rpc-addr=" + a.RPCAddr, "-format=json", "_serf_x"},
-			"{\n  \"error\": \"Error sending query: Queries cannot contain the '_serf_' prefix\"\n}\n"},
-		{"no token", []string{"-rpc-addr=" + auth.RPCAddr, "q"}, "Error sending query: Authentication required\n"},
-		{"wrong token", []string{"-rpc-addr=" + auth.RPCAddr, "-rpc-auth=nope", "q"},
-			"Error connecting to Serf agent: Invalid authentication token\n"},
-	}
-	for _, tc := range cases {
-		t.Run(tc.name, func(t *testing.T) {
-			ui := cli.NewMockUi()
-			c := &QueryCommand{UI: ui}
-			code := c.Run(tc.args)
-			out, errOut := mockText(ui)
-			if code != 1 || out != "" || errOut != tc.wantErr {
-				t.Errorf("Run(%q) = %d, output %q, error %q; want 1, \"\", %q", tc.args, code, out, errOut, tc.wantErr)
-			}
-		})
-	}
-
-	t.Run("right token", func(t *testing.T) {
-		ui := cli.NewMockUi()
-		c := &QueryCommand{UI: ui}
-		args := []string{"-rpc-addr=" + auth.RPCAddr, "-rpc-auth=secret", "-timeout=300ms", "q"}
-		code := c.Run(args)
-		out, errOut := mockText(ui)
-		want := "Query 'q' dispatched\nAck from 'auth'\nTotal Acks: 1\nTotal Responses: 0\n"
-		if code != 0 || out != want || errOut != "" {
-			t.Errorf("Run(%q) = %d, output %q, error %q; want 0, %q", args, code, out, errOut, want)
-		}
+			cmdResult{code: 1, err: jsonFailure(reserved)}},
+		{"no token", []string{"-rpc-addr=" + auth.RPCAddr, "q"}, failure("Error sending query: Authentication required")},
+		{"wrong token", []string{"-rpc-addr=" + auth.RPCAddr, "-rpc-auth=nope", "q"}, failure(badToken)},
+		{"right token", []string{"-rpc-addr=" + auth.RPCAddr, "-rpc-auth=secret", "-timeout=300ms", "q"},
+			cmdResult{out: "Query 'q' dispatched\nAck from 'auth'\nTotal Acks: 1\nTotal Responses: 0\n"}},
 	})
 }
 
@@ -435,15 +231,11 @@ func TestQueryCommandInterrupt(t *testing.T) {
 
 func TestQueryCommandConnectionLost(t *testing.T) {
 	t.Parallel()
-	fa := startFakeAgent(t, func(fc *fakeConn, h client.RequestHeader) bool {
-		var req client.QueryRequest
-		if h.Command != client.QueryCommand || fc.body(&req) != nil {
-			return false
-		}
-		_ = fc.send(h.Seq, "", nil)
-		_ = fc.send(h.Seq, "", &client.QueryRecord{Type: client.QueryRecordAck, From: "n1"})
+	fa := startFakeAgent(t, answer(client.QueryCommand, func(fc *fakeConn, seq uint64, _ *client.QueryRequest) bool {
+		_ = fc.send(seq, "", nil)
+		_ = fc.send(seq, "", &client.QueryRecord{Type: client.QueryRecordAck, From: "n1"})
 		return false // hang up before done
-	})
+	}))
 	ui := cli.NewMockUi()
 	c := &QueryCommand{UI: ui}
 	code := c.Run([]string{"-rpc-addr=" + fa.addr, "q"})
@@ -458,17 +250,13 @@ func TestQueryCommandConnectionLost(t *testing.T) {
 func TestQueryCommandRequest(t *testing.T) {
 	t.Parallel()
 	reqCh := make(chan client.QueryRequest, 1)
-	fa := startFakeAgent(t, func(fc *fakeConn, h client.RequestHeader) bool {
-		var req client.QueryRequest
-		if h.Command != client.QueryCommand || fc.body(&req) != nil {
-			return false
-		}
-		reqCh <- req
-		_ = fc.send(h.Seq, "", nil)
-		_ = fc.send(h.Seq, "", &client.QueryRecord{Type: client.QueryRecordResponse, From: "n1", Payload: []byte("r\n")})
-		_ = fc.send(h.Seq, "", &client.QueryRecord{Type: client.QueryRecordDone})
+	fa := startFakeAgent(t, answer(client.QueryCommand, func(fc *fakeConn, seq uint64, req *client.QueryRequest) bool {
+		reqCh <- *req
+		_ = fc.send(seq, "", nil)
+		_ = fc.send(seq, "", &client.QueryRecord{Type: client.QueryRecordResponse, From: "n1", Payload: []byte("r\n")})
+		_ = fc.send(seq, "", &client.QueryRecord{Type: client.QueryRecordDone})
 		return true
-	})
+	}))
 	ui := cli.NewMockUi()
 	c := &QueryCommand{UI: ui}
 	args := []string{"-rpc-addr=" + fa.addr, "-node=n1", "-node=n2", "-tag", "role=web", "-tag=dc=x=y",
@@ -537,53 +325,4 @@ func TestQueryCommandEnvAddr(t *testing.T) {
 			t.Errorf("rtt with SERF_RPC_AUTH = %d, output %q, error %q; want 0, %q", code, out, errOut, want)
 		}
 	})
-}
-
-// TestStreamCommandsHelpListFlags checks that the help of query,
-// reachability, rtt, monitor and keys names every flag they define.
-func TestStreamCommandsHelpListFlags(t *testing.T) {
-	cases := []struct {
-		name  string
-		help  string
-		flags *flag.FlagSet
-	}{
-		{"query", (&QueryCommand{}).Help(), (&QueryCommand{}).flags(&queryOptions{})},
-		{"reachability", (&ReachabilityCommand{}).Help(), (&ReachabilityCommand{}).flags(&reachabilityOptions{})},
-		{"rtt", (&RTTCommand{}).Help(), (&RTTCommand{}).flags(&rttOptions{})},
-		{"monitor", (&MonitorCommand{}).Help(), (&MonitorCommand{}).flags(&monitorOptions{})},
-		{"keys", (&KeysCommand{}).Help(), (&KeysCommand{}).flags(&keysOptions{})},
-	}
-	for _, tc := range cases {
-		n := 0
-		tc.flags.VisitAll(func(f *flag.Flag) {
-			n++
-			if !regexp.MustCompile(`(?m)^  -` + regexp.QuoteMeta(f.Name) + `\b`).MatchString(tc.help) {
-				t.Errorf("%s help does not list -%s", tc.name, f.Name)
-			}
-		})
-		if n < 2 {
-			t.Errorf("%s defines %d flags, want at least -rpc-addr and -rpc-auth", tc.name, n)
-		}
-		if !strings.HasPrefix(tc.help, "Usage: serf "+tc.name+" [options]") {
-			t.Errorf("%s help starts %q, want the usage line", tc.name, strings.SplitN(tc.help, "\n", 2)[0])
-		}
-	}
-}
-
-func TestStreamCommandsSynopsis(t *testing.T) {
-	cases := []struct {
-		cmd  cli.Command
-		want string
-	}{
-		{&QueryCommand{}, "Send a query to the Serf cluster"},
-		{&ReachabilityCommand{}, "Test network reachability"},
-		{&RTTCommand{}, "Estimates network round trip time between nodes"},
-		{&MonitorCommand{}, "Stream logs from a Serf agent"},
-		{&KeysCommand{}, "Manipulate the internal encryption keyring used by Serf"},
-	}
-	for _, tc := range cases {
-		if got := tc.cmd.Synopsis(); got != tc.want {
-			t.Errorf("%T.Synopsis() = %q, want %q", tc.cmd, got, tc.want)
-		}
-	}
 }

@@ -41,58 +41,34 @@ type ReachabilityCommand struct {
 }
 
 func (c *ReachabilityCommand) Synopsis() string { return "Test network reachability" }
-
-func (c *ReachabilityCommand) Help() string {
-	return strings.TrimSpace(`
-Usage: serf reachability [options]
-
-  Checks that every live member of the cluster can be reached: it sends a
-  ping query through the agent and expects one ack from each node the agent
-  believes to be alive. Missing, extra or duplicate acks are reported with
-  hints on what to check, and make the command exit 1.
-
-Options:
-
-  -rpc-addr=127.0.0.1:7373  RPC address of the Serf agent.
-  -rpc-auth=""              RPC auth token of the Serf agent.
-  -verbose                  Print every ack and the timings as well.
-`)
-}
+func (c *ReachabilityCommand) Help() string     { return strings.TrimSpace(reachabilityHelp) }
 
 // reachabilityOptions are the reachability command's flags.
 type reachabilityOptions struct {
-	verbose          bool
-	rpcAddr, rpcAuth *string
+	rpcFlags
+	verbose bool
 }
 
 // flags defines the command's flags on a new flag set, storing into o.
 func (c *ReachabilityCommand) flags(o *reachabilityOptions) *flag.FlagSet {
-	f := flag.NewFlagSet("reachability", flag.ContinueOnError)
-	f.Usage = func() { c.UI.Output(c.Help()) }
+	f := o.flagSet("reachability", c.UI, c.Help())
 	f.BoolVar(&o.verbose, "verbose", false, "verbose mode")
-	o.rpcAddr, o.rpcAuth = rpcFlags(f)
 	return f
 }
 
 // Run returns 0 when exactly the live members acked, each once.
 func (c *ReachabilityCommand) Run(args []string) int {
 	var o reachabilityOptions
-	if err := c.flags(&o).Parse(args); err != nil {
-		return 1
-	}
-	verbose := o.verbose
-
-	cl, err := rpcClient(*o.rpcAddr, *o.rpcAuth)
-	if err != nil {
-		c.UI.Error(connectError(err))
+	cl := o.open(c.flags(&o), args, c.UI.Error)
+	if cl == nil {
 		return 1
 	}
 	defer cl.Close()
+	verbose := o.verbose
 
 	members, err := cl.Members()
 	if err != nil {
-		c.UI.Error(fmt.Sprintf("Error getting members: %s", err))
-		return 1
+		return failf(c.UI, "Error getting members: %s", err)
 	}
 	live := make(map[string]bool)
 	for _, m := range members {
@@ -109,8 +85,7 @@ func (c *ReachabilityCommand) Run(args []string) int {
 		AckCh:      ackCh,
 	}
 	if err := cl.Query(params); err != nil {
-		c.UI.Error(fmt.Sprintf("Error sending query: %s", err))
-		return 1
+		return failf(c.UI, "Error sending query: %s", err)
 	}
 	c.UI.Output("Starting reachability test...")
 	start := time.Now()
@@ -192,3 +167,19 @@ func sortedNames(set map[string]bool, keep func(string) bool) []string {
 	sort.Strings(names)
 	return names
 }
+
+// reachabilityHelp is what "serf reachability -h" prints.
+const reachabilityHelp = `
+Usage: serf reachability [options]
+
+  Checks that every live member of the cluster can be reached: it sends a
+  ping query through the agent and expects one ack from each node the agent
+  believes to be alive. Missing, extra or duplicate acks are reported with
+  hints on what to check, and make the command exit 1.
+
+Options:
+
+  -rpc-addr=127.0.0.1:7373  RPC address of the Serf agent.
+  -rpc-auth=""              RPC auth token of the Serf agent.
+  -verbose                  Print every ack and the timings as well.
+`

@@ -11,27 +11,18 @@ import (
 
 func TestReachabilityCommandLive(t *testing.T) {
 	t.Parallel()
-	a := startTestAgent(t, testAgentOptions{Name: "a"})
-	b := startTestAgent(t, testAgentOptions{Name: "b"})
-	joinAgents(t, a, b)
+	a, b := startPair(t, testAgentOptions{Name: "a"}, testAgentOptions{Name: "b"})
 
 	t.Run("plain", func(t *testing.T) {
 		t.Parallel()
-		ui := cli.NewMockUi()
-		c := &ReachabilityCommand{UI: ui}
-		code := c.Run([]string{"-rpc-addr=" + a.RPCAddr})
-		out, errOut := mockText(ui)
-		want := "Total members: 2, live members: 2\nStarting reachability test...\nSuccessfully contacted all live nodes\n"
-		if code != 0 || out != want || errOut != "" {
-			t.Errorf("Run = %d, output %q, error %q; want 0, %q", code, out, errOut, want)
-		}
+		args := []string{"-rpc-addr=" + a.RPCAddr}
+		runWithUI(t, newReachability, args...).check(t, args, cmdResult{out: "Total members: 2, live members: 2\n" +
+			"Starting reachability test...\nSuccessfully contacted all live nodes\n"})
 	})
 	t.Run("verbose", func(t *testing.T) {
 		t.Parallel()
-		ui := cli.NewMockUi()
-		c := &ReachabilityCommand{UI: ui}
-		code := c.Run([]string{"-rpc-addr=" + b.RPCAddr, "-verbose"})
-		out, errOut := mockText(ui)
+		r := runWithUI(t, newReachability, "-rpc-addr="+b.RPCAddr, "-verbose")
+		code, out, errOut := r.code, r.out, r.err
 		want := regexp.MustCompile(`^Total members: 2, live members: 2\nStarting reachability test...\n` +
 			`(\tAck from 'a'\n\tAck from 'b'\n|\tAck from 'b'\n\tAck from 'a'\n)` +
 			`Query time: \d+\.\d\d sec, time to last response: \d+\.\d\d sec\n` +
@@ -43,39 +34,39 @@ func TestReachabilityCommandLive(t *testing.T) {
 }
 
 // reachAgent is a fake agent for reachability: it reports members and
-// acks the ping query from the names in acks, then ends it, unless
-// endless is set.
-func reachAgent(t *testing.T, members []client.Member, acks []string, endless bool) string {
+// hands the ping query to ping, which answers it.
+func reachAgent(t *testing.T, members []client.Member, ping func(fc *fakeConn, seq uint64) bool) string {
 	t.Helper()
-	fa := startFakeAgent(t, func(fc *fakeConn, h client.RequestHeader) bool {
-		switch h.Command {
-		case client.MembersCommand:
-			return fc.send(h.Seq, "", &client.MembersResponse{Members: members}) == nil
-		case client.QueryCommand:
-			var req client.QueryRequest
-			if fc.body(&req) != nil {
-				return false
-			}
-			if req.Name != "_serf_ping" || !req.RequestAck || req.Payload != nil || req.Timeout != 0 ||
-				req.FilterNodes != nil || req.FilterTags != nil {
-				t.Errorf("query request = %+v, want a bare _serf_ping with acks", req)
-			}
-			if fc.send(h.Seq, "", nil) != nil {
-				return false
-			}
-			for _, from := range acks {
-				if fc.send(h.Seq, "", &client.QueryRecord{Type: client.QueryRecordAck, From: from}) != nil {
-					return false
-				}
-			}
-			if endless {
-				return true
-			}
-			return fc.send(h.Seq, "", &client.QueryRecord{Type: client.QueryRecordDone}) == nil
+	query := answer(client.QueryCommand, func(fc *fakeConn, seq uint64, req *client.QueryRequest) bool {
+		if req.Name != "_serf_ping" || !req.RequestAck || req.Payload != nil || req.Timeout != 0 ||
+			req.FilterNodes != nil || req.FilterTags != nil {
+			t.Errorf("query request = %+v, want a bare _serf_ping with acks", req)
 		}
-		return false
+		return ping(fc, seq)
+	})
+	fa := startFakeAgent(t, func(fc *fakeConn, h client.RequestHeader) bool {
+		if h.Command == client.MembersCommand {
+			return fc.send(h.Seq, "", &client.MembersResponse{Members: members}) == nil
+		}
+		return query(fc, h)
 	})
 	return fa.addr
+}
+
+// acking answers a ping with an ack from each of acks, then ends the
+// query, unless endless is set.
+func acking(acks []string, endless bool) func(fc *fakeConn, seq uint64) bool {
+	return func(fc *fakeConn, seq uint64) bool {
+		if fc.send(seq, "", nil) != nil {
+			return false
+		}
+		for _, from := range acks {
+			if fc.send(seq, "", &client.QueryRecord{Type: client.QueryRecordAck, From: from}) != nil {
+				return false
+			}
+		}
+		return endless || fc.send(seq, "", &client.QueryRecord{Type: client.QueryRecordDone}) == nil
+	}
 }
 
 func reachMember(name, status string) client.Member {
@@ -88,6 +79,12 @@ func TestReachabilityCommandReport(t *testing.T) {
 		reachMember("n1", "alive"), reachMember("n2", "alive"), reachMember("n3", "alive"),
 		reachMember("gone", "failed"), reachMember("left", "left"),
 	}
+	tips := "\nTroubleshooting tips:\n" +
+		"* Ensure that the bind addr:port is accessible by all other nodes\n" +
+		"* If an advertise address is set, ensure it routes to the bind address\n" +
+		"* Check that no nodes are behind a NAT\n" +
+		"* If nodes are behind firewalls or iptables, check that Serf traffic is permitted (UDP and TCP)\n" +
+		"* Verify networking equipment is functional\n"
 	cases := []struct {
 		name     string
 		acks     []string
@@ -102,22 +99,12 @@ func TestReachabilityCommandReport(t *testing.T) {
 			"Total members: 5, live members: 3\nStarting reachability test...\n" +
 				"Received less acks than live nodes! Missing acks from:\n\tn1\n\tn3\n" +
 				"This could mean Serf gossip packets are being lost due to a misconfiguration or network issue.\n" +
-				"\nTroubleshooting tips:\n" +
-				"* Ensure that the bind addr:port is accessible by all other nodes\n" +
-				"* If an advertise address is set, ensure it routes to the bind address\n" +
-				"* Check that no nodes are behind a NAT\n" +
-				"* If nodes are behind firewalls or iptables, check that Serf traffic is permitted (UDP and TCP)\n" +
-				"* Verify networking equipment is functional\n"},
+				tips},
 		{"extra", []string{"n1", "n2", "n3", "left", "gone"}, false, 1,
 			"Total members: 5, live members: 3\nStarting reachability test...\n" +
 				"Received more acks than live nodes! Acks from non-live nodes:\n\tgone\n\tleft\n" +
 				"This could mean Serf is detecting false-failures due to a misconfiguration or network issue.\n" +
-				"\nTroubleshooting tips:\n" +
-				"* Ensure that the bind addr:port is accessible by all other nodes\n" +
-				"* If an advertise address is set, ensure it routes to the bind address\n" +
-				"* Check that no nodes are behind a NAT\n" +
-				"* If nodes are behind firewalls or iptables, check that Serf traffic is permitted (UDP and TCP)\n" +
-				"* Verify networking equipment is functional\n"},
+				tips},
 		// A duplicate counts as an ack: n1 twice and n2 make three.
 		{"duplicate", []string{"n1", "n2", "n1"}, true, 1,
 			"Total members: 5, live members: 3\nStarting reachability test...\n" +
@@ -130,26 +117,20 @@ func TestReachabilityCommandReport(t *testing.T) {
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			addr := reachAgent(t, members, tc.acks, false)
-			ui := cli.NewMockUi()
-			c := &ReachabilityCommand{UI: ui}
-			args := []string{"-rpc-addr=" + addr}
+			args := []string{"-rpc-addr=" + reachAgent(t, members, acking(tc.acks, false))}
 			if tc.verbose {
 				args = append(args, "-verbose")
 			}
-			code := c.Run(args)
-			out, errOut := mockText(ui)
-			out = times.ReplaceAllString(out, "X sec")
-			if code != tc.wantCode || out != tc.want || errOut != "" {
-				t.Errorf("Run = %d, output %q, error %q; want %d, %q", code, out, errOut, tc.wantCode, tc.want)
-			}
+			r := runWithUI(t, newReachability, args...)
+			r.out = times.ReplaceAllString(r.out, "X sec")
+			r.check(t, args, cmdResult{code: tc.wantCode, out: tc.want})
 		})
 	}
 }
 
 func TestReachabilityCommandInterrupt(t *testing.T) {
 	t.Parallel()
-	addr := reachAgent(t, []client.Member{reachMember("n1", "alive")}, []string{"n1"}, true)
+	addr := reachAgent(t, []client.Member{reachMember("n1", "alive")}, acking([]string{"n1"}, true))
 	ui := cli.NewMockUi()
 	shutdownCh := make(chan struct{})
 	c := &ReachabilityCommand{UI: ui, ShutdownCh: shutdownCh}
@@ -166,68 +147,25 @@ func TestReachabilityCommandInterrupt(t *testing.T) {
 
 func TestReachabilityCommandErrors(t *testing.T) {
 	t.Parallel()
-	dead, connErr := deadRPCAddr(t)
+	dead, connErr := refusedRPCAddr(t)
 	auth := startTestAgent(t, testAgentOptions{Name: "auth", AuthKey: "secret"})
-	refuse := startFakeAgent(t, func(fc *fakeConn, h client.RequestHeader) bool {
-		switch h.Command {
-		case client.MembersCommand:
-			return fc.send(h.Seq, "", &client.MembersResponse{Members: []client.Member{reachMember("n1", "alive")}}) == nil
-		case client.QueryCommand:
-			var req client.QueryRequest
-			if fc.body(&req) != nil {
-				return false
-			}
-			return fc.send(h.Seq, "Feature not supported", nil) == nil
-		}
+	alone := []client.Member{reachMember("n1", "alive")}
+	refuse := reachAgent(t, alone, func(fc *fakeConn, seq uint64) bool {
+		return fc.send(seq, "Feature not supported", nil) == nil
+	})
+	hangup := reachAgent(t, alone, func(fc *fakeConn, seq uint64) bool {
+		_ = fc.send(seq, "", nil)
 		return false
 	})
-	hangup := startFakeAgent(t, func(fc *fakeConn, h client.RequestHeader) bool {
-		switch h.Command {
-		case client.MembersCommand:
-			return fc.send(h.Seq, "", &client.MembersResponse{Members: []client.Member{reachMember("n1", "alive")}}) == nil
-		case client.QueryCommand:
-			var req client.QueryRequest
-			if fc.body(&req) == nil {
-				_ = fc.send(h.Seq, "", nil)
-			}
-		}
-		return false
-	})
-	cases := []struct {
-		name    string
-		args    []string
-		wantOut string
-		wantErr string
-	}{
-		{"no agent", []string{"-rpc-addr=" + dead}, "", connErr},
-		{"no token", []string{"-rpc-addr=" + auth.RPCAddr}, "", "Error getting members: Authentication required\n"},
-		{"wrong token", []string{"-rpc-addr=" + auth.RPCAddr, "-rpc-auth=x"}, "",
-			"Error connecting to Serf agent: Invalid authentication token\n"},
-		{"query refused", []string{"-rpc-addr=" + refuse.addr}, "Total members: 1, live members: 1\n",
-			"Error sending query: Feature not supported\n"},
-		{"connection lost", []string{"-rpc-addr=" + hangup.addr},
-			"Total members: 1, live members: 1\nStarting reachability test...\n",
-			"Error receiving query results: connection to the Serf agent was lost\n"},
-	}
-	for _, tc := range cases {
-		t.Run(tc.name, func(t *testing.T) {
-			ui := cli.NewMockUi()
-			c := &ReachabilityCommand{UI: ui}
-			code := c.Run(tc.args)
-			out, errOut := mockText(ui)
-			if code != 1 || out != tc.wantOut || errOut != tc.wantErr {
-				t.Errorf("Run(%q) = %d, output %q, error %q; want 1, %q, %q", tc.args, code, out, errOut, tc.wantOut, tc.wantErr)
-			}
-		})
-	}
-
-	t.Run("bad flag", func(t *testing.T) {
-		ui := cli.NewMockUi()
-		c := &ReachabilityCommand{UI: ui}
-		code := c.Run([]string{"-verbose=maybe"})
-		out, errOut := mockText(ui)
-		if code != 1 || out != c.Help()+"\n" || errOut != "" {
-			t.Errorf("Run(-verbose=maybe) = %d, output %q, error %q; want 1 and the help", code, out, errOut)
-		}
+	runCases(t, newReachability, nil, []cmdCase{
+		{"no agent", []string{"-rpc-addr=" + dead}, failure(connErr)},
+		{"no token", []string{"-rpc-addr=" + auth.RPCAddr}, failure("Error getting members: Authentication required")},
+		{"wrong token", []string{"-rpc-addr=" + auth.RPCAddr, "-rpc-auth=x"}, failure(badToken)},
+		{"query refused", []string{"-rpc-addr=" + refuse}, cmdResult{code: 1,
+			out: "Total members: 1, live members: 1\n", err: "Error sending query: Feature not supported\n"}},
+		{"connection lost", []string{"-rpc-addr=" + hangup}, cmdResult{code: 1,
+			out: "Total members: 1, live members: 1\nStarting reachability test...\n",
+			err: "Error receiving query results: connection to the Serf agent was lost\n"}},
+		{"bad flag", []string{"-verbose=maybe"}, showsHelp((&ReachabilityCommand{}).Help())},
 	})
 }

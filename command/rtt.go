@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/hashicorp/cli"
+	"github.com/openserf/serf/client"
 )
 
 // RTTCommand is `serf rtt`: it estimates the round trip time between two
@@ -15,9 +16,63 @@ type RTTCommand struct {
 }
 
 func (c *RTTCommand) Synopsis() string { return "Estimates network round trip time between nodes" }
+func (c *RTTCommand) Help() string     { return strings.TrimSpace(rttHelp) }
 
-func (c *RTTCommand) Help() string {
-	return strings.TrimSpace(`
+// rttOptions are the rtt command's flags, only the RPC ones.
+type rttOptions struct {
+	rpcFlags
+}
+
+// flags defines the command's flags on a new flag set, storing into o.
+func (c *RTTCommand) flags(o *rttOptions) *flag.FlagSet {
+	return o.flagSet("rtt", c.UI, c.Help())
+}
+
+// Run prints the estimate and returns 0, or 1 when a coordinate is
+// missing or the agent cannot be asked.
+func (c *RTTCommand) Run(args []string) int {
+	// Serf connects before it looks at the node names, so a usage error
+	// against an unreachable agent reports the connection.
+	var o rttOptions
+	f := c.flags(&o)
+	cl := o.open(f, args, c.UI.Error)
+	if cl == nil {
+		return 1
+	}
+	defer cl.Close()
+
+	nodes := f.Args()
+	switch len(nodes) {
+	case 1:
+		stats, err := cl.Stats()
+		if err != nil {
+			return failf(c.UI, "Error querying agent: %s", err)
+		}
+		nodes = append(nodes, stats["agent"]["name"])
+	case 2:
+	default:
+		return usageError(c.UI, "One or two node names must be specified", c.Help())
+	}
+
+	var coords [2]*client.Coordinate
+	for i, node := range nodes {
+		coord, err := cl.GetCoordinate(node)
+		if err != nil {
+			return failf(c.UI, "Error getting coordinates: %s", err)
+		}
+		if coord == nil {
+			return failf(c.UI, "Could not find a coordinate for node %q", node)
+		}
+		coords[i] = coord
+	}
+
+	ms := coords[0].DistanceTo(coords[1]).Seconds() * 1000
+	c.UI.Output(fmt.Sprintf("Estimated %s <-> %s rtt: %.3f ms", nodes[0], nodes[1], ms))
+	return 0
+}
+
+// rttHelp is what "serf rtt -h" prints.
+const rttHelp = `
 Usage: serf rtt [options] node1 [node2]
 
   Prints an estimate of the network round trip time between two nodes,
@@ -32,77 +87,4 @@ Options:
   -rpc-addr=127.0.0.1:7373  RPC address of the Serf agent.
 
   -rpc-auth=""              RPC auth token of the Serf agent.
-`)
-}
-
-// rttOptions are the rtt command's flags, only the RPC ones.
-type rttOptions struct {
-	rpcAddr, rpcAuth *string
-}
-
-// flags defines the command's flags on a new flag set, storing into o.
-func (c *RTTCommand) flags(o *rttOptions) *flag.FlagSet {
-	f := flag.NewFlagSet("rtt", flag.ContinueOnError)
-	f.Usage = func() { c.UI.Output(c.Help()) }
-	o.rpcAddr, o.rpcAuth = rpcFlags(f)
-	return f
-}
-
-// Run prints the estimate and returns 0, or 1 when a coordinate is
-// missing or the agent cannot be asked.
-func (c *RTTCommand) Run(args []string) int {
-	var o rttOptions
-	f := c.flags(&o)
-	if err := f.Parse(args); err != nil {
-		return 1
-	}
-
-	// Serf connects before it looks at the node names, so a usage error
-	// against an unreachable agent reports the connection.
-	cl, err := rpcClient(*o.rpcAddr, *o.rpcAuth)
-	if err != nil {
-		c.UI.Error(connectError(err))
-		return 1
-	}
-	defer cl.Close()
-
-	nodes := f.Args()
-	switch len(nodes) {
-	case 1:
-		stats, err := cl.Stats()
-		if err != nil {
-			c.UI.Error(fmt.Sprintf("Error querying agent: %s", err))
-			return 1
-		}
-		nodes = append(nodes, stats["agent"]["name"])
-	case 2:
-	default:
-		c.UI.Error("One or two node names must be specified")
-		c.UI.Error("")
-		c.UI.Error(c.Help())
-		return 1
-	}
-
-	coord1, err := cl.GetCoordinate(nodes[0])
-	if err != nil {
-		c.UI.Error(fmt.Sprintf("Error getting coordinates: %s", err))
-		return 1
-	}
-	if coord1 == nil {
-		c.UI.Error(fmt.Sprintf("Could not find a coordinate for node %q", nodes[0]))
-		return 1
-	}
-	coord2, err := cl.GetCoordinate(nodes[1])
-	if err != nil {
-		c.UI.Error(fmt.Sprintf("Error getting coordinates: %s", err))
-		return 1
-	}
-	if coord2 == nil {
-		c.UI.Error(fmt.Sprintf("Could not find a coordinate for node %q", nodes[1]))
-		return 1
-	}
-
-	ms := coord1.DistanceTo(coord2).Seconds() * 1000
-	c.UI.Output(fmt.Sprintf("Estimated %s <-> %s rtt: %.3f ms", nodes[0], nodes[1], ms))
-	return 0
-}
+`

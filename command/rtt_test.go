@@ -6,20 +6,17 @@ import (
 	"testing"
 	"time"
 
-	"github.com/hashicorp/cli"
 	"github.com/openserf/serf/client"
 	"github.com/openserf/serf/coordinate"
-	"github.com/openserf/serf/internal/cluster"
+	"github.com/openserf/serf/internal/testutil/wait"
 )
 
 func TestRTTCommand(t *testing.T) {
 	t.Parallel()
-	a := startTestAgent(t, testAgentOptions{Name: "a"})
-	b := startTestAgent(t, testAgentOptions{Name: "b"})
-	joinAgents(t, a, b)
+	a, b := startPair(t, testAgentOptions{Name: "a"}, testAgentOptions{Name: "b"})
 	// Coordinates of the other node come with the first ping acks.
 	for _, ag := range []*testAgent{a, b} {
-		cluster.WaitFor(t, 20*time.Second, func() error {
+		wait.For(t, 20*time.Second, func() error {
 			for _, n := range []string{"a", "b"} {
 				if _, ok := ag.Agent.Serf().GetCachedCoordinate(n); !ok {
 					return fmt.Errorf("no coordinate for %s yet", n)
@@ -43,15 +40,12 @@ func TestRTTCommand(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			ui := cli.NewMockUi()
-			c := &RTTCommand{UI: ui}
 			args := append([]string{"-rpc-addr=" + tc.agent.RPCAddr}, tc.args...)
-			code := c.Run(args)
-			out, errOut := mockText(ui)
-			m := estimate.FindStringSubmatch(out)
-			if code != 0 || m == nil || m[1] != tc.n1 || m[2] != tc.n2 || errOut != "" {
+			r := runWithUI(t, newRTT, args...)
+			m := estimate.FindStringSubmatch(r.out)
+			if r.code != 0 || m == nil || m[1] != tc.n1 || m[2] != tc.n2 || r.err != "" {
 				t.Errorf("Run(%q) = %d, output %q, error %q; want 0, \"Estimated %s <-> %s rtt: <n> ms\"",
-					args, code, out, errOut, tc.n1, tc.n2)
+					args, r.code, r.out, r.err, tc.n1, tc.n2)
 			}
 		})
 	}
@@ -62,73 +56,41 @@ func TestRTTCommand(t *testing.T) {
 	c2 := coordinate.NewCoordinate(coordinate.DefaultConfig())
 	c2.Vec[0] = 0.0012341
 	c2.Adjustment = 0.0001
-	fa := startFakeAgent(t, func(fc *fakeConn, h client.RequestHeader) bool {
-		var req client.CoordinateRequest
-		if h.Command != client.GetCoordinateCommand || fc.body(&req) != nil {
-			return false
-		}
+	fa := startFakeAgent(t, answer(client.GetCoordinateCommand, func(fc *fakeConn, seq uint64, req *client.CoordinateRequest) bool {
 		resp := &client.CoordinateResponse{Coord: *c1, Ok: true}
 		if req.Node == "far" {
 			resp.Coord = *c2
 		}
-		return fc.send(h.Seq, "", resp) == nil
-	})
-	ui := cli.NewMockUi()
-	code := (&RTTCommand{UI: ui}).Run([]string{"-rpc-addr=" + fa.addr, "near", "far"})
+		return fc.send(seq, "", resp) == nil
+	}))
 	want := fmt.Sprintf("Estimated near <-> far rtt: %.3f ms\n", c1.DistanceTo(c2).Seconds()*1000)
 	if want != "Estimated near <-> far rtt: 1.354 ms\n" {
 		t.Fatalf("DistanceTo gives %q, want 1.354 ms", want)
 	}
-	if out, errOut := mockText(ui); code != 0 || out != want || errOut != "" {
-		t.Errorf("Run(near far) = %d, output %q, error %q; want 0, %q", code, out, errOut, want)
-	}
+	args := []string{"-rpc-addr=" + fa.addr, "near", "far"}
+	runWithUI(t, newRTT, args...).check(t, args, cmdResult{out: want})
 }
 
 func TestRTTCommandErrors(t *testing.T) {
 	t.Parallel()
 	a := startTestAgent(t, testAgentOptions{Name: "a"})
 	auth := startTestAgent(t, testAgentOptions{Name: "auth", AuthKey: "secret"})
-	dead, connErr := deadRPCAddr(t)
+	dead, connErr := refusedRPCAddr(t)
 	help := (&RTTCommand{}).Help()
-	usage := "One or two node names must be specified\n\n" + help + "\n"
-	cases := []struct {
-		name    string
-		args    []string
-		wantErr string
-	}{
-		{"no names", []string{"-rpc-addr=" + a.RPCAddr}, usage},
-		{"three names", []string{"-rpc-addr=" + a.RPCAddr, "a", "b", "c"}, usage},
+	names := usage("One or two node names must be specified", help)
+	runCases(t, newRTT, nil, []cmdCase{
+		{"no names", []string{"-rpc-addr=" + a.RPCAddr}, names},
+		{"three names", []string{"-rpc-addr=" + a.RPCAddr, "a", "b", "c"}, names},
 		// The connection comes before the names are checked.
-		{"no names, no agent", []string{"-rpc-addr=" + dead}, connErr},
-		{"unknown first", []string{"-rpc-addr=" + a.RPCAddr, "x"}, "Could not find a coordinate for node \"x\"\n"},
+		{"no names, no agent", []string{"-rpc-addr=" + dead}, failure(connErr)},
+		{"unknown first", []string{"-rpc-addr=" + a.RPCAddr, "x"}, failure("Could not find a coordinate for node \"x\"")},
 		{"unknown second", []string{"-rpc-addr=" + a.RPCAddr, "a", "x y"},
-			"Could not find a coordinate for node \"x y\"\n"},
+			failure("Could not find a coordinate for node \"x y\"")},
 		{"no token, one name", []string{"-rpc-addr=" + auth.RPCAddr, "a"},
-			"Error querying agent: Authentication required\n"},
+			failure("Error querying agent: Authentication required")},
 		{"no token, two names", []string{"-rpc-addr=" + auth.RPCAddr, "a", "b"},
-			"Error getting coordinates: Authentication required\n"},
-		{"wrong token", []string{"-rpc-addr=" + auth.RPCAddr, "-rpc-auth=no", "a"},
-			"Error connecting to Serf agent: Invalid authentication token\n"},
-	}
-	for _, tc := range cases {
-		t.Run(tc.name, func(t *testing.T) {
-			ui := cli.NewMockUi()
-			c := &RTTCommand{UI: ui}
-			code := c.Run(tc.args)
-			out, errOut := mockText(ui)
-			if code != 1 || out != "" || errOut != tc.wantErr {
-				t.Errorf("Run(%q) = %d, output %q, error %q; want 1, \"\", %q", tc.args, code, out, errOut, tc.wantErr)
-			}
-		})
-	}
-
-	t.Run("bad flag", func(t *testing.T) {
-		ui := cli.NewMockUi()
-		c := &RTTCommand{UI: ui}
-		code := c.Run([]string{"-bogus", "a"})
-		out, errOut := mockText(ui)
-		if code != 1 || out != help+"\n" || errOut != "" {
-			t.Errorf("Run(-bogus) = %d, output %q, error %q; want 1 and the help", code, out, errOut)
-		}
+			failure("Error getting coordinates: Authentication required")},
+		{"wrong token", []string{"-rpc-addr=" + auth.RPCAddr, "-rpc-auth=no", "a"}, failure(badToken)},
+		{"bad flag", []string{"-bogus", "a"}, showsHelp(help)},
 	})
 }

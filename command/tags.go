@@ -2,7 +2,6 @@ package command
 
 import (
 	"flag"
-	"fmt"
 	"strings"
 
 	"github.com/hashicorp/cli"
@@ -16,43 +15,19 @@ type TagsCommand struct {
 
 // tagsOptions holds the parsed flags of TagsCommand.
 type tagsOptions struct {
-	set     listFlag
-	delete  listFlag
-	rpcAddr *string
-	rpcAuth *string
+	rpcFlags
+	set    listFlag
+	delete listFlag
 }
 
-func (c *TagsCommand) Synopsis() string {
-	return "Modify tags of a running Serf agent"
-}
-
-func (c *TagsCommand) Help() string {
-	return strings.TrimSpace(`
-Usage: serf tags [options] ...
-
-  Changes the tags of a running Serf agent. The other members learn the
-  new tags by gossip. Deletions are applied first, then the -set values,
-  so a key given to both ends up set. An agent with a tags file saves
-  the result there, so it survives a restart.
-
-Options:
-
-  -rpc-addr=127.0.0.1:7373  Address of the agent's RPC server. Defaults to
-                            $SERF_RPC_ADDR when that is set.
-  -rpc-auth=""              Token for the agent's RPC server. Defaults to
-                            $SERF_RPC_AUTH.
-  -set key=value            Add the tag, or change its value. Repeatable.
-  -delete key               Remove the tag if the agent has it. Repeatable.
-`)
-}
+func (c *TagsCommand) Synopsis() string { return "Modify tags of a running Serf agent" }
+func (c *TagsCommand) Help() string     { return strings.TrimSpace(tagsHelp) }
 
 // flags declares the command's flags into o.
 func (c *TagsCommand) flags(o *tagsOptions) *flag.FlagSet {
-	f := flag.NewFlagSet("tags", flag.ContinueOnError)
-	f.Usage = func() { c.UI.Output(c.Help()) }
+	f := o.flagSet("tags", c.UI, c.Help())
 	f.Var(&o.set, "set", "tag to set, key=value")
 	f.Var(&o.delete, "delete", "tag key to delete")
-	o.rpcAddr, o.rpcAuth = rpcFlags(f)
 	return f
 }
 
@@ -69,23 +44,35 @@ func (c *TagsCommand) Run(args []string) int {
 
 	// Serf connects before it checks the -set values, so an unreachable
 	// agent is reported ahead of a malformed tag; we keep that order.
-	rpc, err := rpcClient(*o.rpcAddr, *o.rpcAuth)
-	if err != nil {
-		c.UI.Error(connectError(err))
+	rpc := o.connect(c.UI.Error)
+	if rpc == nil {
 		return 1
 	}
 	defer rpc.Close()
 
 	tags, err := parseTags(o.set)
 	if err != nil {
-		c.UI.Error(fmt.Sprintf("Error: %s", err))
-		return 1
+		return failf(c.UI, "Error: %s", err)
 	}
-
 	if err := rpc.UpdateTags(tags, o.delete); err != nil {
-		c.UI.Error(fmt.Sprintf("Error setting tags: %s", err))
-		return 1
+		return failf(c.UI, "Error setting tags: %s", err)
 	}
 	c.UI.Output("Successfully updated agent tags")
 	return 0
 }
+
+// tagsHelp is what "serf tags -h" prints.
+const tagsHelp = `
+Usage: serf tags [options] ...
+
+  Changes the tags of a running Serf agent. The other members learn the
+  new tags by gossip. Deletions are applied first, then the -set values,
+  so a key given to both ends up set. An agent with a tags file saves
+  the result there, so it survives a restart.
+
+Options:
+
+` + rpcAddrHelp + rpcAuthHelp +
+	`  -set key=value            Add the tag, or change its value. Repeatable.
+  -delete key               Remove the tag if the agent has it. Repeatable.
+`

@@ -4,11 +4,7 @@ import (
 	"maps"
 	"strings"
 	"testing"
-
-	"github.com/hashicorp/cli"
 )
-
-func newTags(ui cli.Ui) cli.Command { return &TagsCommand{UI: ui} }
 
 func TestTagsCommand(t *testing.T) {
 	a := startTestAgent(t, testAgentOptions{Name: "tags-a", Tags: map[string]string{"role": "web", "dc": "east"}})
@@ -45,29 +41,18 @@ func TestTagsCommandErrors(t *testing.T) {
 	addr, msg := refusedRPCAddr(t)
 	help := (&TagsCommand{}).Help()
 
-	tests := []struct {
-		name string
-		args []string
-		want cmdResult
-	}{
-		{"nothing to do", []string{"-rpc-addr=" + a.RPCAddr}, cmdResult{code: 1, out: help + "\n"}},
-		{"arguments are not tags", []string{"-rpc-addr=" + a.RPCAddr, "a=b"}, cmdResult{code: 1, out: help + "\n"}},
-		{"invalid tag", []string{"-rpc-addr=" + a.RPCAddr, "-set", "foo"},
-			cmdResult{code: 1, err: "Error: Invalid tag: 'foo'\n"}},
-		{"empty key", []string{"-rpc-addr=" + a.RPCAddr, "-set", "=v"},
-			cmdResult{code: 1, err: "Error: Invalid tag: '=v'\n"}},
+	runCases(t, newTags, nil, []cmdCase{
+		{"nothing to do", []string{"-rpc-addr=" + a.RPCAddr}, showsHelp(help)},
+		{"arguments are not tags", []string{"-rpc-addr=" + a.RPCAddr, "a=b"}, showsHelp(help)},
+		{"invalid tag", []string{"-rpc-addr=" + a.RPCAddr, "-set", "foo"}, failure("Error: Invalid tag: 'foo'")},
+		{"empty key", []string{"-rpc-addr=" + a.RPCAddr, "-set", "=v"}, failure("Error: Invalid tag: '=v'")},
 		// Serf connects before it looks at the -set values.
-		{"invalid tag, no agent", []string{"-rpc-addr=" + addr, "-set", "foo"}, cmdResult{code: 1, err: msg + "\n"}},
-		{"no agent", []string{"-rpc-addr=" + addr, "-delete", "x"}, cmdResult{code: 1, err: msg + "\n"}},
+		{"invalid tag, no agent", []string{"-rpc-addr=" + addr, "-set", "foo"}, failure(msg)},
+		{"no agent", []string{"-rpc-addr=" + addr, "-delete", "x"}, failure(msg)},
 		{"too large", []string{"-rpc-addr=" + a.RPCAddr, "-set", "big=" + strings.Repeat("x", 600)},
-			cmdResult{code: 1, err: "Error setting tags: Encoded length of tags exceeds limit of 512 bytes\n"}},
-		{"unknown flag", []string{"-bogus"}, cmdResult{code: 1, out: help + "\n"}},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			runWithUI(t, newTags, tt.args...).check(t, tt.args, tt.want)
-		})
-	}
+			failure("Error setting tags: Encoded length of tags exceeds limit of 512 bytes")},
+		{"unknown flag", []string{"-bogus"}, showsHelp(help)},
+	})
 	if got := a.Agent.Serf().LocalMember().Tags; len(got) != 0 {
 		t.Errorf("tags after failed updates = %v, want none", got)
 	}

@@ -9,7 +9,9 @@ import (
 
 	"github.com/hashicorp/memberlist"
 	"github.com/openserf/serf/agent"
-	"github.com/openserf/serf/internal/cluster"
+	"github.com/openserf/serf/client"
+	"github.com/openserf/serf/internal/testutil/cluster"
+	"github.com/openserf/serf/internal/testutil/wait"
 	"github.com/openserf/serf/serf"
 )
 
@@ -82,13 +84,32 @@ func startTestAgent(t testing.TB, o testAgentOptions) *testAgent {
 	}
 }
 
+// client returns an RPC client connected to ta, closed at test cleanup.
+func (ta *testAgent) client(t testing.TB) *client.RPCClient {
+	t.Helper()
+	c, err := client.ClientFromConfig(&client.Config{Addr: ta.RPCAddr})
+	if err != nil {
+		t.Fatalf("connect to %s: %v", ta.RPCAddr, err)
+	}
+	t.Cleanup(func() { c.Close() })
+	return c
+}
+
+// startPair starts two agents, with options ao and bo, and joins them.
+func startPair(t testing.TB, ao, bo testAgentOptions) (a, b *testAgent) {
+	t.Helper()
+	a, b = startTestAgent(t, ao), startTestAgent(t, bo)
+	joinAgents(t, a, b)
+	return a, b
+}
+
 // joinAgents joins b to a and waits until each sees the other alive.
 func joinAgents(t testing.TB, a, b *testAgent) {
 	t.Helper()
 	if _, err := b.Agent.Join([]string{a.Addr}, false); err != nil {
 		t.Fatalf("Join() error: %v", err)
 	}
-	cluster.WaitFor(t, 20*time.Second, func() error {
+	wait.For(t, 20*time.Second, func() error {
 		if a.Agent.Serf().NumNodes() < 2 || b.Agent.Serf().NumNodes() < 2 {
 			return errNotYet
 		}

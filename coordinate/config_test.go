@@ -1,26 +1,19 @@
 package coordinate
 
 import (
+	"fmt"
 	"math"
-	"reflect"
 	"strings"
 	"testing"
 )
 
 func TestDefaultConfig(t *testing.T) {
 	got := DefaultConfig()
-	want := Config{
-		Dimensionality:       8,
-		VivaldiErrorMax:      1.5,
-		VivaldiCE:            0.25,
-		VivaldiCC:            0.25,
-		AdjustmentWindowSize: 20,
-		HeightMin:            10.0e-6,
-		LatencyFilterSize:    3,
-		GravityRho:           150.0,
-	}
-	if !reflect.DeepEqual(*got, want) {
-		t.Errorf("DefaultConfig() = %+v, want %+v", *got, want)
+	// Serf's values, field by field.
+	const want = "{Dimensionality:8 VivaldiErrorMax:1.5 VivaldiCE:0.25 VivaldiCC:0.25 " +
+		"AdjustmentWindowSize:20 HeightMin:1e-05 LatencyFilterSize:3 GravityRho:150 MetricLabels:[] rng:<nil>}"
+	if s := fmt.Sprintf("%+v", *got); s != want {
+		t.Errorf("DefaultConfig() = %s, want %s", s, want)
 	}
 	if err := got.Validate(); err != nil {
 		t.Errorf("DefaultConfig().Validate() = %v, want nil", err)

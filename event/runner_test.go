@@ -3,7 +3,6 @@
 package event
 
 import (
-	"bytes"
 	"errors"
 	"fmt"
 	"log"
@@ -15,13 +14,13 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
 
-	"github.com/openserf/serf/internal/cluster"
-	"github.com/openserf/serf/internal/wait"
+	"github.com/openserf/serf/internal/testutil/cluster"
+	"github.com/openserf/serf/internal/testutil/syncbuf"
+	"github.com/openserf/serf/internal/testutil/wait"
 	"github.com/openserf/serf/serf"
 )
 
@@ -31,20 +30,7 @@ const waitTimeout = 10 * time.Second
 
 // logBuffer collects a Runner's log lines.
 type logBuffer struct {
-	lock sync.Mutex
-	buf  bytes.Buffer
-}
-
-func (b *logBuffer) Write(p []byte) (int, error) {
-	b.lock.Lock()
-	defer b.lock.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *logBuffer) String() string {
-	b.lock.Lock()
-	defer b.lock.Unlock()
-	return b.buf.String()
+	syncbuf.Buffer
 }
 
 // count is how many times s occurs in the log.

@@ -10,7 +10,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/openserf/serf/internal/wait"
+	"github.com/openserf/serf/internal/testutil/wait"
 	"go.uber.org/goleak"
 )
 

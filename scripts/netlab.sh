@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # netlab.sh: a few hosts on one machine, for trying serf by hand the way
-# the multi-host suite (internal/multihost) tests it. Each host is a
+# the multi-host suite (internal/suites/multihost) tests it. Each host is a
 # network namespace with eth1 at 10.99.0.<10+i> on a bridge that lives in
 # a namespace of its own; nothing touches the machine's own network.
 # Needs root, iproute2 and nftables (delay also needs iptables and Go).
@@ -122,7 +122,7 @@ cmd_delay() {
 	fi
 	[[ "$delay" == 0 || "$delay" == 0s ]] && return 0
 	bin="$state/netdelay"
-	[[ -x "$bin" ]] || (cd "$root" && CGO_ENABLED=0 go build -o "$bin" ./internal/netns/cmd/netdelay)
+	[[ -x "$bin" ]] || (cd "$root" && CGO_ENABLED=0 go build -o "$bin" ./internal/lab/netns/cmd/netdelay)
 	ip netns exec "$h" "$bin" -queue "$i" -delay "$delay" -jitter "$jitter" >>"$state/delay$i.log" 2>&1 &
 	echo $! >"$pidf"
 	ip netns exec "$h" iptables -A OUTPUT -o eth1 -j NFQUEUE --queue-num "$i" --queue-bypass

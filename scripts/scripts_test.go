@@ -11,20 +11,16 @@ import (
 	"testing"
 	"time"
 
-	"github.com/openserf/serf/internal/cluster"
-	"github.com/openserf/serf/internal/oracle"
+	"github.com/openserf/serf/internal/testutil/agentproc"
+	"github.com/openserf/serf/internal/testutil/cluster"
+	"github.com/openserf/serf/internal/testutil/oracle"
+	"github.com/openserf/serf/internal/testutil/serfbin"
+	"github.com/openserf/serf/internal/testutil/wait"
 	"github.com/openserf/serf/serf"
 )
 
-// buildSerf builds the serf binary into a temporary directory.
-func buildSerf(t *testing.T) string {
-	t.Helper()
-	bin := filepath.Join(t.TempDir(), "serf")
-	cmd := exec.Command("go", "build", "-o", bin, "../cmd/serf")
-	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
-	return bin
+func TestMain(m *testing.M) {
+	os.Exit(serfbin.Main(m))
 }
 
 func TestSystemdUnitVerifies(t *testing.T) {
@@ -45,7 +41,7 @@ func TestSystemdUnitVerifies(t *testing.T) {
 		}
 	}
 	// verify insists that ExecStart's binary exists: point it at a build.
-	bin := buildSerf(t)
+	bin := serfbin.Path(t)
 	dir := t.TempDir()
 	path := filepath.Join(dir, "serf.service")
 	if err := os.WriteFile(path, []byte(strings.ReplaceAll(string(unit), "/usr/local/bin/serf", bin)), 0o644); err != nil {
@@ -63,7 +59,7 @@ func TestSystemdUnitVerifies(t *testing.T) {
 // The entry point runs the agent beside the container's command and makes
 // it leave gracefully when the command ends: the peer sees "left".
 func TestContainerEntryPointLeavesGracefully(t *testing.T) {
-	bin := buildSerf(t)
+	bin := serfbin.Path(t)
 	peer := cluster.Start(t, cluster.Config("peer"))
 
 	dir := t.TempDir()
@@ -78,14 +74,12 @@ func TestContainerEntryPointLeavesGracefully(t *testing.T) {
 		"SERF_AGENT_OPT=-node=ep -profile=local -bind="+oracle.FreeAddr(t, ip)+
 			" -rpc-addr="+oracle.FreeAddr(t, ip)+" -join="+peer.Addr(),
 	)
-	if err := cmd.Start(); err != nil {
+	entry, err := agentproc.StartProcess(cmd)
+	if err != nil {
 		t.Fatal(err)
 	}
-	exited := make(chan error, 1)
-	go func() { exited <- cmd.Wait() }()
 	t.Cleanup(func() {
-		_ = cmd.Process.Kill()
-		<-exited
+		entry.Kill()
 		if t.Failed() {
 			log, _ := os.ReadFile(filepath.Join(dir, "serf.log"))
 			t.Logf("agent log:\n%s", log)
@@ -96,14 +90,12 @@ func TestContainerEntryPointLeavesGracefully(t *testing.T) {
 	if err := os.WriteFile(done, nil, 0o644); err != nil {
 		t.Fatal(err)
 	}
-	select {
-	case err := <-exited:
-		exited <- err
-		if err != nil {
-			t.Errorf("entry point exited with %v, want 0", err)
-		}
-	case <-time.After(30 * time.Second):
-		t.Fatal("entry point did not exit after its command ended")
+	code, err := entry.Wait(30 * time.Second)
+	if err != nil {
+		t.Fatalf("entry point did not exit after its command ended: %v", err)
+	}
+	if code != 0 {
+		t.Errorf("entry point exit code = %d, want 0", code)
 	}
 	cluster.WaitStatus(t, 30*time.Second, []*cluster.Node{peer}, "ep", serf.StatusLeft)
 	log, _ := os.ReadFile(filepath.Join(dir, "serf.log"))
@@ -128,7 +120,7 @@ func TestNetlab(t *testing.T) {
 			t.Skipf("%s not installed", tool)
 		}
 	}
-	bin := buildSerf(t)
+	bin := serfbin.Path(t)
 	prefix := fmt.Sprintf("t%d", os.Getpid()%10000)
 	lab := func(args ...string) string {
 		t.Helper()
@@ -158,13 +150,12 @@ func TestNetlab(t *testing.T) {
 	}
 	waitFor := func(what string, want int, timeout time.Duration) {
 		t.Helper()
-		deadline := time.Now().Add(timeout)
-		for alive() != want {
-			if time.Now().After(deadline) {
-				t.Fatalf("%s: host 1 sees %d alive, want %d", what, alive(), want)
+		wait.Every(t, timeout, 100*time.Millisecond, func() error {
+			if n := alive(); n != want {
+				return fmt.Errorf("%s: host 1 sees %d alive, want %d", what, n, want)
 			}
-			time.Sleep(100 * time.Millisecond)
-		}
+			return nil
+		})
 	}
 	waitFor("discovery", 3, 30*time.Second)
 	lab("isolate", "3")

@@ -2,7 +2,7 @@ package serf
 
 import (
 	"bytes"
-	"github.com/openserf/serf/internal/golden"
+	"github.com/openserf/serf/internal/testutil/golden"
 	"testing"
 
 	"github.com/hashicorp/go-msgpack/v2/codec"

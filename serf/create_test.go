@@ -11,7 +11,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/openserf/serf/internal/cluster"
+	"github.com/openserf/serf/internal/testutil/cluster"
 	"github.com/openserf/serf/serf"
 )
 

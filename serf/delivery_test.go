@@ -7,7 +7,7 @@ import (
 	"time"
 
 	metrics "github.com/hashicorp/go-metrics"
-	"github.com/openserf/serf/internal/cluster"
+	"github.com/openserf/serf/internal/testutil/cluster"
 	"github.com/openserf/serf/serf"
 )
 

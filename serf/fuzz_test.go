@@ -2,7 +2,7 @@ package serf
 
 import (
 	"bytes"
-	"github.com/openserf/serf/internal/golden"
+	"github.com/openserf/serf/internal/testutil/golden"
 	"reflect"
 	"testing"
 )

@@ -1,7 +1,7 @@
 package serf_test
 
 // Interop tests against released Serf agents (the oracle, installed by
-// internal/oracle). They run by default when the oracle binaries are
+// internal/testutil/oracle). They run by default when the oracle binaries are
 // cached, and always under SERF_INTEROP=1 (CI), where a missing oracle is
 // a failure rather than a skip.
 
@@ -16,8 +16,9 @@ import (
 	"time"
 
 	"github.com/hashicorp/memberlist"
-	"github.com/openserf/serf/internal/cluster"
-	"github.com/openserf/serf/internal/oracle"
+	"github.com/openserf/serf/internal/testutil/agentproc"
+	"github.com/openserf/serf/internal/testutil/cluster"
+	"github.com/openserf/serf/internal/testutil/oracle"
 	"github.com/openserf/serf/serf"
 )
 
@@ -29,7 +30,7 @@ type oracleMember struct {
 	Tags   map[string]string `json:"tags"`
 }
 
-func oracleMembers(a *oracle.Agent) (map[string]oracleMember, error) {
+func oracleMembers(a *agentproc.Agent) (map[string]oracleMember, error) {
 	out, err := a.CLI("members", "-format=json")
 	if err != nil {
 		return nil, fmt.Errorf("%v: %s", err, out)
@@ -48,7 +49,7 @@ func oracleMembers(a *oracle.Agent) (map[string]oracleMember, error) {
 }
 
 // waitOracleSees waits until the real agent lists name with status.
-func waitOracleSees(t *testing.T, a *oracle.Agent, name, status string, tags map[string]string) {
+func waitOracleSees(t *testing.T, a *agentproc.Agent, name, status string, tags map[string]string) {
 	t.Helper()
 	cluster.WaitFor(t, wait, func() error {
 		ms, err := oracleMembers(a)
@@ -71,7 +72,7 @@ func waitOracleSees(t *testing.T, a *oracle.Agent, name, status string, tags map
 // startOracle starts a real agent on a fresh loopback address with a
 // handler that appends every user event and query to a file, and answers
 // query "ask" with "real-answer".
-func startOracle(t *testing.T, version, name string, extra ...string) (*oracle.Agent, string) {
+func startOracle(t *testing.T, version, name string, extra ...string) (*agentproc.Agent, string) {
 	bin := oracle.Binary(t, version)
 	dir := t.TempDir()
 	events := filepath.Join(dir, "events")
@@ -93,22 +94,22 @@ func startOracle(t *testing.T, version, name string, extra ...string) (*oracle.A
 		"-event-handler=query:ask=" + handler,
 		"-log-level=debug",
 	}, extra...)
-	a := oracle.StartAgent(t, bin, args...)
+	a := agentproc.Start(t, bin, args...)
 	a.WaitRPC(wait)
 	return a, events
 }
 
-func eachOracle(t *testing.T, f func(t *testing.T, version string)) {
-	for _, v := range oracle.Versions {
-		t.Run(v, func(t *testing.T) {
-			if !oracle.Interop() {
-				if _, ok := oracle.Cached(v); !ok {
-					t.Skip("Serf oracle not installed; set SERF_INTEROP=1 to install and run")
-				}
-			}
-			f(t, v)
-		})
+// joinOracle starts a real agent of version and our node "ours", which
+// joins it and relays its events (see relay).
+func joinOracle(t *testing.T, version string) (*agentproc.Agent, *cluster.Node) {
+	t.Helper()
+	real, _ := startOracle(t, version, "real")
+	ours, ch := ourNode(t, "ours", nil)
+	relay(t, ours, ch)
+	if _, err := ours.Serf.Join([]string{real.BindAddr}, false); err != nil {
+		t.Fatal(err)
 	}
+	return real, ours
 }
 
 func ourNode(t *testing.T, name string, tweak func(*serf.Config)) (*cluster.Node, chan serf.Event) {
@@ -146,7 +147,7 @@ func relay(t *testing.T, n *cluster.Node, ch <-chan serf.Event) *eventLog {
 }
 
 func TestInteropMembershipAndUserEvents(t *testing.T) {
-	eachOracle(t, func(t *testing.T, version string) {
+	oracle.EachVersion(t, func(t *testing.T, version, _ string) {
 		real, events := startOracle(t, version, "real")
 		ours, ch := ourNode(t, "ours", nil)
 		log := relay(t, ours, ch)
@@ -208,7 +209,7 @@ func TestInteropMembershipAndUserEvents(t *testing.T) {
 }
 
 func TestInteropRealJoinsUs(t *testing.T) {
-	eachOracle(t, func(t *testing.T, version string) {
+	oracle.EachVersion(t, func(t *testing.T, version, _ string) {
 		ours, ch := ourNode(t, "ours", nil)
 		relay(t, ours, ch)
 		real, _ := startOracle(t, version, "real")
@@ -227,13 +228,8 @@ func TestInteropRealJoinsUs(t *testing.T) {
 }
 
 func TestInteropQueries(t *testing.T) {
-	eachOracle(t, func(t *testing.T, version string) {
-		real, _ := startOracle(t, version, "real")
-		ours, ch := ourNode(t, "ours", nil)
-		relay(t, ours, ch)
-		if _, err := ours.Serf.Join([]string{real.BindAddr}, false); err != nil {
-			t.Fatal(err)
-		}
+	oracle.EachVersion(t, func(t *testing.T, version, _ string) {
+		real, ours := joinOracle(t, version)
 		waitOracleSees(t, real, "ours", "alive", nil)
 
 		// A query from the real agent is acked and answered by us.
@@ -295,13 +291,8 @@ func TestInteropQueries(t *testing.T) {
 }
 
 func TestInteropCoordinates(t *testing.T) {
-	eachOracle(t, func(t *testing.T, version string) {
-		real, _ := startOracle(t, version, "real")
-		ours, ch := ourNode(t, "ours", nil)
-		relay(t, ours, ch)
-		if _, err := ours.Serf.Join([]string{real.BindAddr}, false); err != nil {
-			t.Fatal(err)
-		}
+	oracle.EachVersion(t, func(t *testing.T, version, _ string) {
+		real, ours := joinOracle(t, version)
 		// Ours accepted the real agent's coordinate...
 		cluster.WaitFor(t, wait, func() error {
 			if _, ok := ours.Serf.GetCachedCoordinate("real"); !ok {
@@ -321,7 +312,7 @@ func TestInteropCoordinates(t *testing.T) {
 }
 
 func TestInteropKeyRotation(t *testing.T) {
-	eachOracle(t, func(t *testing.T, version string) {
+	oracle.EachVersion(t, func(t *testing.T, version, _ string) {
 		oldKey := make([]byte, 32)
 		newKey := make([]byte, 32)
 		newer := make([]byte, 16)

@@ -9,7 +9,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/openserf/serf/internal/cluster"
+	"github.com/openserf/serf/internal/testutil/cluster"
 	"github.com/openserf/serf/serf"
 )
 

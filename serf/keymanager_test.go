@@ -11,8 +11,8 @@ import (
 	"testing"
 
 	"github.com/hashicorp/memberlist"
-	"github.com/openserf/serf/internal/cluster"
-	"github.com/openserf/serf/internal/nobody"
+	"github.com/openserf/serf/internal/testutil/cluster"
+	"github.com/openserf/serf/internal/testutil/nobody"
 	"github.com/openserf/serf/serf"
 )
 

@@ -6,7 +6,7 @@ import (
 	"time"
 
 	"github.com/hashicorp/memberlist"
-	"github.com/openserf/serf/internal/cluster"
+	"github.com/openserf/serf/internal/testutil/cluster"
 	"github.com/openserf/serf/serf"
 )
 

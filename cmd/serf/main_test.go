@@ -3,14 +3,19 @@ package main
 import (
 	"bytes"
 	"errors"
+	"os"
 	"os/exec"
-	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
 
 	"github.com/openserf/serf/command"
+	"github.com/openserf/serf/internal/testutil/serfbin"
 )
+
+func TestMain(m *testing.M) {
+	os.Exit(serfbin.Main(m))
+}
 
 func TestVersionArgs(t *testing.T) {
 	tests := []struct {
@@ -33,7 +38,7 @@ func TestVersionArgs(t *testing.T) {
 // TestBinary builds the real binary and checks what a shell sees: stdout,
 // stderr and exit codes.
 func TestBinary(t *testing.T) {
-	bin := buildSerf(t)
+	bin := serfbin.Path(t)
 	wantVersion := command.HumanVersion() + "\nAgent Protocol: 5 (Understands back to: 2)\n"
 	const usageLine = "Usage: serf [--version] [--help] <command> [<args>]\n"
 
@@ -105,7 +110,13 @@ func TestBinaryGitCommit(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds the binary a second time")
 	}
-	bin := buildSerf(t, "-ldflags", "-X github.com/openserf/serf/command.GitCommit=abc1234")
+	bin, err := serfbin.Build(t.TempDir(), serfbin.Options{
+		Race:  serfbin.Race,
+		Flags: []string{"-ldflags", "-X github.com/openserf/serf/command.GitCommit=abc1234"},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
 	stdout, _, code := runSerf(t, bin, "version")
 	if code != 0 {
 		t.Fatalf("serf version exit code = %d, want 0", code)
@@ -114,24 +125,6 @@ func TestBinaryGitCommit(t *testing.T) {
 	if want := command.HumanVersion() + " (abc1234)"; line != want {
 		t.Errorf("version line = %q, want %q", line, want)
 	}
-}
-
-// buildSerf compiles this package into a temporary directory and returns
-// the binary's path.
-func buildSerf(tb testing.TB, flags ...string) string {
-	tb.Helper()
-	gobin, err := exec.LookPath("go")
-	if err != nil {
-		tb.Skipf("go tool not found: %v", err)
-	}
-	bin := filepath.Join(tb.TempDir(), "serf")
-	args := append([]string{"build", "-o", bin}, flags...)
-	args = append(args, ".")
-	out, err := exec.Command(gobin, args...).CombinedOutput()
-	if err != nil {
-		tb.Fatalf("go build: %v\n%s", err, out)
-	}
-	return bin
 }
 
 // runSerf runs bin with args and returns its stdout, stderr and exit code.

@@ -9,7 +9,7 @@ import (
 	"testing"
 
 	"github.com/openserf/serf/internal/atomicfile"
-	"github.com/openserf/serf/internal/nobody"
+	"github.com/openserf/serf/internal/testutil/nobody"
 )
 
 func write(t *testing.T, path, content string, mode fs.FileMode) {

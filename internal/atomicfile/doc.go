@@ -20,9 +20,9 @@
 // (tags file) need it. Exporting it from package serf would add API that
 // HashiCorp Serf's library does not have, and serf may not import agent.
 // Under internal/ the Go toolchain keeps it out of this module's public
-// API, so internal/layout's test allows exactly this product package to
-// be imported by product code; every other internal/ package is a test
-// helper.
+// API, so the layout test (internal/suites/layout) allows exactly this
+// product package to be imported by product code; every other internal/
+// package belongs to the tests and their tools.
 //
 // Functions here keep no state and are safe to call from any goroutine;
 // two concurrent writes of one path end with one of the two contents.

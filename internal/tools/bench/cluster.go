@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/openserf/serf/client"
+	"github.com/openserf/serf/internal/testutil/agentproc"
 )
 
 // Ports every agent uses, on its own address: Serf's defaults.
@@ -61,10 +62,9 @@ type Agent struct {
 	Events   string // the handler's output file
 	Startup  time.Duration
 
-	cmd    *exec.Cmd
-	log    *os.File
-	exited chan struct{} // closed when the process has been waited for
-	rpc    *client.RPCClient
+	proc *agentproc.Process
+	log  *os.File
+	rpc  *client.RPCClient
 }
 
 // Cluster is N agents of one binary, each with an RPC connection. Close
@@ -113,7 +113,6 @@ func (c *Cluster) startAgent(ctx context.Context, i int) error {
 		BindAddr: net.JoinHostPort(ip, strconv.Itoa(gossipPort)),
 		RPCAddr:  net.JoinHostPort(ip, strconv.Itoa(rpcPort)),
 		Dir:      filepath.Join(c.cfg.Dir, fmt.Sprintf("net%d-node%03d", c.cfg.Net, i)),
-		exited:   make(chan struct{}),
 	}
 	a.Events = filepath.Join(a.Dir, "events")
 	if err := os.MkdirAll(a.Dir, 0o755); err != nil {
@@ -124,7 +123,7 @@ func (c *Cluster) startAgent(ctx context.Context, i int) error {
 		return err
 	}
 	a.log = log
-	a.cmd = exec.Command(c.cfg.Bin, "agent",
+	cmd := exec.Command(c.cfg.Bin, "agent",
 		"-node="+a.Name,
 		"-bind="+a.BindAddr,
 		"-rpc-addr="+a.RPCAddr,
@@ -132,24 +131,20 @@ func (c *Cluster) startAgent(ctx context.Context, i int) error {
 		"-log-level=warn",
 		"-event-handler=user:"+userEventName+"="+c.cfg.Handler,
 	)
-	a.cmd.Dir = a.Dir
-	a.cmd.Env = append(os.Environ(), "SERF_BENCH_EVENTS="+a.Events)
-	a.cmd.Stdout, a.cmd.Stderr = log, log
+	cmd.Dir = a.Dir
+	cmd.Env = append(os.Environ(), "SERF_BENCH_EVENTS="+a.Events)
+	cmd.Stdout, cmd.Stderr = log, log
 	// Its own process group, so that a kill takes its handler scripts
 	// too; and a kill from the kernel if we die without cleaning up.
-	a.cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
+	agentproc.SetDeathSignal(cmd, true)
 	start := time.Now()
-	if err := a.cmd.Start(); err != nil {
+	if a.proc, err = agentproc.StartProcess(cmd); err != nil {
 		log.Close()
 		return fmt.Errorf("start %s: %w", a.Name, err)
 	}
 	c.lock.Lock()
 	c.Agents = append(c.Agents, a)
 	c.lock.Unlock()
-	go func() {
-		a.cmd.Wait()
-		close(a.exited)
-	}()
 
 	rpc, err := c.dialRPC(ctx, a)
 	if err != nil {
@@ -170,7 +165,7 @@ func (c *Cluster) dialRPC(ctx context.Context, a *Agent) (*client.RPCClient, err
 			return rpc, nil
 		}
 		select {
-		case <-a.exited:
+		case <-a.proc.Exited():
 			return nil, fmt.Errorf("%s exited before its RPC answered: %s", a.Name, tail(filepath.Join(a.Dir, "agent.log")))
 		case <-ctx.Done():
 			return nil, ctx.Err()
@@ -197,30 +192,25 @@ func tail(path string) string {
 
 // Kill sends SIGKILL to a's process group and waits for it to exit.
 func (a *Agent) Kill() {
-	if a.cmd == nil || a.cmd.Process == nil {
+	if a.proc == nil {
 		return
 	}
-	select {
-	case <-a.exited:
-	default:
-		syscall.Kill(-a.cmd.Process.Pid, syscall.SIGKILL)
+	if a.proc.Running() {
+		a.killGroup()
 	}
-	select {
-	case <-a.exited:
-	case <-time.After(10 * time.Second):
-	}
+	_, _ = a.proc.Wait(10 * time.Second)
 }
 
 // killGroup sends SIGKILL to a's process group without waiting; it is
 // what a signal handler may call.
 func (a *Agent) killGroup() {
-	if a.cmd != nil && a.cmd.Process != nil {
-		syscall.Kill(-a.cmd.Process.Pid, syscall.SIGKILL)
+	if a.proc != nil {
+		_ = a.proc.SignalGroup(syscall.SIGKILL)
 	}
 }
 
 // PID is the agent's process ID.
-func (a *Agent) PID() int { return a.cmd.Process.Pid }
+func (a *Agent) PID() int { return a.proc.Pid() }
 
 // Close closes every RPC connection and kills every agent (process
 // groups included), then removes nothing: the directories belong to the

@@ -428,7 +428,7 @@ func exitedCount(c *Cluster, except *Agent) int {
 	n := 0
 	for _, a := range c.Agents {
 		select {
-		case <-a.exited:
+		case <-a.proc.Exited():
 			if a != except {
 				n++
 			}
@@ -446,7 +446,7 @@ func measureDeparture(ctx context.Context, c *Cluster, plan Plan, victim *Agent,
 	var watchers []*Agent
 	for _, a := range c.Agents {
 		select {
-		case <-a.exited:
+		case <-a.proc.Exited():
 			continue
 		default:
 		}

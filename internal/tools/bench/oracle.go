@@ -4,16 +4,16 @@ import (
 	"fmt"
 	"testing"
 
-	"github.com/openserf/serf/internal/oracle"
+	"github.com/openserf/serf/internal/testutil/oracle"
 )
 
 // OracleVersion is the real Serf release we compare against.
 const OracleVersion = "v0.11.0"
 
 // OracleBinary returns the path of the real serf binary of version,
-// installing it with "go install" into internal/oracle's cache first if
-// needed. internal/oracle reports through a testing.TB; installTB
-// collects that report as an error.
+// installing it with "go install" into the cache of
+// internal/testutil/oracle first if needed. That package reports through a
+// testing.TB; installTB collects the report as an error.
 func OracleBinary(version string) (string, error) {
 	tb := &installTB{}
 	bin := oracle.Binary(tb, version)

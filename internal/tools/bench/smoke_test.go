@@ -3,12 +3,10 @@ package bench
 import (
 	"context"
 	"math/rand/v2"
-	"os/exec"
-	"path/filepath"
 	"testing"
 	"time"
 
-	"github.com/openserf/serf/internal/oracle"
+	"github.com/openserf/serf/internal/testutil/serfbin"
 )
 
 // TestSmoke runs the whole measuring sequence on a cluster of three of
@@ -17,17 +15,8 @@ func TestSmoke(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts agents")
 	}
-	root, err := oracle.ModuleRoot()
-	if err != nil {
-		t.Fatal(err)
-	}
 	dir := t.TempDir()
-	bin := filepath.Join(dir, "serf")
-	build := exec.Command("go", "build", "-o", bin, "./cmd/serf")
-	build.Dir = root
-	if out, err := build.CombinedOutput(); err != nil {
-		t.Fatalf("go build ./cmd/serf: %v\n%s", err, out)
-	}
+	bin := serfbin.Path(t)
 	handler, err := WriteHandler(dir)
 	if err != nil {
 		t.Fatal(err)
@@ -46,7 +35,7 @@ func TestSmoke(t *testing.T) {
 		c.Close()
 		for _, a := range c.Agents {
 			select {
-			case <-a.exited:
+			case <-a.proc.Exited():
 			default:
 				t.Errorf("%s still running after Close", a.Name)
 			}

@@ -83,38 +83,36 @@ func runReal(t *testing.T, n int) RealRun {
 			n, run.BootstrapVirtual, run.BootstrapWall, run.HeapBytes>>20, run.BytesPerNode/float64(n))
 
 		for _, sc := range Scenarios {
-			for e := 0; e < *simEvents; e++ {
+			// trial measures one spread on the scenario's links, then lets
+			// the cluster come to rest on the base links.
+			trial := func(kind, what string, measure func() (Spread, error)) {
 				c.Net.SetLink(sc.Link)
-				name := fmt.Sprintf("ev-%s-%d", sc.Name, e)
-				s, err := c.UserEvent(rng.IntN(n), name, 30*time.Second)
+				s, err := measure()
 				if err != nil {
-					t.Fatalf("UserEvent(%s) error: %v", name, err)
+					t.Fatalf("%s: %v", what, err)
 				}
-				run.Trials = append(run.Trials, NewTrial(SourceReal, KindUserEvent, n, sc.Name, s))
+				run.Trials = append(run.Trials, NewTrial(SourceReal, kind, n, sc.Name, s))
 				c.Net.SetLink(base)
 				if err := c.Quiesce(5 * time.Minute); err != nil {
 					t.Fatal(err)
 				}
 				q, _ := s.Quantile(0.999)
-				logf(t, "n=%d %s user event %d: 99.9%% %.3fs, reached %d/%d", n, sc.Name, e, q.Seconds(), len(s.Latencies), s.Total)
+				logf(t, "n=%d %s %s: 99.9%% %.3fs, reached %d/%d", n, sc.Name, what, q.Seconds(), len(s.Latencies), s.Total)
+			}
+			for e := 0; e < *simEvents; e++ {
+				name := fmt.Sprintf("ev-%s-%d", sc.Name, e)
+				trial(KindUserEvent, fmt.Sprintf("user event %d", e), func() (Spread, error) {
+					return c.UserEvent(rng.IntN(n), name, 30*time.Second)
+				})
 			}
 			for f := 0; f < *simFailures; f++ {
-				c.Net.SetLink(sc.Link)
-				victim := 1 + rng.IntN(n-1) // never the seed
-				for c.Nodes[victim].Transport.Silent() {
-					victim = 1 + rng.IntN(n-1)
-				}
-				s, err := c.Fail(victim, 3*time.Minute)
-				if err != nil {
-					t.Fatalf("Fail(%d) error: %v", victim, err)
-				}
-				run.Trials = append(run.Trials, NewTrial(SourceReal, KindFailure, n, sc.Name, s))
-				c.Net.SetLink(base)
-				if err := c.Quiesce(5 * time.Minute); err != nil {
-					t.Fatal(err)
-				}
-				q, _ := s.Quantile(0.999)
-				logf(t, "n=%d %s failure %d: 99.9%% %.3fs, reached %d/%d", n, sc.Name, f, q.Seconds(), len(s.Latencies), s.Total)
+				trial(KindFailure, fmt.Sprintf("failure %d", f), func() (Spread, error) {
+					victim := 1 + rng.IntN(n-1) // never the seed
+					for c.Nodes[victim].Transport.Silent() {
+						victim = 1 + rng.IntN(n-1)
+					}
+					return c.Fail(victim, 3*time.Minute)
+				})
 			}
 		}
 		run.Virtual = time.Since(start).Seconds()

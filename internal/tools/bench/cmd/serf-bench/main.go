@@ -11,7 +11,6 @@ import (
 	"flag"
 	"fmt"
 	"os"
-	"os/exec"
 	"os/signal"
 	"path/filepath"
 	"strconv"
@@ -19,6 +18,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/openserf/serf/internal/testutil/serfbin"
 	"github.com/openserf/serf/internal/tools/bench"
 )
 
@@ -99,14 +99,11 @@ func run(args []string) int {
 	}
 	defer os.RemoveAll(tmp)
 	if *ours == "" {
-		*ours = filepath.Join(tmp, "serf")
 		// As `make build` ships it: static, without cgo. The symbols stay,
 		// as in the oracle built by go install, so the sizes compare.
-		logf("building ours: CGO_ENABLED=0 go build -trimpath -o %s ./cmd/serf", *ours)
-		cmd := exec.CommandContext(ctx, "go", "build", "-trimpath", "-o", *ours, "./cmd/serf")
-		cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
-		if out, err := cmd.CombinedOutput(); err != nil {
-			fmt.Fprintf(os.Stderr, "serf-bench: go build ./cmd/serf: %v\n%s", err, out)
+		logf("building ours: CGO_ENABLED=0 go build -trimpath -o %s ./cmd/serf", filepath.Join(tmp, "serf"))
+		if *ours, err = serfbin.Build(tmp, serfbin.Options{Static: true}); err != nil {
+			fmt.Fprintf(os.Stderr, "serf-bench: %v\n", err)
 			return 1
 		}
 	}

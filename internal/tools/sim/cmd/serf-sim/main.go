@@ -17,7 +17,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/openserf/serf/internal/oracle"
+	"github.com/openserf/serf/internal/testutil/oracle"
 	"github.com/openserf/serf/internal/tools/sim"
 )
 

@@ -1,0 +1,7 @@
+//go:build race
+
+package serfbin
+
+// Race tells whether this test binary runs with the race detector; Ours
+// then builds with it too.
+const Race = true
