@@ -100,6 +100,7 @@ func run(m *testing.M) int {
 	if real, ok := oracle.Cached("v0.11.0"); ok {
 		peer = real
 	}
+	fmt.Printf("systemd: the peer agent runs %s\n", peer)
 	os.Setenv(envTree, dir)
 	os.Setenv(envBin, bin)
 	os.Setenv(envPeerBin, peer)
