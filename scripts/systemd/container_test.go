@@ -193,7 +193,8 @@ func (c *container) shutdown() {
 			// The command may lose its connection as systemd goes down.
 			c.run("systemctl", "poweroff")
 		} else {
-			// SIGRTMIN+4 asks systemd-nspawn to halt the container.
+			// SIGRTMIN+4 (34+4 with the C library's SIGRTMIN) asks
+			// systemd-nspawn to halt the container.
 			c.nspawn.Process.Signal(syscall.Signal(34 + 4))
 		}
 		select {

@@ -16,5 +16,14 @@
 // and PID namespaces (internal/netns.Sandbox), so whatever happens to a
 // run, every container, agent and namespace it started goes away with it.
 // The containers and the peer talk over one veth pair per container, in
-// 10.98.0.0/24, which exists only inside those namespaces.
+// 10.98.0.0/24, which exists only inside those namespaces; the containers
+// have no way out, so whatever a test installs in one comes from /stage
+// or from the tree's recipe (tree_test.go; bump treeVersion on a change).
+//
+// A test boots its own container (boot: files to bind-mount read-only at
+// /stage, then run, must, sh, writeFile, show and journal inside it),
+// starts a peer at the other end of its link (startPeer, then waitStatus
+// and waitTag), and leaves the cleanup to the harness: poweroff, SIGKILL
+// if that hangs, the cgroups and namespaces removed, and on failure the
+// container's journal and the peer's log in the test output.
 package systemd

@@ -34,7 +34,11 @@ type unitCase struct {
 
 	reload  bool // ExecReload=: systemctl reload makes the agent re-read its configuration
 	restart bool // Restart=on-failure: a crashed agent is started again
-	notify  bool // Type=notify: the unit is active only once the agent is ready
+	// notify is Type=notify: the unit is active only once the agent is
+	// ready. The steps then also check that systemctl start returns with
+	// the agent's RPC answering, that systemctl reload returns with the
+	// change applied, and that a start with a bad file fails.
+	notify bool
 }
 
 // The two units the issue names: the second seed article's, as printed,
