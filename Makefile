@@ -40,10 +40,12 @@ fuzz:
 interop:
 	SERF_INTEROP=1 $(GO) test -race -count=1 -run Interop ./...
 
-# The multi-host suite: hosts in network namespaces (root, nft, iptables).
-# One package at a time: these tests measure real timings.
+# The multi-host suite: hosts in network namespaces (root, nft, iptables),
+# and the agent under a real systemd in a container (root,
+# systemd-nspawn, debootstrap). One package at a time: these tests
+# measure real timings.
 integration:
-	SERF_INTEGRATION=1 $(GO) test -p 1 -count=1 -timeout 25m -v ./internal/lab/netns/ ./internal/suites/multihost/ ./scripts/
+	SERF_INTEGRATION=1 SERF_SYSTEMD=1 $(GO) test -p 1 -count=1 -timeout 25m -v ./internal/lab/netns/ ./internal/suites/multihost/ ./scripts/ ./scripts/systemd/
 
 # The benchmark and simulation tools live in their own module,
 # internal/tools, so that their plotting libraries stay out of the module
