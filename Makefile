@@ -40,10 +40,11 @@ fuzz:
 interop:
 	SERF_INTEROP=1 $(GO) test -race -count=1 -run Interop ./...
 
-# The multi-host suite: hosts in network namespaces (root, nft, iptables).
+# The multi-host suite: hosts in network namespaces (root, nft, iptables),
+# and the Docker image under a real engine (docker.io, busybox-static).
 # One package at a time: these tests measure real timings.
 integration:
-	SERF_INTEGRATION=1 $(GO) test -p 1 -count=1 -timeout 25m -v ./internal/netns/ ./internal/multihost/ ./scripts/
+	SERF_INTEGRATION=1 SERF_DOCKER=1 $(GO) test -p 1 -count=1 -timeout 25m -v ./internal/netns/ ./internal/multihost/ ./scripts/ ./scripts/docker/
 
 # The benchmark and simulation tools live in their own module,
 # internal/tools, so that their plotting libraries stay out of the module
