@@ -75,7 +75,7 @@ func testOurImage(t *testing.T, e *engine, prefix, base, serf string) {
 		`rm -f /tmp/done; until [ -e /tmp/done ]; do usleep 20000; done; exit 7`)
 	// serf3's command is the one of the Compose example in
 	// docs/operations.md: it shows the agent's log as the container's.
-	stopped := l.start("serf3", image, env, "tail", "-F", "/var/log/serf.log")
+	stopped := l.start("serf3", image, env, "tail", "-n", "+1", "-F", "/var/log/serf.log")
 	all := []string{watcher, ender, stopped}
 
 	start := time.Now()

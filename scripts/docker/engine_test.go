@@ -178,12 +178,16 @@ func startDockerd(t *testing.T, e *engine, dockerd string) {
 	t.Cleanup(func() {
 		start := time.Now()
 		_ = cmd.Process.Signal(syscall.SIGTERM)
+		var err error
 		select {
-		case <-exited:
+		case err = <-exited:
 		case <-time.After(30 * time.Second):
 			t.Errorf("dockerd (pid %d) did not stop on SIGTERM within 30 s; killing it", cmd.Process.Pid)
 			_ = cmd.Process.Kill()
-			<-exited
+			err = <-exited
+		}
+		if err != nil {
+			t.Errorf("dockerd exited with %v\n%s", err, tail(logPath, 30))
 		}
 		t.Logf("dockerd stopped in %.1f s", time.Since(start).Seconds())
 		if t.Failed() {

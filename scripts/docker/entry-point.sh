@@ -4,7 +4,8 @@
 # (SIGINT) when the command ends or the container is stopped (SIGTERM or
 # SIGINT), so peers see the node as left rather than failed. The container
 # exits with the command's status. Agent output goes to $SERF_LOG
-# (/var/log/serf.log), its options come from $SERF_AGENT_OPT.
+# (/var/log/serf.log), its options come from $SERF_AGENT_OPT (unset:
+# -discover=container01; empty: none).
 #
 # Why the command runs in the background: a shell runs a trap only once
 # the foreground command it waits for has finished, so with a foreground
@@ -12,7 +13,7 @@
 # Docker's SIGKILL ends the agent without a leave. `wait`, by contrast,
 # returns as soon as a trapped signal arrives.
 
-SERF_AGENT_OPT="${SERF_AGENT_OPT:--discover=container01}"
+SERF_AGENT_OPT="${SERF_AGENT_OPT--discover=container01}"
 SERF_LOG="${SERF_LOG:-/var/log/serf.log}"
 
 # ignores_sigint tells whether process $1 has SIGINT (signal 2, bit 0x2) in
