@@ -12,7 +12,6 @@ import (
 	"sync"
 	"time"
 
-	metrics "github.com/hashicorp/go-metrics"
 	"github.com/hashicorp/go-msgpack/v2/codec"
 	"github.com/openserf/serf/client"
 	"github.com/openserf/serf/event"
@@ -47,7 +46,8 @@ type RPCServer struct {
 	wg       sync.WaitGroup
 }
 
-// NewRPCServer serves on listener until Shutdown.
+// NewRPCServer serves on listener until Shutdown. The agent made by New
+// starts its own; this is for an agent made by Create.
 func NewRPCServer(a *Agent, authKey string, listener net.Listener, logs *LogRing, logger *log.Logger) *RPCServer {
 	s := &RPCServer{
 		agent:    a,
@@ -101,7 +101,7 @@ func (s *RPCServer) accept() {
 			return
 		}
 		s.logger.Printf("[INFO] agent.ipc: Accepted client: %v", conn.RemoteAddr())
-		metrics.IncrCounter([]string{"agent", "ipc", "accept"}, 1)
+		s.agent.metrics.IncrCounterWithLabels([]string{"agent", "ipc", "accept"}, 1, s.agent.labels)
 
 		sock := &readErrs{r: conn}
 		c := &rpcClient{
@@ -249,7 +249,7 @@ func (c *rpcClient) serve() {
 // decode reads a request body.
 func (c *rpcClient) decode(v any) error {
 	if err := c.dec.Decode(v); err != nil {
-		return fmt.Errorf("decode failed: %v", err)
+		return fmt.Errorf("decode failed: %w", err)
 	}
 	return nil
 }
@@ -274,7 +274,7 @@ func (c *rpcClient) handle(h *client.RequestHeader) error {
 		_ = c.reply(seq, client.ErrHandshakeRequired, nil)
 		return client.ErrHandshakeRequired
 	}
-	metrics.IncrCounter([]string{"agent", "ipc", "command"}, 1)
+	s.agent.metrics.IncrCounterWithLabels([]string{"agent", "ipc", "command"}, 1, s.agent.labels)
 
 	if s.authKey != "" && !c.didAuth && h.Command != client.AuthCommand && h.Command != client.HandshakeCommand {
 		// As Serf: refused without reading the request's body.
@@ -346,7 +346,7 @@ func (c *rpcClient) handle(h *client.RequestHeader) error {
 		members, err := filterMembers(a.Serf().Members(), req.Tags, req.Status, req.Name)
 		if err != nil {
 			// As Serf: no reply, the connection is closed.
-			return fmt.Errorf("Failed to compile regex: %v", err)
+			return fmt.Errorf("Failed to compile regex: %w", err)
 		}
 		return c.reply(seq, nil, &client.MembersResponse{Members: rpcMembers(members)})
 
@@ -396,7 +396,9 @@ func (c *rpcClient) handle(h *client.RequestHeader) error {
 			s.logger.Printf("[ERR] agent.ipc: leave failed: %v", err)
 		}
 		sendErr := c.reply(seq, err, nil)
-		if err := a.Shutdown(); err != nil {
+		// Stops Serf and so ends `serf agent`, whose Shutdown then stops
+		// this server; this request cannot wait for that itself.
+		if err := a.stop(); err != nil {
 			s.logger.Printf("[ERR] agent.ipc: shutdown failed: %v", err)
 		}
 		return sendErr
@@ -662,8 +664,9 @@ func (es *eventStream) HandleEvent(e serf.Event) {
 	select {
 	case es.ch <- e:
 	default:
-		es.client.server.logger.Printf("[WARN] agent.ipc: Dropping event to %v", es.client.name)
-		metrics.IncrCounter([]string{"agent", "ipc", "event_dropped"}, 1)
+		s := es.client.server
+		s.logger.Printf("[WARN] agent.ipc: Dropping event to %v", es.client.name)
+		s.agent.metrics.IncrCounterWithLabels([]string{"agent", "ipc", "event_dropped"}, 1, s.agent.labels)
 	}
 }
 

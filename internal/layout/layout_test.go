@@ -1,9 +1,10 @@
 // Package layout_test checks that imports run one way (STYLE.md §1):
 // cmd/serf -> command -> client; command (agent subcommand) -> agent ->
-// event, serf, client; event -> serf; serf -> coordinate. And that the
-// product never imports HashiCorp's serf or consul, nor the test helpers
-// under internal/: internal/atomicfile is the one product package there
-// (see its package documentation).
+// event, serf, client; event -> serf; serf -> coordinate. The command
+// package itself imports neither serf nor memberlist: the daemon it runs
+// is package agent's. And the product never imports HashiCorp's serf or
+// consul, nor the test helpers under internal/: internal/atomicfile is
+// the one product package there (see its package documentation).
 package layout_test
 
 import (
@@ -14,12 +15,29 @@ import (
 
 const module = "github.com/openserf/serf"
 
-// deps lists the packages pkg imports, directly or not (non-test code).
+// deps lists the packages pkg, a package of this module, imports,
+// directly or not (non-test code).
 func deps(t *testing.T, pkg string) []string {
 	t.Helper()
-	out, err := exec.Command("go", "list", "-deps", module+"/"+pkg).Output()
+	return depsOf(t, module+"/"+pkg)
+}
+
+// depsOf is deps for any import path.
+func depsOf(t *testing.T, path string) []string {
+	t.Helper()
+	out, err := exec.Command("go", "list", "-deps", path).Output()
 	if err != nil {
-		t.Fatalf("go list -deps %s: %v", pkg, err)
+		t.Fatalf("go list -deps %s: %v", path, err)
+	}
+	return strings.Fields(string(out))
+}
+
+// imports lists the packages pkg imports itself (non-test code).
+func imports(t *testing.T, pkg string) []string {
+	t.Helper()
+	out, err := exec.Command("go", "list", "-f", `{{join .Imports "\n"}}`, module+"/"+pkg).Output()
+	if err != nil {
+		t.Fatalf("go list -f {{.Imports}} %s: %v", pkg, err)
 	}
 	return strings.Fields(string(out))
 }
@@ -68,6 +86,31 @@ func TestProductInternalIsSmall(t *testing.T) {
 			}
 			if d == "testing" {
 				t.Errorf("%s imports testing", pkg)
+			}
+		}
+	}
+}
+
+// TestCommandReachesSerfOnlyThroughAgent: the commands talk to an agent
+// through package client, and `serf agent` builds its daemon with package
+// agent; neither command itself nor anything else it imports reaches the
+// serf library or memberlist.
+func TestCommandReachesSerfOnlyThroughAgent(t *testing.T) {
+	library := []string{module + "/serf", "github.com/hashicorp/memberlist"}
+	for _, d := range imports(t, "command") {
+		for _, lib := range library {
+			if d == lib {
+				t.Errorf("command imports %s", lib)
+			}
+		}
+		if d == module+"/agent" || !strings.Contains(d, ".") {
+			continue // agent may; the standard library cannot
+		}
+		for _, dd := range depsOf(t, d) {
+			for _, lib := range library {
+				if dd == lib {
+					t.Errorf("command imports %s, which imports %s", d, lib)
+				}
 			}
 		}
 	}
