@@ -59,8 +59,9 @@ type Discovery struct {
 	// pollMDNS but in tests.
 	query func(ctx context.Context, found chan<- *mdns.ServiceEntry)
 
-	stopCh chan struct{}
-	wg     sync.WaitGroup
+	stopCh       chan struct{}
+	shutdownOnce sync.Once
+	wg           sync.WaitGroup
 }
 
 // NewDiscovery registers the mDNS service for the node and starts
@@ -96,16 +97,15 @@ func (d *Discovery) start() {
 	}()
 }
 
-// Shutdown stops advertising and polling and waits for the goroutines.
+// Shutdown stops advertising and polling and waits for the goroutines,
+// a join under way included. It is idempotent, and safe to call from
+// several goroutines: each call returns once they have all exited.
 func (d *Discovery) Shutdown() {
-	select {
-	case <-d.stopCh:
-		return
-	default:
-	}
-	close(d.stopCh)
-	_ = d.server.Shutdown()
-	d.wg.Wait()
+	d.shutdownOnce.Do(func() {
+		close(d.stopCh)
+		_ = d.server.Shutdown()
+		d.wg.Wait()
+	})
 }
 
 func (d *Discovery) run() {
