@@ -1,8 +1,6 @@
 package agent
 
 import (
-	"encoding/base64"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -13,18 +11,10 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/hashicorp/memberlist"
+	metrics "github.com/hashicorp/go-metrics"
 	"github.com/openserf/serf/event"
-	"github.com/openserf/serf/internal/atomicfile"
 	"github.com/openserf/serf/serf"
 )
-
-// EventHandler receives every event the agent gets from Serf, in order.
-// HandleEvent must not block: the script runner and RPC streams queue
-// the event and return.
-type EventHandler interface {
-	HandleEvent(serf.Event)
-}
 
 // Options are the agent-level settings Create needs besides the serf
 // configuration.
@@ -41,8 +31,8 @@ type Options struct {
 	// EventBuffer is the size of the channel between Serf and the agent's
 	// event loop. Default 64, as Serf.
 	EventBuffer int
-	// EventHandlers are the handler script specs (already validated with
-	// ParseEventHandlers).
+	// EventHandlers are the handler script specs ("[filter=]script", see
+	// package event). Start refuses specs that do not parse.
 	EventHandlers []string
 	// HandlerQueueDepth is each handler's queue of pending events; 0 is
 	// the event package's default.
@@ -53,7 +43,8 @@ type Options struct {
 	HandlerTimeout time.Duration
 }
 
-// Errors Create returns, worded as Serf words them.
+// Errors Start returns (inside its "Failed to setup the Serf agent"
+// message), worded as Serf words them.
 var (
 	errTagsWithTagsFile = errors.New("Tags config not allowed while using tag files")
 	errKeyWithKeyring   = errors.New("Encryption key not allowed while using a keyring")
@@ -62,32 +53,62 @@ var (
 // Agent runs a Serf node for the daemon: it owns the node, restores tags
 // and keyring from their files, and hands every event to the registered
 // handlers.
+//
+// An agent made by New is the whole daemon `serf agent` runs: it also owns
+// its logging and telemetry, its RPC server, mDNS discovery, the retry
+// join and reload. One made by Create is the node and its handlers alone,
+// for a program that serves RPC itself (NewRPCServer).
+//
+// Every goroutine the agent starts (the event loop, a graceful leave, the
+// retry join, and those of its RPC server and discovery) has exited when
+// Shutdown returns.
 type Agent struct {
 	serfConf *serf.Config
 	opts     Options
 	logger   *log.Logger
 	eventCh  chan serf.Event
+	metrics  *metrics.Metrics
+	labels   []metrics.Label // on every metric the agent reports, as on Serf's
 
 	serf    *serf.Serf
 	scripts *event.Runner
+
+	// The daemon's parts, set by New and Start; zero in an agent made by
+	// Create alone.
+	daemon
 
 	handlersLock sync.Mutex
 	handlers     map[EventHandler]struct{}
 	handlerList  []EventHandler // rebuilt on every change; read without copying
 
-	shutdownLock sync.Mutex
-	shutdown     bool
-	shutdownCh   chan struct{}
-	loopDone     chan struct{}
+	// stopLock guards stopping Serf, which Shutdown, an RPC leave and the
+	// event loop (when Serf stopped by itself) may each be first to do.
+	stopLock   sync.Mutex
+	stopped    bool          // guarded by stopLock
+	shutdownCh chan struct{} // closed once Serf is stopped
+	loopDone   chan struct{} // closed when the event loop has exited
 
-	// stopping is set by Shutdown before it stops Serf, so that the event
-	// loop can tell that stop from Serf shutting down by itself.
+	// stopping is set before Serf is stopped, so that the event loop can
+	// tell that stop from Serf shutting down by itself.
 	stopping atomic.Bool
+
+	// goLock guards starting goroutines against Shutdown waiting for
+	// them: wg.Add only while holding it and not closing.
+	goLock  sync.Mutex
+	closing bool // guarded by goLock
+	wg      sync.WaitGroup
+
+	shutdownOnce sync.Once
+	shutdownErr  error // set by the first Shutdown
 }
 
 // Create prepares an agent; Start starts it. serfConf is modified: its
-// event channel, loggers and (from the files) tags and keyring are set.
+// event channel and loggers are set now, and Start sets the tags and
+// keyring it restores from their files.
 func Create(serfConf *serf.Config, opts Options, logOutput io.Writer) (*Agent, error) {
+	if serfConf == nil || serfConf.MemberlistConfig == nil {
+		return nil, errors.New("agent: a serf configuration with a memberlist configuration is required")
+	}
 	if logOutput == nil {
 		logOutput = os.Stderr
 	}
@@ -100,75 +121,104 @@ func Create(serfConf *serf.Config, opts Options, logOutput io.Writer) (*Agent, e
 	serfConf.MemberlistConfig.LogOutput = nil
 	eventCh := make(chan serf.Event, opts.EventBuffer)
 	serfConf.EventCh = eventCh
+	m := serfConf.Metrics
+	if m == nil {
+		m = metrics.Default()
+	}
 
-	a := &Agent{
+	return &Agent{
 		serfConf:   serfConf,
 		opts:       opts,
 		logger:     logger,
 		eventCh:    eventCh,
+		metrics:    m,
+		labels:     serfConf.MetricLabels,
 		handlers:   make(map[EventHandler]struct{}),
 		shutdownCh: make(chan struct{}),
 		loopDone:   make(chan struct{}),
-	}
-	if opts.TagsFile != "" {
-		if err := a.loadTagsFile(); err != nil {
-			return nil, err
-		}
-	}
-	if opts.KeyringFile != "" {
-		if err := a.loadKeyringFile(); err != nil {
-			return nil, err
-		}
-	}
-	return a, nil
+	}, nil
 }
 
-// Start creates the Serf node and the event loop.
+// Start restores tags and keyring from their files, creates the Serf node
+// and starts the event loop; an agent made by New also starts mDNS
+// discovery and its RPC server. The errors are the messages `serf agent`
+// prints. A Start that fails shuts the agent down: nothing it started is
+// left running.
 func (a *Agent) Start() error {
-	a.logger.Printf("[INFO] agent: Serf agent starting")
-	s, err := serf.Create(a.serfConf)
-	if err != nil {
-		return fmt.Errorf("Error creating Serf: %s", err)
+	if a.serf != nil {
+		return errors.New("agent: already started")
 	}
-	a.serf = s
-	specs, err := ParseEventHandlers(a.opts.EventHandlers)
+	if err := a.start(); err != nil {
+		_ = a.Shutdown()
+		return err
+	}
+	return nil
+}
+
+func (a *Agent) start() error {
+	if err := a.loadFiles(); err != nil {
+		return fmt.Errorf("Failed to setup the Serf agent: %w", err)
+	}
+	a.logger.Printf("[INFO] agent: Serf agent starting")
+	// Parsed before Serf exists, so that a bad spec leaves nothing to
+	// stop.
+	specs, err := event.ParseSpecs(a.opts.EventHandlers)
 	if err != nil {
 		return err
 	}
+	s, err := serf.Create(a.serfConf)
+	if err != nil {
+		return fmt.Errorf("Failed to start the Serf agent: Error creating Serf: %w", err)
+	}
+	a.serf = s
 	a.scripts = event.NewRunner(event.RunnerConfig{
-		Logger:     a.logger,
-		Self:       s.LocalMember,
-		Specs:      specs,
-		QueueDepth: a.opts.HandlerQueueDepth,
-		Timeout:    a.opts.HandlerTimeout,
+		Logger:       a.logger,
+		Self:         s.LocalMember,
+		Specs:        specs,
+		QueueDepth:   a.opts.HandlerQueueDepth,
+		Timeout:      a.opts.HandlerTimeout,
+		Metrics:      a.metrics,
+		MetricLabels: a.labels,
 	})
 	a.RegisterEventHandler(scriptHandler{a.scripts})
-	go a.eventLoop()
+	if !a.goFunc(func() {
+		defer close(a.loopDone)
+		a.eventLoop()
+	}) {
+		close(a.loopDone)
+		return errors.New("agent: shut down while starting")
+	}
+	if a.conf != nil {
+		return a.startDaemon()
+	}
 	return nil
+}
+
+// goFunc runs f in a goroutine Shutdown waits for, unless Shutdown has
+// begun; it reports whether f was started.
+func (a *Agent) goFunc(f func()) bool {
+	a.goLock.Lock()
+	defer a.goLock.Unlock()
+	if a.closing {
+		return false
+	}
+	a.wg.Add(1)
+	go func() {
+		defer a.wg.Done()
+		f()
+	}()
+	return true
 }
 
 // UpdateEventHandlers swaps the handler scripts (SIGHUP). Events already
 // queued for a handler that stays keep their place.
 func (a *Agent) UpdateEventHandlers(handlers []string) error {
-	specs, err := ParseEventHandlers(handlers)
+	specs, err := event.ParseSpecs(handlers)
 	if err != nil {
 		return err
 	}
 	a.scripts.Update(specs)
 	return nil
-}
-
-// EventHandlerKeys is the "event_handlers" section of `serf info`:
-// "<event>:<name>" to script.
-func (a *Agent) EventHandlerKeys() map[string]string {
-	out := map[string]string{}
-	if a.scripts == nil {
-		return out
-	}
-	for _, s := range a.scripts.Specs() {
-		out[s.Key()] = s.Script
-	}
-	return out
 }
 
 // Serf returns the running node (nil before Start).
@@ -180,11 +230,18 @@ func (a *Agent) SerfConfig() *serf.Config { return a.serfConf }
 // Logger is the agent's logger.
 func (a *Agent) Logger() *log.Logger { return a.logger }
 
-// ShutdownCh is closed once the agent has shut down, including when Serf
-// shut itself down (a lost name conflict).
+// EncryptionEnabled reports whether gossip is encrypted (false before
+// Start).
+func (a *Agent) EncryptionEnabled() bool {
+	return a.serf != nil && a.serf.EncryptionEnabled()
+}
+
+// ShutdownCh is closed once the agent has stopped its Serf node: by
+// Shutdown, after an RPC leave, or when Serf shut itself down (a lost name
+// conflict). Its owner should then call Shutdown to end the rest.
 func (a *Agent) ShutdownCh() <-chan struct{} { return a.shutdownCh }
 
-// Leave leaves the cluster gracefully.
+// Leave leaves the cluster gracefully and returns when the leave is done.
 func (a *Agent) Leave() error {
 	if a.serf == nil {
 		return nil
@@ -193,13 +250,55 @@ func (a *Agent) Leave() error {
 	return a.serf.Leave()
 }
 
-// Shutdown stops Serf and the event loop. Handler scripts still running
-// are left to run to their end, as in Serf; events queued for handlers
-// are dropped. It is idempotent.
+// GracefulLeave starts Leave in a goroutine the agent owns and returns the
+// channel its result is sent on, for a caller that waits for it only so
+// long (`serf agent` on SIGINT). Shutdown cuts a leave under way short and
+// waits for its goroutine. Once Shutdown has begun, the channel gets
+// serf.ErrLeaveAfterShutdown.
+func (a *Agent) GracefulLeave() <-chan error {
+	ch := make(chan error, 1)
+	if !a.goFunc(func() { ch <- a.Leave() }) {
+		ch <- serf.ErrLeaveAfterShutdown
+	}
+	return ch
+}
+
+// Shutdown stops everything the agent started, in the order `serf agent`
+// always has: the retry join, mDNS discovery, the RPC server, then the
+// handler scripts and Serf (cutting a graceful leave under way short),
+// and last telemetry. It returns when every goroutine the agent started
+// has exited. Handler scripts still running are left to run to their
+// end, as in Serf; events queued for handlers are dropped.
+//
+// Shutdown is idempotent and safe to call from several goroutines; each
+// call returns once the first is done. It must not be called from an
+// event handler or an RPC request, which it waits for.
 func (a *Agent) Shutdown() error {
-	a.shutdownLock.Lock()
-	defer a.shutdownLock.Unlock()
-	if a.shutdown {
+	a.shutdownOnce.Do(func() { a.shutdownErr = a.shutdown() })
+	return a.shutdownErr
+}
+
+func (a *Agent) shutdown() error {
+	a.goLock.Lock()
+	a.closing = true
+	a.goLock.Unlock()
+
+	a.stopDaemon()
+	err := a.stop()
+	a.wg.Wait()
+	if a.telemetry != nil {
+		a.telemetry.Stop()
+	}
+	return err
+}
+
+// stop stops the handler scripts and Serf and closes ShutdownCh, without
+// waiting for the agent's goroutines: it is what an RPC leave or the event
+// loop, themselves goroutines Shutdown waits for, call.
+func (a *Agent) stop() error {
+	a.stopLock.Lock()
+	defer a.stopLock.Unlock()
+	if a.stopped {
 		return nil
 	}
 	a.stopping.Store(true)
@@ -213,70 +312,16 @@ func (a *Agent) Shutdown() error {
 		}
 	}
 	a.logger.Printf("[INFO] agent: shutdown complete")
-	a.shutdown = true
+	a.stopped = true
 	close(a.shutdownCh)
 	return nil
 }
 
-// Wait blocks until the event loop has exited after Shutdown.
+// Wait blocks until the event loop has exited, which Shutdown also waits
+// for. It returns at once when Start never started the loop.
 func (a *Agent) Wait() {
 	if a.serf != nil {
 		<-a.loopDone
-	}
-}
-
-// RegisterEventHandler adds a handler for every later event.
-func (a *Agent) RegisterEventHandler(h EventHandler) {
-	a.handlersLock.Lock()
-	defer a.handlersLock.Unlock()
-	a.handlers[h] = struct{}{}
-	a.rebuildHandlers()
-}
-
-// DeregisterEventHandler removes a handler.
-func (a *Agent) DeregisterEventHandler(h EventHandler) {
-	a.handlersLock.Lock()
-	defer a.handlersLock.Unlock()
-	delete(a.handlers, h)
-	a.rebuildHandlers()
-}
-
-// rebuildHandlers makes a new list so the event loop can keep using the
-// old one without a copy. Must hold handlersLock.
-func (a *Agent) rebuildHandlers() {
-	list := make([]EventHandler, 0, len(a.handlers))
-	for h := range a.handlers {
-		list = append(list, h)
-	}
-	a.handlerList = list
-}
-
-func (a *Agent) eventLoop() {
-	defer close(a.loopDone)
-	serfDown := a.serf.ShutdownCh()
-	for {
-		select {
-		case e := <-a.eventCh:
-			a.logger.Printf("[INFO] agent: Received event: %s", e.String())
-			a.handlersLock.Lock()
-			list := a.handlerList
-			a.handlersLock.Unlock()
-			for _, h := range list {
-				h.HandleEvent(e)
-			}
-		case <-serfDown:
-			// Shutdown stopping Serf closes serfDown too, before
-			// shutdownCh; only a Serf that stopped by itself (a lost name
-			// conflict, a library caller) is worth the warning.
-			if !a.stopping.Load() {
-				a.logger.Printf("[WARN] agent: Serf shutdown detected, quitting")
-				// Serf is down already, so this only marks the agent down.
-				_ = a.Shutdown()
-			}
-			return
-		case <-a.shutdownCh:
-			return
-		}
 	}
 }
 
@@ -370,91 +415,3 @@ func (a *Agent) SetTags(tags map[string]string) error {
 	}
 	return a.serf.SetTags(tags)
 }
-
-// Stats is what `serf info` shows.
-func (a *Agent) Stats() map[string]map[string]string {
-	local := a.serf.LocalMember()
-	return map[string]map[string]string{
-		"agent":          {"name": local.Name},
-		"runtime":        runtimeStats(),
-		"serf":           a.serf.Stats(),
-		"tags":           local.Tags,
-		"event_handlers": a.EventHandlerKeys(),
-	}
-}
-
-func (a *Agent) loadTagsFile() error {
-	if len(a.serfConf.Tags) > 0 {
-		return errTagsWithTagsFile
-	}
-	data, err := os.ReadFile(a.opts.TagsFile)
-	if errors.Is(err, os.ErrNotExist) {
-		return nil
-	}
-	if err != nil {
-		return fmt.Errorf("Failed to read tags file: %s", err)
-	}
-	tags := map[string]string{}
-	if err := json.Unmarshal(data, &tags); err != nil {
-		return fmt.Errorf("Failed to decode tags file: %s", err)
-	}
-	a.serfConf.Tags = tags
-	a.logger.Printf("[INFO] agent: Restored %d tag(s) from %s", len(tags), a.opts.TagsFile)
-	return nil
-}
-
-// writeTagsFile saves tags as indented JSON, replacing the file (the
-// target of a symlink) atomically; a new file gets mode 0600, an existing
-// one keeps its mode and owner.
-func writeTagsFile(path string, tags map[string]string) error {
-	data, err := json.MarshalIndent(tags, "", "  ")
-	if err != nil {
-		return fmt.Errorf("Failed to encode tags: %s", err)
-	}
-	if err := atomicfile.WriteFile(path, data, 0o600); err != nil {
-		return fmt.Errorf("Failed to write tags file: %s", err)
-	}
-	return nil
-}
-
-func (a *Agent) loadKeyringFile() error {
-	if a.opts.EncryptKey != "" {
-		return errKeyWithKeyring
-	}
-	if _, err := os.Stat(a.opts.KeyringFile); err != nil {
-		return err
-	}
-	data, err := os.ReadFile(a.opts.KeyringFile)
-	if err != nil {
-		return fmt.Errorf("Failed to read keyring file: %s", err)
-	}
-	var encoded []string
-	if err := json.Unmarshal(data, &encoded); err != nil {
-		return fmt.Errorf("Failed to decode keyring file: %s", err)
-	}
-	keys := make([][]byte, 0, len(encoded))
-	for _, k := range encoded {
-		raw, err := base64.StdEncoding.DecodeString(k)
-		if err != nil {
-			return fmt.Errorf("Failed to decode key from keyring: %s", err)
-		}
-		keys = append(keys, raw)
-	}
-	if len(keys) == 0 {
-		return errors.New("Keyring file contains no keys")
-	}
-	ring, err := memberlist.NewKeyring(keys, keys[0])
-	if err != nil {
-		return fmt.Errorf("Failed to restore keyring: %s", err)
-	}
-	a.serfConf.MemberlistConfig.Keyring = ring
-	a.serfConf.KeyringFile = a.opts.KeyringFile
-	a.logger.Printf("[INFO] agent: Restored keyring with %d keys from %s", len(keys), a.opts.KeyringFile)
-	return nil
-}
-
-// scriptHandler adapts the script runner, which never blocks, to the
-// agent's handler list.
-type scriptHandler struct{ r *event.Runner }
-
-func (h scriptHandler) HandleEvent(e serf.Event) { h.r.Handle(e) }

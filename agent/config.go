@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/go-viper/mapstructure/v2"
+	"github.com/openserf/serf/client"
 	"github.com/openserf/serf/serf"
 )
 
@@ -51,14 +52,14 @@ const MaxUserEventSizeLimit = serf.UserEventSizeLimit
 // Serf.
 //
 // DefaultConfig sets every pointer, so a configuration merged on top of
-// it (as `serf agent` builds it) never holds a nil pointer.
+// it (as LoadConfig builds it) never holds a nil pointer.
 type Config struct {
 	// NodeName must be unique in the cluster. Empty: the host name (filled
-	// in by `serf agent` after merging).
+	// in by LoadConfig after merging).
 	NodeName string `mapstructure:"node_name"`
 
-	// Role is deprecated: `serf agent` copies it into Tags["role"] and
-	// prints a deprecation warning.
+	// Role is deprecated: LoadConfig copies it into Tags["role"], with a
+	// deprecation warning.
 	Role string `mapstructure:"role"`
 
 	// DisableCoordinates is accepted and merged but, as in Serf, the agent
@@ -94,7 +95,7 @@ type Config struct {
 	LogLevel string `mapstructure:"log_level"`
 
 	// RPCAddr is the TCP address of the RPC listener. Default
-	// "127.0.0.1:7373".
+	// client.DefaultRPCAddr, "127.0.0.1:7373".
 	RPCAddr string `mapstructure:"rpc_addr"`
 
 	// RPCAuthKey, when set, must be presented by every RPC client.
@@ -174,8 +175,8 @@ type Config struct {
 	// RetryMaxAttempts bounds the retry joins; 0 means no bound. Default 0.
 	RetryMaxAttempts *int `mapstructure:"retry_max_attempts"`
 
-	// RetryIntervalRaw is the wait between retry joins. Default 30s; `serf
-	// agent` raises anything below 1s to 1s.
+	// RetryIntervalRaw is the wait between retry joins. Default 30s;
+	// LoadConfig raises anything below 1s to 1s.
 	RetryIntervalRaw string `mapstructure:"retry_interval"`
 
 	// RejoinAfterLeave ignores a leave recorded in the snapshot, so the
@@ -193,7 +194,7 @@ type Config struct {
 	StatsdAddr   string `mapstructure:"statsd_addr"`
 
 	// BroadcastTimeoutRaw bounds how long a leave or tag broadcast is
-	// waited for. Default 5s; `serf agent` raises anything below 1s to 1s.
+	// waited for. Default 5s; LoadConfig raises anything below 1s to 1s.
 	BroadcastTimeoutRaw string `mapstructure:"broadcast_timeout"`
 
 	// ValidateNodeNames is accepted for compatibility; Serf's agent never
@@ -224,7 +225,7 @@ func DefaultConfig() *Config {
 		Tags:                   make(map[string]string),
 		BindAddr:               "0.0.0.0",
 		LogLevel:               "INFO",
-		RPCAddr:                "127.0.0.1:7373",
+		RPCAddr:                client.DefaultRPCAddr,
 		Protocol:               int(serf.ProtocolVersionMax),
 		ReplayOnJoin:           valuePtr(false),
 		QueryResponseSizeLimit: valuePtr(1024),
@@ -273,15 +274,17 @@ func DecodeConfig(r io.Reader) (*Config, error) {
 	if err := dec.Decode(raw); err != nil {
 		return nil, err
 	}
-	if err := c.checkDurations(); err != nil {
+	if err := c.CheckDurations(); err != nil {
 		return nil, err
 	}
 	return &c, nil
 }
 
-// checkDurations reports the first duration that does not parse, in
-// Serf's order, as "<key>: <parse error>".
-func (c *Config) checkDurations() error {
+// CheckDurations reports the first duration setting that does not parse,
+// in Serf's order, as "<key>: <parse error>"; the error wraps
+// time.ParseDuration's. Unset durations are not checked. DecodeConfig
+// checks the files' durations with it, and `serf agent` its flags'.
+func (c *Config) CheckDurations() error {
 	for _, d := range []struct{ key, raw string }{
 		{"reconnect_interval", c.ReconnectIntervalRaw},
 		{"reconnect_timeout", c.ReconnectTimeoutRaw},
@@ -310,19 +313,19 @@ func ReadConfigPaths(paths []string) (*Config, error) {
 	for _, path := range paths {
 		f, err := os.Open(path)
 		if err != nil {
-			return nil, fmt.Errorf("Error reading '%s': %s", path, err)
+			return nil, fmt.Errorf("Error reading '%s': %w", path, err)
 		}
 		fi, err := f.Stat()
 		if err != nil {
 			f.Close()
-			return nil, fmt.Errorf("Error reading '%s': %s", path, err)
+			return nil, fmt.Errorf("Error reading '%s': %w", path, err)
 		}
 
 		if !fi.IsDir() {
 			c, err := DecodeConfig(f)
 			f.Close()
 			if err != nil {
-				return nil, fmt.Errorf("Error decoding '%s': %s", path, err)
+				return nil, fmt.Errorf("Error decoding '%s': %w", path, err)
 			}
 			result = MergeConfig(result, c)
 			continue
@@ -331,7 +334,7 @@ func ReadConfigPaths(paths []string) (*Config, error) {
 		entries, err := f.ReadDir(-1)
 		f.Close()
 		if err != nil {
-			return nil, fmt.Errorf("Error reading '%s': %s", path, err)
+			return nil, fmt.Errorf("Error reading '%s': %w", path, err)
 		}
 		slices.SortFunc(entries, func(a, b os.DirEntry) int {
 			return strings.Compare(a.Name(), b.Name())
@@ -357,12 +360,12 @@ func ReadConfigPaths(paths []string) (*Config, error) {
 func readConfigFile(path string) (*Config, error) {
 	f, err := os.Open(path)
 	if err != nil {
-		return nil, fmt.Errorf("Error reading '%s': %s", path, err)
+		return nil, fmt.Errorf("Error reading '%s': %w", path, err)
 	}
 	defer f.Close()
 	c, err := DecodeConfig(f)
 	if err != nil {
-		return nil, fmt.Errorf("Error decoding '%s': %s", path, err)
+		return nil, fmt.Errorf("Error decoding '%s': %w", path, err)
 	}
 	return c, nil
 }

@@ -664,7 +664,7 @@ func FuzzDecodeConfig(f *testing.F) {
 		if err != nil {
 			return
 		}
-		if err := c.checkDurations(); err != nil {
+		if err := c.CheckDurations(); err != nil {
 			t.Fatalf("decoded config has a bad duration: %v", err)
 		}
 		before := mustJSON(t, c)

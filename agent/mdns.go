@@ -6,6 +6,7 @@ import (
 	"io"
 	"log"
 	"net"
+	"os"
 	"sync"
 	"time"
 
@@ -20,11 +21,28 @@ const (
 	mdnsQueryTimeout  = time.Second
 )
 
-// MDNSConfig selects the interface and IP versions used for discovery.
-type MDNSConfig struct {
-	Interface   *net.Interface // nil: the system default
+// DiscoveryConfig is what NewDiscovery needs: the service to advertise,
+// the network to use for it, and how to join what it finds.
+type DiscoveryConfig struct {
+	Logger *log.Logger
+
+	// Node is advertised as the service instance, at IP and Port (the
+	// node's gossip address), under Cluster's service name.
+	Node    string
+	Cluster string
+	IP      net.IP
+	Port    int
+
+	// Interface is the multicast interface; nil is the system default.
+	// DisableIPv4 and DisableIPv6 leave out one IP version when polling.
+	Interface   *net.Interface
 	DisableIPv4 bool
 	DisableIPv6 bool
+
+	// Join is called with the addresses found (the agent's Join); Replay
+	// is passed on to it.
+	Join   func(addrs []string, replay bool) (int, error)
+	Replay bool
 }
 
 // mdnsService returns the service name a cluster is advertised under.
@@ -35,27 +53,26 @@ func mdnsService(cluster string) string {
 // Discovery advertises this agent as `_serf_<cluster>._tcp` over mDNS and
 // joins every new peer that answers a poll. Each address is joined once.
 type Discovery struct {
-	logger  *log.Logger
-	cluster string
-	cfg     MDNSConfig
-	replay  bool
-	join    func(addrs []string, replay bool) (int, error)
-	server  *mdns.Server
+	cfg    DiscoveryConfig
+	server interface{ Shutdown() error } // the mDNS responder
+	// query polls for peers, sending what it finds to the channel; it is
+	// pollMDNS but in tests.
+	query func(ctx context.Context, found chan<- *mdns.ServiceEntry)
 
-	stopCh chan struct{}
-	wg     sync.WaitGroup
+	stopCh       chan struct{}
+	shutdownOnce sync.Once
+	wg           sync.WaitGroup
 }
 
-// NewDiscovery registers the mDNS service for node at ip:port and starts
-// polling. join is the agent's Join.
-func NewDiscovery(logger *log.Logger, node, cluster string, ip net.IP, port int, cfg MDNSConfig, replay bool,
-	join func([]string, bool) (int, error)) (*Discovery, error) {
-	host, err := hostname()
+// NewDiscovery registers the mDNS service for the node and starts
+// polling.
+func NewDiscovery(cfg DiscoveryConfig) (*Discovery, error) {
+	host, err := os.Hostname()
 	if err != nil {
 		return nil, err
 	}
-	svc, err := mdns.NewMDNSService(node, mdnsService(cluster), "", host+".", port,
-		[]net.IP{ip}, []string{fmt.Sprintf("Serf '%s' cluster", cluster)})
+	svc, err := mdns.NewMDNSService(cfg.Node, mdnsService(cfg.Cluster), "", host+".", cfg.Port,
+		[]net.IP{cfg.IP}, []string{fmt.Sprintf("Serf '%s' cluster", cfg.Cluster)})
 	if err != nil {
 		return nil, err
 	}
@@ -64,33 +81,31 @@ func NewDiscovery(logger *log.Logger, node, cluster string, ip net.IP, port int,
 	if err != nil {
 		return nil, err
 	}
-	d := &Discovery{
-		logger:  logger,
-		cluster: cluster,
-		cfg:     cfg,
-		replay:  replay,
-		join:    join,
-		server:  server,
-		stopCh:  make(chan struct{}),
-	}
+	d := &Discovery{cfg: cfg, server: server}
+	d.query = d.pollMDNS
+	d.start()
+	return d, nil
+}
+
+// start starts the polling loop.
+func (d *Discovery) start() {
+	d.stopCh = make(chan struct{})
 	d.wg.Add(1)
 	go func() {
 		defer d.wg.Done()
 		d.run()
 	}()
-	return d, nil
 }
 
-// Shutdown stops advertising and polling and waits for the goroutines.
+// Shutdown stops advertising and polling and waits for the goroutines,
+// a join under way included. It is idempotent, and safe to call from
+// several goroutines: each call returns once they have all exited.
 func (d *Discovery) Shutdown() {
-	select {
-	case <-d.stopCh:
-		return
-	default:
-	}
-	close(d.stopCh)
-	_ = d.server.Shutdown()
-	d.wg.Wait()
+	d.shutdownOnce.Do(func() {
+		close(d.stopCh)
+		_ = d.server.Shutdown()
+		d.wg.Wait()
+	})
 }
 
 func (d *Discovery) run() {
@@ -119,12 +134,12 @@ func (d *Discovery) run() {
 			quiet = time.After(mdnsQuietInterval)
 		case <-quiet:
 			quiet = nil
-			n, err := d.join(pending, d.replay)
+			n, err := d.cfg.Join(pending, d.cfg.Replay)
 			if err != nil {
-				d.logger.Printf("[ERR] agent.mdns: Failed to join: %v", err)
+				d.cfg.Logger.Printf("[ERR] agent.mdns: Failed to join: %v", err)
 			}
 			if n > 0 {
-				d.logger.Printf("[INFO] agent.mdns: Joined %d hosts", n)
+				d.cfg.Logger.Printf("[INFO] agent.mdns: Joined %d hosts", n)
 			}
 			for _, a := range pending {
 				seen[a] = true
@@ -135,7 +150,7 @@ func (d *Discovery) run() {
 			polls.Add(1)
 			go func() {
 				defer polls.Done()
-				d.poll(ctx, found)
+				d.query(ctx, found)
 			}()
 		case <-d.stopCh:
 			return
@@ -143,9 +158,10 @@ func (d *Discovery) run() {
 	}
 }
 
-func (d *Discovery) poll(ctx context.Context, found chan<- *mdns.ServiceEntry) {
+// pollMDNS asks the network once for the cluster's service.
+func (d *Discovery) pollMDNS(ctx context.Context, found chan<- *mdns.ServiceEntry) {
 	params := &mdns.QueryParam{
-		Service:     mdnsService(d.cluster),
+		Service:     mdnsService(d.cfg.Cluster),
 		Domain:      "local",
 		Timeout:     mdnsQueryTimeout,
 		Interface:   d.cfg.Interface,
@@ -155,6 +171,6 @@ func (d *Discovery) poll(ctx context.Context, found chan<- *mdns.ServiceEntry) {
 		Logger:      log.New(io.Discard, "", 0),
 	}
 	if err := mdns.QueryContext(ctx, params); err != nil {
-		d.logger.Printf("[ERR] agent.mdns: Failed to poll for new hosts: %v", err)
+		d.cfg.Logger.Printf("[ERR] agent.mdns: Failed to poll for new hosts: %v", err)
 	}
 }

@@ -12,7 +12,6 @@ import (
 	"sync"
 	"time"
 
-	metrics "github.com/hashicorp/go-metrics"
 	"github.com/hashicorp/go-msgpack/v2/codec"
 	"github.com/openserf/serf/client"
 	"github.com/openserf/serf/event"
@@ -25,7 +24,8 @@ const (
 	rpcStreamBuffer  = 512
 	rpcMonitorBuffer = 512
 	// rpcWriteTimeout bounds one write to a client, so a client that
-	// stopped reading cannot pin a goroutine forever.
+	// stopped reading cannot pin a goroutine forever. A stream or monitor
+	// whose write fails ends.
 	rpcWriteTimeout = 10 * time.Second
 )
 
@@ -34,12 +34,13 @@ const (
 // requests, and one per stream or monitor writing records; all writes to
 // a connection are serialised.
 type RPCServer struct {
-	agent    *Agent
-	authKey  string
-	listener net.Listener
-	logs     *LogRing
-	logger   *log.Logger
-	handle   *codec.MsgpackHandle
+	agent        *Agent
+	authKey      string
+	listener     net.Listener
+	logs         *LogRing
+	logger       *log.Logger
+	handle       *codec.MsgpackHandle
+	writeTimeout time.Duration
 
 	lock     sync.Mutex
 	clients  map[*rpcClient]struct{}
@@ -47,16 +48,24 @@ type RPCServer struct {
 	wg       sync.WaitGroup
 }
 
-// NewRPCServer serves on listener until Shutdown.
+// NewRPCServer serves on listener until Shutdown. The agent made by New
+// starts its own; this is for an agent made by Create.
 func NewRPCServer(a *Agent, authKey string, listener net.Listener, logs *LogRing, logger *log.Logger) *RPCServer {
+	return newRPCServer(a, authKey, listener, logs, logger, rpcWriteTimeout)
+}
+
+// newRPCServer is NewRPCServer with the time one write may take.
+func newRPCServer(a *Agent, authKey string, listener net.Listener, logs *LogRing, logger *log.Logger,
+	writeTimeout time.Duration) *RPCServer {
 	s := &RPCServer{
-		agent:    a,
-		authKey:  authKey,
-		listener: listener,
-		logs:     logs,
-		logger:   logger,
-		handle:   client.NewCodecHandle(),
-		clients:  make(map[*rpcClient]struct{}),
+		agent:        a,
+		authKey:      authKey,
+		listener:     listener,
+		logs:         logs,
+		logger:       logger,
+		handle:       client.NewCodecHandle(),
+		writeTimeout: writeTimeout,
+		clients:      make(map[*rpcClient]struct{}),
 	}
 	s.wg.Add(1)
 	go func() {
@@ -101,7 +110,7 @@ func (s *RPCServer) accept() {
 			return
 		}
 		s.logger.Printf("[INFO] agent.ipc: Accepted client: %v", conn.RemoteAddr())
-		metrics.IncrCounter([]string{"agent", "ipc", "accept"}, 1)
+		s.agent.metrics.IncrCounterWithLabels([]string{"agent", "ipc", "accept"}, 1, s.agent.labels)
 
 		sock := &readErrs{r: conn}
 		c := &rpcClient{
@@ -112,7 +121,7 @@ func (s *RPCServer) accept() {
 			reader:  bufio.NewReader(sock),
 			writer:  bufio.NewWriter(conn),
 			streams: make(map[uint64]*eventStream),
-			queries: make(map[uint64]*serf.Query),
+			queries: make(map[uint64]*pendingQuery),
 			done:    make(chan struct{}),
 		}
 		c.dec = codec.NewDecoder(c.reader, s.handle)
@@ -169,18 +178,25 @@ type rpcClient struct {
 	lock      sync.Mutex
 	streams   map[uint64]*eventStream // by the seq that opened them
 	monitor   *logStream
-	queryID   uint64                 // last query ID handed out
-	queries   map[uint64]*serf.Query // answerable with respond
+	queryID   uint64                   // last query ID handed out
+	queries   map[uint64]*pendingQuery // answerable with respond
 	closeOnce sync.Once
 	done      chan struct{} // closed when the connection is closed
 	wg        sync.WaitGroup
+}
+
+// pendingQuery is a query delivered to a stream, answerable with respond
+// until its deadline, when expiry forgets it.
+type pendingQuery struct {
+	query  *serf.Query
+	expiry *time.Timer
 }
 
 // send writes a header and an optional body, flushed together.
 func (c *rpcClient) send(header *client.ResponseHeader, body any) error {
 	c.writeLock.Lock()
 	defer c.writeLock.Unlock()
-	_ = c.conn.SetWriteDeadline(time.Now().Add(rpcWriteTimeout))
+	_ = c.conn.SetWriteDeadline(time.Now().Add(c.server.writeTimeout))
 	if err := c.enc.Encode(header); err != nil {
 		return err
 	}
@@ -200,7 +216,8 @@ func (c *rpcClient) close() {
 }
 
 // serve reads requests until the connection fails, then tears the client
-// down: streams and monitor deregistered, their goroutines waited for.
+// down: streams and monitor deregistered, their goroutines waited for,
+// pending queries (and their timers) dropped.
 func (c *rpcClient) serve() {
 	s := c.server
 	defer func() {
@@ -216,6 +233,13 @@ func (c *rpcClient) serve() {
 		}
 		c.lock.Unlock()
 		c.wg.Wait()
+		// Every stream writer has exited, so no query is added any more.
+		c.lock.Lock()
+		for id, p := range c.queries {
+			p.expiry.Stop()
+			delete(c.queries, id)
+		}
+		c.lock.Unlock()
 		s.lock.Lock()
 		delete(s.clients, c)
 		s.lock.Unlock()
@@ -249,7 +273,7 @@ func (c *rpcClient) serve() {
 // decode reads a request body.
 func (c *rpcClient) decode(v any) error {
 	if err := c.dec.Decode(v); err != nil {
-		return fmt.Errorf("decode failed: %v", err)
+		return fmt.Errorf("decode failed: %w", err)
 	}
 	return nil
 }
@@ -274,7 +298,7 @@ func (c *rpcClient) handle(h *client.RequestHeader) error {
 		_ = c.reply(seq, client.ErrHandshakeRequired, nil)
 		return client.ErrHandshakeRequired
 	}
-	metrics.IncrCounter([]string{"agent", "ipc", "command"}, 1)
+	s.agent.metrics.IncrCounterWithLabels([]string{"agent", "ipc", "command"}, 1, s.agent.labels)
 
 	if s.authKey != "" && !c.didAuth && h.Command != client.AuthCommand && h.Command != client.HandshakeCommand {
 		// As Serf: refused without reading the request's body.
@@ -346,7 +370,7 @@ func (c *rpcClient) handle(h *client.RequestHeader) error {
 		members, err := filterMembers(a.Serf().Members(), req.Tags, req.Status, req.Name)
 		if err != nil {
 			// As Serf: no reply, the connection is closed.
-			return fmt.Errorf("Failed to compile regex: %v", err)
+			return fmt.Errorf("Failed to compile regex: %w", err)
 		}
 		return c.reply(seq, nil, &client.MembersResponse{Members: rpcMembers(members)})
 
@@ -396,7 +420,9 @@ func (c *rpcClient) handle(h *client.RequestHeader) error {
 			s.logger.Printf("[ERR] agent.ipc: leave failed: %v", err)
 		}
 		sendErr := c.reply(seq, err, nil)
-		if err := a.Shutdown(); err != nil {
+		// Stops Serf and so ends `serf agent`, whose Shutdown then stops
+		// this server; this request cannot wait for that itself.
+		if err := a.stop(); err != nil {
 			s.logger.Printf("[ERR] agent.ipc: shutdown failed: %v", err)
 		}
 		return sendErr
@@ -430,11 +456,11 @@ func (c *rpcClient) handle(h *client.RequestHeader) error {
 			return err
 		}
 		c.lock.Lock()
-		q, ok := c.queries[req.ID]
+		p, ok := c.queries[req.ID]
 		c.lock.Unlock()
 		err := error(client.ErrInvalidQueryID)
 		if ok {
-			err = q.Respond(req.Payload)
+			err = p.query.Respond(req.Payload)
 		}
 		return c.reply(seq, err, nil)
 
@@ -662,11 +688,15 @@ func (es *eventStream) HandleEvent(e serf.Event) {
 	select {
 	case es.ch <- e:
 	default:
-		es.client.server.logger.Printf("[WARN] agent.ipc: Dropping event to %v", es.client.name)
-		metrics.IncrCounter([]string{"agent", "ipc", "event_dropped"}, 1)
+		s := es.client.server
+		s.logger.Printf("[WARN] agent.ipc: Dropping event to %v", es.client.name)
+		s.agent.metrics.IncrCounterWithLabels([]string{"agent", "ipc", "event_dropped"}, 1, s.agent.labels)
 	}
 }
 
+// run writes the queued events until the stream is stopped or a write
+// fails; a failed stream is deregistered, as the connection can no
+// longer carry it.
 func (es *eventStream) run() {
 	c := es.client
 	header := &client.ResponseHeader{Seq: es.seq}
@@ -686,6 +716,7 @@ func (es *eventStream) run() {
 			}
 			if err := c.send(header, rec); err != nil {
 				c.server.logger.Printf("[ERR] agent.ipc: Failed to stream event to %v: %v", c.name, err)
+				c.endStream(es)
 				return
 			}
 		case <-es.stopCh:
@@ -696,19 +727,45 @@ func (es *eventStream) run() {
 	}
 }
 
+// endStream deregisters a stream whose writer failed, so that events are
+// no longer queued for it (and dropped, with a warning each, once its
+// buffer is full).
+func (c *rpcClient) endStream(es *eventStream) {
+	c.lock.Lock()
+	defer c.lock.Unlock()
+	if c.streams[es.seq] == es {
+		delete(c.streams, es.seq)
+	}
+	c.server.agent.DeregisterEventHandler(es)
+}
+
+// endMonitor deregisters a monitor whose writer failed.
+func (c *rpcClient) endMonitor(ls *logStream) {
+	c.lock.Lock()
+	defer c.lock.Unlock()
+	if c.monitor == ls {
+		c.monitor = nil
+	}
+	c.server.logs.DeregisterHandler(ls)
+}
+
 // registerQuery makes a delivered query answerable with respond until its
-// deadline, and returns its ID on this connection.
+// deadline, and returns its ID on this connection. The connection's
+// teardown stops the timer that forgets it.
 func (c *rpcClient) registerQuery(q *serf.Query) uint64 {
 	c.lock.Lock()
+	defer c.lock.Unlock()
 	c.queryID++
 	id := c.queryID
-	c.queries[id] = q
-	c.lock.Unlock()
-	time.AfterFunc(time.Until(q.Deadline()), func() {
+	p := &pendingQuery{query: q}
+	p.expiry = time.AfterFunc(time.Until(q.Deadline()), func() {
 		c.lock.Lock()
-		delete(c.queries, id)
-		c.lock.Unlock()
+		defer c.lock.Unlock()
+		if c.queries[id] == p {
+			delete(c.queries, id)
+		}
 	})
+	c.queries[id] = p
 	return id
 }
 
@@ -777,6 +834,9 @@ func (ls *logStream) HandleLog(line string) {
 	}
 }
 
+// run writes the queued lines until the monitor is stopped or a write
+// fails; a failed monitor is deregistered, as the connection can no
+// longer carry it.
 func (ls *logStream) run() {
 	c := ls.client
 	header := &client.ResponseHeader{Seq: ls.seq}
@@ -785,6 +845,7 @@ func (ls *logStream) run() {
 		case line := <-ls.ch:
 			if err := c.send(header, &client.LogRecord{Log: line}); err != nil {
 				c.server.logger.Printf("[ERR] agent.ipc: Failed to stream log to %v: %v", c.name, err)
+				c.endMonitor(ls)
 				return
 			}
 			ls.dropLock.Lock()

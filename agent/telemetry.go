@@ -2,6 +2,7 @@ package agent
 
 import (
 	"fmt"
+	"sync"
 	"time"
 
 	metrics "github.com/hashicorp/go-metrics"
@@ -11,10 +12,15 @@ import (
 // intervals kept for a minute, dumped to stderr on SIGUSR1) and, when
 // configured, statsite and statsd sinks beside it. It installs the
 // global go-metrics instance, which memberlist and the serf library
-// report to.
+// report to, and collects the runtime gauges itself.
 type Telemetry struct {
 	Inmem  *metrics.InmemSink
 	signal *metrics.InmemSignal
+	sinks  []*closableSink // statsite and statsd
+
+	stopCh   chan struct{}
+	stopOnce sync.Once
+	wg       sync.WaitGroup
 }
 
 // runtimeMetricsInterval is how often the runtime gauges (goroutines,
@@ -26,49 +32,188 @@ const runtimeMetricsInterval = 10 * time.Second
 
 // StartTelemetry installs the sinks. Errors name the sink, as Serf's do.
 func StartTelemetry(statsiteAddr, statsdAddr string) (*Telemetry, error) {
-	inm := metrics.NewInmemSink(10*time.Second, time.Minute)
+	t := &Telemetry{
+		Inmem:  metrics.NewInmemSink(10*time.Second, time.Minute),
+		stopCh: make(chan struct{}),
+	}
 	cfg := metrics.DefaultConfig("serf-agent")
 	cfg.EnableHostname = false
-	cfg.ProfileInterval = runtimeMetricsInterval
+	// go-metrics' own collector cannot be stopped; runtimeStats is.
+	cfg.EnableRuntimeMetrics = false
 
 	var fanout metrics.FanoutSink
 	if statsiteAddr != "" {
 		sink, err := metrics.NewStatsiteSink(statsiteAddr)
 		if err != nil {
-			return nil, fmt.Errorf("Failed to start statsite sink. Got: %s", err)
+			return nil, fmt.Errorf("Failed to start statsite sink. Got: %w", err)
 		}
-		fanout = append(fanout, sink)
+		t.sinks = append(t.sinks, &closableSink{sink: sink})
 	}
 	if statsdAddr != "" {
 		sink, err := metrics.NewStatsdSink(statsdAddr)
 		if err != nil {
-			return nil, fmt.Errorf("Failed to start statsd sink. Got: %s", err)
+			t.closeSinks()
+			return nil, fmt.Errorf("Failed to start statsd sink. Got: %w", err)
 		}
-		fanout = append(fanout, sink)
+		t.sinks = append(t.sinks, &closableSink{sink: sink})
 	}
 
+	var m *metrics.Metrics
 	var err error
-	if len(fanout) > 0 {
+	if len(t.sinks) > 0 {
 		cfg.EnableHostname = true
-		fanout = append(fanout, inm)
-		_, err = metrics.NewGlobal(cfg, fanout)
+		for _, s := range t.sinks {
+			fanout = append(fanout, s)
+		}
+		fanout = append(fanout, t.Inmem)
+		m, err = metrics.NewGlobal(cfg, fanout)
 	} else {
-		_, err = metrics.NewGlobal(cfg, inm)
+		m, err = metrics.NewGlobal(cfg, t.Inmem)
 	}
 	if err != nil {
-		return nil, fmt.Errorf("Failed to start metrics: %s", err)
+		t.closeSinks()
+		return nil, fmt.Errorf("Failed to start metrics: %w", err)
 	}
-	return &Telemetry{Inmem: inm, signal: metrics.DefaultInmemSignal(inm)}, nil
+	t.signal = metrics.DefaultInmemSignal(t.Inmem)
+	t.wg.Add(1)
+	go func() {
+		defer t.wg.Done()
+		t.runtimeStats(m)
+	}()
+	return t, nil
 }
 
-// Stop stops the SIGUSR1 handler and points the global instance at a
-// sink that discards. The old sinks are not shut down: memberlist may
-// still be reporting from goroutines that outlive its Shutdown, and
-// go-metrics' statsd and statsite sinks panic when written to after
-// their shutdown. They end with the process.
+// runtimeStats reports the runtime gauges every runtimeMetricsInterval
+// until Stop.
+func (t *Telemetry) runtimeStats(m *metrics.Metrics) {
+	tick := time.NewTicker(runtimeMetricsInterval)
+	defer tick.Stop()
+	for {
+		select {
+		case <-tick.C:
+			m.EmitRuntimeStats()
+		case <-t.stopCh:
+			return
+		}
+	}
+}
+
+// Stop stops the SIGUSR1 handler and the runtime gauges, points the
+// global instance at a sink that discards, and shuts the statsite and
+// statsd sinks down. Metrics reported after Stop (memberlist may still
+// report from goroutines that end after its Shutdown) are dropped. Stop
+// is idempotent.
 func (t *Telemetry) Stop() {
-	t.signal.Stop()
-	cfg := metrics.DefaultConfig("serf-agent")
-	cfg.EnableRuntimeMetrics = false
-	_, _ = metrics.NewGlobal(cfg, &metrics.BlackholeSink{})
+	t.stopOnce.Do(func() {
+		t.signal.Stop()
+		close(t.stopCh)
+		t.wg.Wait()
+		cfg := metrics.DefaultConfig("serf-agent")
+		cfg.EnableRuntimeMetrics = false
+		_, _ = metrics.NewGlobal(cfg, &metrics.BlackholeSink{})
+		t.closeSinks()
+	})
+}
+
+func (t *Telemetry) closeSinks() {
+	for _, s := range t.sinks {
+		s.close()
+	}
+}
+
+// closableSink passes metrics on to a statsite or statsd sink until
+// close, and drops them after: go-metrics' network sinks panic when
+// written to after their Shutdown, and a goroutine may still hold the
+// old global instance when Stop replaces it.
+type closableSink struct {
+	lock   sync.RWMutex
+	closed bool // guarded by lock
+	sink   metrics.MetricSink
+}
+
+// close shuts the sink down, which ends its sending goroutine.
+func (c *closableSink) close() {
+	c.lock.Lock()
+	defer c.lock.Unlock()
+	if c.closed {
+		return
+	}
+	c.closed = true
+	if s, ok := c.sink.(metrics.ShutdownSink); ok {
+		s.Shutdown()
+	}
+}
+
+// The MetricSink methods pass the metric on while the sink is open.
+
+func (c *closableSink) SetGauge(key []string, val float32) {
+	c.lock.RLock()
+	defer c.lock.RUnlock()
+	if !c.closed {
+		c.sink.SetGauge(key, val)
+	}
+}
+
+func (c *closableSink) SetGaugeWithLabels(key []string, val float32, labels []metrics.Label) {
+	c.lock.RLock()
+	defer c.lock.RUnlock()
+	if !c.closed {
+		c.sink.SetGaugeWithLabels(key, val, labels)
+	}
+}
+
+func (c *closableSink) SetPrecisionGauge(key []string, val float64) {
+	c.lock.RLock()
+	defer c.lock.RUnlock()
+	if p, ok := c.sink.(metrics.PrecisionGaugeMetricSink); ok && !c.closed {
+		p.SetPrecisionGauge(key, val)
+	}
+}
+
+func (c *closableSink) SetPrecisionGaugeWithLabels(key []string, val float64, labels []metrics.Label) {
+	c.lock.RLock()
+	defer c.lock.RUnlock()
+	if p, ok := c.sink.(metrics.PrecisionGaugeMetricSink); ok && !c.closed {
+		p.SetPrecisionGaugeWithLabels(key, val, labels)
+	}
+}
+
+func (c *closableSink) EmitKey(key []string, val float32) {
+	c.lock.RLock()
+	defer c.lock.RUnlock()
+	if !c.closed {
+		c.sink.EmitKey(key, val)
+	}
+}
+
+func (c *closableSink) IncrCounter(key []string, val float32) {
+	c.lock.RLock()
+	defer c.lock.RUnlock()
+	if !c.closed {
+		c.sink.IncrCounter(key, val)
+	}
+}
+
+func (c *closableSink) IncrCounterWithLabels(key []string, val float32, labels []metrics.Label) {
+	c.lock.RLock()
+	defer c.lock.RUnlock()
+	if !c.closed {
+		c.sink.IncrCounterWithLabels(key, val, labels)
+	}
+}
+
+func (c *closableSink) AddSample(key []string, val float32) {
+	c.lock.RLock()
+	defer c.lock.RUnlock()
+	if !c.closed {
+		c.sink.AddSample(key, val)
+	}
+}
+
+func (c *closableSink) AddSampleWithLabels(key []string, val float32, labels []metrics.Label) {
+	c.lock.RLock()
+	defer c.lock.RUnlock()
+	if !c.closed {
+		c.sink.AddSampleWithLabels(key, val, labels)
+	}
 }

@@ -16,6 +16,10 @@ const (
 	MaxIPCVersion = 1
 )
 
+// DefaultRPCAddr is the address an agent's RPC server listens on, and the
+// command-line client dials, unless told otherwise.
+const DefaultRPCAddr = "127.0.0.1:7373"
+
 // Command names, sent in RequestHeader.Command. They are on the wire: the
 // agent matches them byte for byte and answers anything else with
 // ErrUnsupportedCommand, then hangs up.

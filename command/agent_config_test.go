@@ -410,8 +410,8 @@ func TestReadAgentConfigLogLevel(t *testing.T) {
 	tmp := t.TempDir()
 	file := writeFile(t, tmp, "c.json", `{"log_level": "verbose", "event_handlers": ["x.sh"]}`)
 	r := readConfigForTest(t, "-config-file", file, "-rejoin")
-	if !errors.Is(r.err, errInvalidLogLevel) {
-		t.Fatalf("readAgentConfig error = %v, want errInvalidLogLevel", r.err)
+	if !errors.Is(r.err, agent.ErrInvalidLogLevel) {
+		t.Fatalf("readAgentConfig error = %v, want agent.ErrInvalidLogLevel", r.err)
 	}
 	want := "Invalid log level: VERBOSE. Valid log levels are: [TRACE DEBUG INFO WARN ERR]\n"
 	if r.errOut != want {
@@ -483,13 +483,13 @@ func TestEventHandlerSpecs(t *testing.T) {
 		{"bogus=", "Event 'bogus' invoking ''"},
 	}
 	for _, tc := range tests {
-		_, err := agent.ParseEventHandlers([]string{tc.spec})
+		err := readConfigForTest(t, "-event-handler", tc.spec).err
 		got := ""
 		if err != nil {
 			got = err.Error()
 		}
 		if want := "Invalid event script: " + tc.want; (tc.want == "" && err != nil) || (tc.want != "" && got != want) {
-			t.Errorf("ParseEventHandlers(%q) error = %q, want %q", tc.spec, got, tc.want)
+			t.Errorf("-event-handler %q: error = %q, want %q", tc.spec, got, tc.want)
 		}
 	}
 }

@@ -23,9 +23,10 @@ var (
 )
 
 // The agent protocol range printed by the version command. They mirror
-// serf.ProtocolVersionMax and serf.ProtocolVersionMin: the command package
-// talks to agents only through the client package and so does not import
-// serf; the two numbers are on the wire and change only with the protocol.
+// serf.ProtocolVersionMax and serf.ProtocolVersionMin, which this package
+// does not import: the commands reach an agent through package client,
+// and `serf agent` runs one through package agent. The two numbers are on
+// the wire and change only with the protocol (a test checks them).
 const (
 	protocolMax = 5
 	protocolMin = 2

@@ -11,8 +11,6 @@ import (
 	"sync"
 	"syscall"
 	"time"
-
-	metrics "github.com/hashicorp/go-metrics"
 )
 
 const (
@@ -43,7 +41,7 @@ type outcome struct {
 // and writes anything goes to the query's answer, which responds with it
 // in turn. Called by a handler's worker only.
 func (r *Runner) invoke(script string, j job) {
-	defer metrics.MeasureSince([]string{"agent", "invoke", script}, time.Now())
+	defer r.metrics.MeasureSinceWithLabels([]string{"agent", "invoke", script}, time.Now(), r.labels)
 
 	e := j.event
 	in, err := inputFor(r.self(), e)

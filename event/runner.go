@@ -57,6 +57,15 @@ type RunnerConfig struct {
 	// is slow (it keeps running). Zero or less means
 	// DefaultSlowThreshold.
 	SlowThreshold time.Duration
+
+	// Metrics receives the Runner's metrics (agent.invoke.<script>,
+	// agent.event_handler.dropped). Nil means go-metrics' global
+	// instance, as of NewRunner.
+	Metrics *metrics.Metrics
+
+	// MetricLabels are added to every metric the Runner reports; the
+	// agent passes the node's (serf.Config.MetricLabels).
+	MetricLabels []metrics.Label
 }
 
 // Runner runs event-handler scripts off the gossip path. Every Spec has
@@ -65,6 +74,8 @@ type RunnerConfig struct {
 // slow or hung script delays only its own handler's events.
 type Runner struct {
 	logger        *log.Logger
+	metrics       *metrics.Metrics
+	labels        []metrics.Label
 	self          func() serf.Member
 	depth         int
 	shell         []string
@@ -123,6 +134,8 @@ type job struct {
 func NewRunner(cfg RunnerConfig) *Runner {
 	r := &Runner{
 		logger:        cfg.Logger,
+		metrics:       cfg.Metrics,
+		labels:        slices.Clone(cfg.MetricLabels),
 		self:          cfg.Self,
 		depth:         cfg.QueueDepth,
 		shell:         slices.Clone(cfg.Shell),
@@ -132,6 +145,9 @@ func NewRunner(cfg RunnerConfig) *Runner {
 	}
 	if r.logger == nil {
 		r.logger = log.New(os.Stderr, "", log.LstdFlags)
+	}
+	if r.metrics == nil {
+		r.metrics = metrics.Default()
 	}
 	if r.self == nil {
 		r.self = func() serf.Member { return serf.Member{} }
@@ -184,7 +200,7 @@ func (r *Runner) Handle(e serf.Event) {
 		// the handlers after it may.
 		ans.finish(i, nil)
 		r.dropped.Add(1)
-		metrics.IncrCounter([]string{"agent", "event_handler", "dropped"}, 1)
+		r.metrics.IncrCounterWithLabels([]string{"agent", "event_handler", "dropped"}, 1, r.labels)
 		r.logger.Printf("[WARN] agent: Event handler queue full for '%s', dropping event %s", h.spec.Script, e)
 	}
 }

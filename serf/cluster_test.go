@@ -512,3 +512,31 @@ func TestClusterProtocolTwoRoleOnly(t *testing.T) {
 		return nil
 	})
 }
+
+// A Shutdown while a Leave runs on another goroutine (an agent giving up
+// on a slow leave) ends the leave; memberlist panics on a Leave after its
+// Shutdown, so the leave must stop short of it.
+func TestClusterShutdownDuringLeave(t *testing.T) {
+	c := cluster.New(t, "sl", 2, nil)
+	c.WaitConverged(t, wait)
+	n := c.Nodes[0]
+	left := make(chan error, 1)
+	go func() { left <- n.Serf.Leave() }()
+	cluster.WaitFor(t, wait, func() error {
+		if got := n.Serf.State(); got != serf.SerfLeaving {
+			return fmt.Errorf("State() = %v, want leaving", got)
+		}
+		return nil
+	})
+	if err := n.Serf.Shutdown(); err != nil {
+		t.Fatalf("Shutdown() error: %v", err)
+	}
+	select {
+	case err := <-left:
+		if err != nil {
+			t.Errorf("Leave() cut short by Shutdown = %v, want nil", err)
+		}
+	case <-time.After(wait):
+		t.Fatalf("Leave() still running %v after Shutdown", wait)
+	}
+}

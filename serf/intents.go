@@ -195,7 +195,9 @@ func (s *Serf) broadcastJoin(ltime LamportTime) error {
 }
 
 // Leave announces a graceful departure and leaves memberlist. Peers see
-// the node as left, not failed. It can be called more than once.
+// the node as left, not failed. It can be called more than once, and from
+// another goroutine than Shutdown: a Shutdown under way cuts the leave
+// short, and Leave then returns nil.
 func (s *Serf) Leave() error {
 	s.stateLock.Lock()
 	switch s.state {
@@ -249,7 +251,16 @@ func (s *Serf) Leave() error {
 	// Leave returns, and a few bytes a packet cost nothing. Peers drop the
 	// copies they do not need as duplicates.
 	s.leaveIntent.Store(&raw)
-	if err := s.memberlist.Leave(s.config.BroadcastTimeout); err != nil {
+	// A Shutdown during the broadcast ends the leave here: memberlist
+	// would panic on a Leave after its Shutdown.
+	s.leaveLock.Lock()
+	if s.State() == SerfShutdown {
+		s.leaveLock.Unlock()
+		return nil
+	}
+	err = s.memberlist.Leave(s.config.BroadcastTimeout)
+	s.leaveLock.Unlock()
+	if err != nil {
 		s.logger.Printf("[WARN] serf: timeout waiting for leave broadcast: %s", err)
 	}
 

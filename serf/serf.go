@@ -127,6 +127,11 @@ type Serf struct {
 	state      SerfState // guarded by stateLock
 	shutdownCh chan struct{}
 
+	// leaveLock is held by Leave from its last look at the state through
+	// memberlist's Leave, and by Shutdown around memberlist's Shutdown:
+	// memberlist panics on a Leave after its Shutdown.
+	leaveLock sync.Mutex
+
 	// goLock guards starting goroutines against Shutdown waiting for them.
 	goLock   sync.Mutex
 	stopping bool // guarded by goLock
@@ -460,7 +465,12 @@ func (s *Serf) Shutdown() error {
 	s.state = SerfShutdown
 	s.stateLock.Unlock()
 
+	// A Leave already inside memberlist's is waited for (it ends at the
+	// next gossip round, BroadcastTimeout at the most); a later one sees
+	// SerfShutdown and stops short of it.
+	s.leaveLock.Lock()
 	err := s.memberlist.Shutdown()
+	s.leaveLock.Unlock()
 	// Close collectors first: goroutines reading their channels (name
 	// conflict resolution) end then, and stopGoroutines can wait for them.
 	s.closeQueries()

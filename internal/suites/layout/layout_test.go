@@ -129,3 +129,48 @@ func TestInternalIsGrouped(t *testing.T) {
 		t.Fatal("go list listed no package under internal/")
 	}
 }
+
+// imports lists the packages pkg imports itself (non-test code).
+func imports(t *testing.T, pkg string) []string {
+	t.Helper()
+	out, err := exec.Command("go", "list", "-f", `{{join .Imports "\n"}}`, module+"/"+pkg).Output()
+	if err != nil {
+		t.Fatalf("go list -f {{.Imports}} %s: %v", pkg, err)
+	}
+	return strings.Fields(string(out))
+}
+
+// depsOf lists what the package at path imports, directly or not.
+func depsOf(t *testing.T, path string) []string {
+	t.Helper()
+	out, err := exec.Command("go", "list", "-deps", path).Output()
+	if err != nil {
+		t.Fatalf("go list -deps %s: %v", path, err)
+	}
+	return strings.Fields(string(out))
+}
+
+// TestCommandReachesSerfOnlyThroughAgent: the commands talk to an agent
+// through package client, and `serf agent` builds its daemon with package
+// agent; neither command itself nor anything else it imports reaches the
+// serf library or memberlist.
+func TestCommandReachesSerfOnlyThroughAgent(t *testing.T) {
+	library := []string{module + "/serf", "github.com/hashicorp/memberlist"}
+	for _, d := range imports(t, "command") {
+		for _, lib := range library {
+			if d == lib {
+				t.Errorf("command imports %s", lib)
+			}
+		}
+		if d == module+"/agent" || !strings.Contains(d, ".") {
+			continue // agent may; the standard library cannot
+		}
+		for _, dd := range depsOf(t, d) {
+			for _, lib := range library {
+				if dd == lib {
+					t.Errorf("command imports %s, which imports %s", d, lib)
+				}
+			}
+		}
+	}
+}

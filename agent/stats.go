@@ -1,13 +1,21 @@
 package agent
 
 import (
-	"os"
 	"runtime"
 	"strconv"
 )
 
-// hostname is os.Hostname, in one place so tests and mDNS agree.
-func hostname() (string, error) { return os.Hostname() }
+// Stats is what `serf info` shows.
+func (a *Agent) Stats() map[string]map[string]string {
+	local := a.serf.LocalMember()
+	return map[string]map[string]string{
+		"agent":          {"name": local.Name},
+		"runtime":        runtimeStats(),
+		"serf":           a.serf.Stats(),
+		"tags":           local.Tags,
+		"event_handlers": a.EventHandlerKeys(),
+	}
+}
 
 // runtimeStats is the "runtime" section of `serf info`.
 func runtimeStats() map[string]string {

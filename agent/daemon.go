@@ -1,0 +1,152 @@
+package agent
+
+import (
+	"fmt"
+	"io"
+	"maps"
+	"net"
+	"sync"
+)
+
+// logRingLines is how many recent log lines `serf monitor` is replayed.
+const logRingLines = 512
+
+// daemon holds what an agent made by New owns beside its Serf node. The
+// fields are set by New and Start and not changed after, except conf and
+// configTags, which Reload replaces under reloadLock.
+type daemon struct {
+	logFilter *LevelFilter  // the terminal's level
+	syslog    *SyslogWriter // nil without enable_syslog
+	ring      *LogRing      // recent lines, for `serf monitor`
+	telemetry *Telemetry
+
+	bind      *net.TCPAddr // the gossip bind address, as the banner shows it
+	advertise *net.TCPAddr // nil when none is configured
+
+	rpc       *RPCServer
+	discovery *Discovery // nil without discover
+	retry     *retryJoin // nil until StartRetryJoin
+
+	reloadLock sync.Mutex
+	conf       *Config // the configuration in force; nil in an agent made by Create
+	// configTags are the tags the configuration gave at start or at the
+	// last reload; a reload changes only what the configuration changed.
+	configTags map[string]string
+}
+
+// New makes the agent `serf agent` runs from a configuration LoadConfig
+// returned (it is copied; New does not check it again). It sets up
+// logging (the lines at the configured level to terminal, every line to
+// the ring that `serf monitor` replays, and to syslog when enabled) and
+// telemetry, and works out Serf's configuration; Start then starts the
+// node, mDNS discovery and the RPC server.
+//
+// terminal is where the agent's log lines go; `serf agent` holds them in a
+// GatedWriter until its banner is out. Beside the agent, New returns what
+// Serf tells the user on the way (the address it took from the
+// interface), to be shown before the error when there is one. The errors
+// are Serf's messages. A New that fails leaves nothing running.
+func New(conf *Config, terminal io.Writer) (*Agent, []string, error) {
+	conf = MergeConfig(nil, conf)
+
+	filter := NewLevelFilter(conf.LogLevel, terminal)
+	ring := NewLogRing(logRingLines)
+	writers := []io.Writer{filter, ring}
+	var syslog *SyslogWriter
+	if isTrue(conf.EnableSyslog) {
+		var err error
+		if syslog, err = NewSyslogWriter(conf.SyslogFacility, conf.LogLevel); err != nil {
+			return nil, nil, fmt.Errorf("Syslog setup failed: %w", err)
+		}
+		writers = append(writers, syslog)
+	}
+
+	tel, err := StartTelemetry(conf.StatsiteAddr, conf.StatsdAddr)
+	if err != nil {
+		return nil, nil, err
+	}
+	g, notices, err := newGossipSetup(conf)
+	if err != nil {
+		tel.Stop()
+		return nil, notices, err
+	}
+	a, err := Create(g.serf, Options{
+		TagsFile:      conf.TagsFile,
+		KeyringFile:   conf.KeyringFile,
+		EncryptKey:    conf.EncryptKey,
+		EventHandlers: conf.EventScripts(),
+	}, io.MultiWriter(writers...))
+	if err != nil {
+		tel.Stop()
+		return nil, notices, fmt.Errorf("Failed to setup the Serf agent: %w", err)
+	}
+	a.daemon = daemon{
+		logFilter:  filter,
+		syslog:     syslog,
+		ring:       ring,
+		telemetry:  tel,
+		bind:       g.bind,
+		advertise:  g.advertise,
+		conf:       conf,
+		configTags: maps.Clone(conf.Tags),
+	}
+	return a, notices, nil
+}
+
+// startDaemon starts mDNS discovery, when configured, and the RPC server,
+// after Serf. Shutdown stops what it started.
+func (a *Agent) startDaemon() error {
+	conf := a.conf
+	if conf.Discover != "" {
+		iface, _ := conf.MDNSNetworkInterface()
+		if iface != nil {
+			a.logger.Printf("[INFO] agent: Starting mDNS listener on interface %s", iface.Name)
+		}
+		local := a.serf.LocalMember()
+		d, err := NewDiscovery(DiscoveryConfig{
+			Logger:      a.logger,
+			Node:        conf.NodeName,
+			Cluster:     conf.Discover,
+			IP:          local.Addr,
+			Port:        int(local.Port),
+			Interface:   iface,
+			DisableIPv4: isTrue(conf.MDNS.DisableIPv4),
+			DisableIPv6: isTrue(conf.MDNS.DisableIPv6),
+			Replay:      isTrue(conf.ReplayOnJoin),
+			Join:        a.Join,
+		})
+		if err != nil {
+			return fmt.Errorf("Error starting mDNS listener: %w", err)
+		}
+		a.discovery = d
+	}
+
+	l, err := net.Listen("tcp", conf.RPCAddr)
+	if err != nil {
+		return fmt.Errorf("Error starting RPC listener: %w", err)
+	}
+	a.rpc = NewRPCServer(a, conf.RPCAuthKey, l, a.ring, a.logger)
+	return nil
+}
+
+// stopDaemon stops the retry join, mDNS discovery and the RPC server, in
+// that order, and waits for their goroutines. Called by Shutdown only.
+func (a *Agent) stopDaemon() {
+	if a.retry != nil {
+		a.retry.stop()
+	}
+	if a.discovery != nil {
+		a.discovery.Shutdown()
+	}
+	if a.rpc != nil {
+		a.rpc.Shutdown()
+	}
+}
+
+// BindAddr is the address gossip binds to, with the interface's address
+// when -iface picked one; nil in an agent made by Create.
+func (a *Agent) BindAddr() *net.TCPAddr { return a.bind }
+
+// AdvertiseAddr is the configured advertise address; nil when there is
+// none, and in an agent made by Create.
+func (a *Agent) AdvertiseAddr() *net.TCPAddr { return a.advertise }

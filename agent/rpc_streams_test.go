@@ -1,0 +1,201 @@
+package agent
+
+import (
+	"bytes"
+	"fmt"
+	"io"
+	"net"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/openserf/serf/client"
+	"github.com/openserf/serf/internal/testutil/cluster"
+	"github.com/openserf/serf/serf"
+)
+
+// rpcTestServer starts an agent and an RPC server whose writes to a
+// client give up after writeTimeout.
+func rpcTestServer(t *testing.T, writeTimeout time.Duration) (*Agent, *RPCServer, string, *cluster.SafeBuffer) {
+	t.Helper()
+	sc := cluster.Config("rpcw")
+	sc.UserEventSizeLimit = serf.UserEventSizeLimit
+	logs := &cluster.SafeBuffer{}
+	ring := NewLogRing(512)
+	a, err := Create(sc, Options{}, io.MultiWriter(logs, ring))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := a.Start(); err != nil {
+		t.Fatal(err)
+	}
+	l, err := net.Listen("tcp", sc.MemberlistConfig.BindAddr+":0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := newRPCServer(a, "", l, ring, a.Logger(), writeTimeout)
+	t.Cleanup(func() {
+		srv.Shutdown()
+		_ = a.Shutdown()
+		if t.Failed() {
+			t.Logf("agent log:\n%s", logs.String())
+		}
+	})
+	return a, srv, l.Addr().String(), logs
+}
+
+// onlyClient returns the server's one connection.
+func onlyClient(t *testing.T, srv *RPCServer) *rpcClient {
+	t.Helper()
+	var c *rpcClient
+	cluster.WaitFor(t, 10*time.Second, func() error {
+		srv.lock.Lock()
+		defer srv.lock.Unlock()
+		if len(srv.clients) != 1 {
+			return fmt.Errorf("%d connections, want 1", len(srv.clients))
+		}
+		for k := range srv.clients {
+			c = k
+		}
+		return nil
+	})
+	return c
+}
+
+// stopReading makes r's connection a client that no longer reads: small
+// buffers on both ends, so the agent's writes to it soon time out.
+func stopReading(t *testing.T, r *rawConn, c *rpcClient) {
+	t.Helper()
+	_ = r.conn.(*net.TCPConn).SetReadBuffer(1024)
+	_ = c.conn.(*net.TCPConn).SetWriteBuffer(1024)
+}
+
+// floodUntil sends big user events until the log holds line.
+func floodUntil(t *testing.T, a *Agent, logs *cluster.SafeBuffer, line string) {
+	t.Helper()
+	payload := bytes.Repeat([]byte("x"), 8000)
+	deadline := time.Now().Add(60 * time.Second)
+	for i := 0; !strings.Contains(logs.String(), line); i++ {
+		if time.Now().After(deadline) {
+			t.Fatalf("no %q in the log after 60s of events", line)
+		}
+		if err := a.UserEvent(fmt.Sprintf("f%d", i), payload, false); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// handlerCount is how many event handlers the agent has.
+func handlerCount(a *Agent) int {
+	a.handlersLock.Lock()
+	defer a.handlersLock.Unlock()
+	return len(a.handlers)
+}
+
+// logHandlerCount is how many handlers the log ring has.
+func logHandlerCount(r *LogRing) int {
+	r.lock.Lock()
+	defer r.lock.Unlock()
+	return len(r.handlers)
+}
+
+// A stream whose write fails is deregistered at once, as the connection
+// can no longer carry it: later events are not queued for it, so there
+// is no "Dropping event" warning for each of them (Serf keeps the stream
+// and warns for every event until the client hangs up).
+func TestRPCFailedStreamIsDeregistered(t *testing.T) {
+	a, srv, addr, logs := rpcTestServer(t, 100*time.Millisecond)
+	before := handlerCount(a)
+	r := dialRaw(t, addr)
+	r.handshake()
+	r.send(client.StreamCommand, 1, &client.StreamRequest{Type: "user"})
+	r.expect(1, "")
+	stopReading(t, r, onlyClient(t, srv))
+
+	floodUntil(t, a, logs, "[ERR] agent.ipc: Failed to stream event to ")
+	cluster.WaitFor(t, 10*time.Second, func() error {
+		if n := handlerCount(a); n != before {
+			return fmt.Errorf("%d event handlers after the failed write, want %d", n, before)
+		}
+		return nil
+	})
+	drops := strings.Count(logs.String(), "Dropping event to")
+	for i := range rpcStreamBuffer + 100 {
+		if err := a.UserEvent(fmt.Sprintf("after%d", i), nil, false); err != nil {
+			t.Fatal(err)
+		}
+	}
+	last := fmt.Sprintf("[INFO] agent: Received event: user-event: after%d\n", rpcStreamBuffer+99)
+	cluster.WaitFor(t, 30*time.Second, func() error {
+		if !strings.Contains(logs.String(), last) {
+			return fmt.Errorf("the agent has not handled the last event yet")
+		}
+		return nil
+	})
+	if n := strings.Count(logs.String(), "Dropping event to") - drops; n != 0 {
+		t.Errorf("%d \"Dropping event to\" warnings after the stream failed, want none", n)
+	}
+	stillServes(t, addr)
+}
+
+// A monitor whose write fails is deregistered from the log ring.
+func TestRPCFailedMonitorIsDeregistered(t *testing.T) {
+	a, srv, addr, logs := rpcTestServer(t, 100*time.Millisecond)
+	r := dialRaw(t, addr)
+	r.handshake()
+	r.send(client.MonitorCommand, 1, &client.MonitorRequest{LogLevel: "DEBUG"})
+	r.expect(1, "")
+	stopReading(t, r, onlyClient(t, srv))
+
+	floodUntil(t, a, logs, "[ERR] agent.ipc: Failed to stream log to ")
+	cluster.WaitFor(t, 10*time.Second, func() error {
+		if n := logHandlerCount(srv.logs); n != 0 {
+			return fmt.Errorf("%d log handlers after the failed write, want 0", n)
+		}
+		return nil
+	})
+	stillServes(t, addr)
+}
+
+// The timer that forgets a delivered query at its deadline ends with the
+// connection, instead of holding the closed connection until then.
+func TestRPCQueryTimersEndWithConnection(t *testing.T) {
+	a, srv, addr, _ := rpcTestServer(t, rpcWriteTimeout)
+	r := dialRaw(t, addr)
+	r.handshake()
+	r.send(client.StreamCommand, 1, &client.StreamRequest{Type: "query"})
+	r.expect(1, "")
+	c := onlyClient(t, srv)
+	if _, err := a.Query("slow", nil, &serf.QueryParam{Timeout: time.Hour}); err != nil {
+		t.Fatalf("Query() error: %v", err)
+	}
+	r.expect(1, "")
+	var rec client.QueryEventRecord
+	if err := r.dec.Decode(&rec); err != nil || rec.Name != "slow" {
+		t.Fatalf("query record = %+v, %v", rec, err)
+	}
+	c.lock.Lock()
+	p := c.queries[rec.ID]
+	c.lock.Unlock()
+	if p == nil {
+		t.Fatalf("query %d not pending on the connection", rec.ID)
+	}
+
+	r.conn.Close()
+	cluster.WaitFor(t, 10*time.Second, func() error {
+		srv.lock.Lock()
+		defer srv.lock.Unlock()
+		if len(srv.clients) != 0 {
+			return fmt.Errorf("connection not torn down yet")
+		}
+		return nil
+	})
+	if p.expiry.Stop() {
+		t.Error("the query's timer was still pending after its connection closed")
+	}
+	c.lock.Lock()
+	defer c.lock.Unlock()
+	if len(c.queries) != 0 {
+		t.Errorf("%d queries kept by a closed connection, want 0", len(c.queries))
+	}
+}

@@ -1,0 +1,150 @@
+package agent
+
+import (
+	"fmt"
+	"maps"
+	"net"
+	"time"
+
+	"github.com/hashicorp/memberlist"
+	"github.com/openserf/serf/serf"
+)
+
+// The event coalescing the agent asks of Serf, as Serf's agent does:
+// member and user events are held back until coalescePeriod has passed
+// since the first, or quiescentPeriod without a new one.
+const (
+	coalescePeriod  = 3 * time.Second
+	quiescentPeriod = time.Second
+)
+
+// gossipSetup is the Serf configuration an agent Config comes to, with
+// what the banner shows of it.
+type gossipSetup struct {
+	serf      *serf.Config
+	bind      *net.TCPAddr // the address gossip binds to, after -iface
+	advertise *net.TCPAddr // nil when none is configured
+}
+
+// newGossipSetup turns the agent configuration into Serf's and
+// memberlist's, as `serf agent` does: the bind address (taken from the
+// interface with -iface), the advertise address, the key, the timing
+// profile and the Serf settings. Beside it, it returns what Serf tells
+// the user on the way (the address picked from the interface), which
+// comes before the error when there is one. The errors are worded as
+// Serf prints them.
+func newGossipSetup(conf *Config) (*gossipSetup, []string, error) {
+	var notices []string
+	bindIP, bindPort, err := conf.AddrParts(conf.BindAddr)
+	if err != nil {
+		return nil, nil, fmt.Errorf("Invalid bind address: %w", err)
+	}
+	iface, _ := conf.NetworkInterface()
+	if iface != nil {
+		ip, notice, err := interfaceAddr(iface, conf.Interface, bindIP)
+		if notice != "" {
+			notices = append(notices, notice)
+		}
+		if err != nil {
+			return nil, notices, err
+		}
+		bindIP = ip
+	}
+
+	g := &gossipSetup{bind: &net.TCPAddr{IP: net.ParseIP(bindIP), Port: bindPort}}
+	var advertiseIP string
+	var advertisePort int
+	if conf.AdvertiseAddr != "" {
+		if advertiseIP, advertisePort, err = conf.AddrParts(conf.AdvertiseAddr); err != nil {
+			return nil, notices, fmt.Errorf("Invalid advertise address: %w", err)
+		}
+		g.advertise = &net.TCPAddr{IP: net.ParseIP(advertiseIP), Port: advertisePort}
+	}
+	key, err := conf.EncryptBytes()
+	if err != nil {
+		return nil, notices, fmt.Errorf("Invalid encryption key: %w", err)
+	}
+	ml, err := memberlistProfile(conf.Profile)
+	if err != nil {
+		return nil, notices, err
+	}
+	ml.BindAddr, ml.BindPort = bindIP, bindPort
+	ml.AdvertiseAddr, ml.AdvertisePort = advertiseIP, advertisePort
+	ml.SecretKey = key
+	ml.EnableCompression = isTrue(conf.EnableCompression)
+
+	sc := serf.DefaultConfig()
+	sc.MemberlistConfig = ml
+	sc.NodeName = conf.NodeName
+	sc.Tags = maps.Clone(conf.Tags)
+	sc.SnapshotPath = conf.SnapshotPath
+	sc.ProtocolVersion = uint8(conf.Protocol)
+	sc.CoalescePeriod, sc.QuiescentPeriod = coalescePeriod, quiescentPeriod
+	sc.UserCoalescePeriod, sc.UserQuiescentPeriod = coalescePeriod, quiescentPeriod
+	if conf.QueryResponseSizeLimit != nil {
+		sc.QueryResponseSizeLimit = *conf.QueryResponseSizeLimit
+	}
+	if conf.QuerySizeLimit != nil {
+		sc.QuerySizeLimit = *conf.QuerySizeLimit
+	}
+	if conf.UserEventSizeLimit != nil {
+		sc.UserEventSizeLimit = *conf.UserEventSizeLimit
+	}
+	if d := conf.ReconnectInterval(); d > 0 {
+		sc.ReconnectInterval = d
+	}
+	if d := conf.ReconnectTimeout(); d > 0 {
+		sc.ReconnectTimeout = d
+	}
+	if d := conf.TombstoneTimeout(); d > 0 {
+		sc.TombstoneTimeout = d
+	}
+	sc.EnableNameConflictResolution = !isTrue(conf.DisableNameResolution)
+	sc.RejoinAfterLeave = isTrue(conf.RejoinAfterLeave)
+	sc.BroadcastTimeout = conf.BroadcastTimeout()
+	g.serf = sc
+	return g, notices, nil
+}
+
+// memberlistProfile is memberlist's configuration for a timing profile.
+func memberlistProfile(name string) (*memberlist.Config, error) {
+	switch name {
+	case "lan":
+		return memberlist.DefaultLANConfig(), nil
+	case "wan":
+		return memberlist.DefaultWANConfig(), nil
+	case "local":
+		return memberlist.DefaultLocalConfig(), nil
+	}
+	return nil, fmt.Errorf("Unknown profile: %s", name)
+}
+
+// interfaceAddr checks -iface against the bind IP: with 0.0.0.0 it picks
+// the interface's first address that is not link-local (and returns the
+// notice Serf prints about it), otherwise the interface must have that
+// address. name is the interface as configured.
+func interfaceAddr(iface *net.Interface, name, bindIP string) (ip, notice string, err error) {
+	addrs, err := iface.Addrs()
+	if err != nil {
+		return "", "", fmt.Errorf("Failed to get interface addresses: %w", err)
+	}
+	if len(addrs) == 0 {
+		return "", "", fmt.Errorf("Interface '%s' has no addresses", name)
+	}
+	if bindIP != "0.0.0.0" {
+		for _, a := range addrs {
+			if n, ok := a.(*net.IPNet); ok && n.IP.String() == bindIP {
+				return bindIP, "", nil
+			}
+		}
+		return "", "", fmt.Errorf("Interface '%s' has no '%s' address", name, bindIP)
+	}
+	for _, a := range addrs {
+		n, ok := a.(*net.IPNet)
+		if !ok || n.IP.IsLinkLocalUnicast() {
+			continue
+		}
+		return n.IP.String(), fmt.Sprintf("Using interface '%s' address '%s'", name, n.IP), nil
+	}
+	return "", "", fmt.Errorf("Failed to find usable address for interface '%s'", name)
+}
