@@ -8,15 +8,16 @@ import (
 	"github.com/hashicorp/cli"
 )
 
-// Commands returns the factory for every subcommand, keyed by the name
-// typed on the command line. All commands share ui. Commands that wait
+// Commands returns the factory for every client subcommand, keyed by the
+// name typed on the command line; `serf agent` is package agentcmd's,
+// which cmd/serf adds, so that this package never reaches the serf
+// library. All commands share ui. Commands that wait
 // (query, monitor, reachability) end on an interrupt; serf agent handles
 // its own signals. There is no help command, as in Serf.
 func Commands(ui cli.Ui) map[string]cli.CommandFactory {
 	// Made when the first waiting command is built, and only once.
 	interrupt := sync.OnceValue(interrupted)
 	return map[string]cli.CommandFactory{
-		"agent":        func() (cli.Command, error) { return &AgentCommand{UI: ui}, nil },
 		"event":        func() (cli.Command, error) { return &EventCommand{UI: ui}, nil },
 		"force-leave":  func() (cli.Command, error) { return &ForceLeaveCommand{UI: ui}, nil },
 		"info":         func() (cli.Command, error) { return &InfoCommand{UI: ui}, nil },

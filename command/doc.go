@@ -9,6 +9,7 @@
 // go to stderr.
 //
 // Commands that talk to a running agent do so only through the client
-// package. Only the agent subcommand reaches into the agent package.
+// package. The agent subcommand is package command/agentcmd, the only one that
+// reaches into the agent package; this package never does.
 // Commands never call os.Exit: Run returns the exit code.
 package command

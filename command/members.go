@@ -9,6 +9,8 @@ import (
 
 	"github.com/hashicorp/cli"
 	"github.com/openserf/serf/client"
+
+	"github.com/openserf/serf/command/flags"
 )
 
 // roleDeprecation is printed when members is given -role, which Serf
@@ -29,7 +31,7 @@ type membersOptions struct {
 	name     string
 	role     string
 	status   string
-	tags     listFlag
+	tags     flags.List
 }
 
 func (c *MembersCommand) Synopsis() string { return "Lists the members of a Serf cluster" }
@@ -59,7 +61,7 @@ func (c *MembersCommand) Run(args []string) int {
 		c.UI.Output(roleDeprecation)
 		o.tags = append(o.tags, "role="+o.role)
 	}
-	filter, err := parseTags(o.tags)
+	filter, err := flags.ParseTags(o.tags)
 	if err != nil {
 		return printFailure(c.UI, o.format, fmt.Sprintf("Error: %s", err))
 	}

@@ -8,6 +8,8 @@ import (
 
 	"github.com/hashicorp/cli"
 	"github.com/openserf/serf/client"
+
+	"github.com/openserf/serf/command/flags"
 )
 
 // QueryCommand is `serf query`: it sends a query through the cluster and
@@ -25,7 +27,7 @@ func (c *QueryCommand) Help() string     { return strings.TrimSpace(queryHelp) }
 // queryOptions are the query command's flags.
 type queryOptions struct {
 	rpcFlags
-	nodes, tags listFlag
+	nodes, tags flags.List
 	timeout     time.Duration
 	noAck       bool
 	format      string
@@ -82,7 +84,7 @@ func (c *QueryCommand) Run(args []string) int {
 		return 1
 	}
 
-	filterTags, err := parseTags(o.tags)
+	filterTags, err := flags.ParseTags(o.tags)
 	if err != nil {
 		return fail(fmt.Sprintf("Error: %s", err), false)
 	}

@@ -5,6 +5,8 @@ import (
 	"strings"
 
 	"github.com/hashicorp/cli"
+
+	"github.com/openserf/serf/command/flags"
 )
 
 // TagsCommand is `serf tags`: it sets and deletes tags of a running
@@ -16,8 +18,8 @@ type TagsCommand struct {
 // tagsOptions holds the parsed flags of TagsCommand.
 type tagsOptions struct {
 	rpcFlags
-	set    listFlag
-	delete listFlag
+	set    flags.List
+	delete flags.List
 }
 
 func (c *TagsCommand) Synopsis() string { return "Modify tags of a running Serf agent" }
@@ -50,7 +52,7 @@ func (c *TagsCommand) Run(args []string) int {
 	}
 	defer rpc.Close()
 
-	tags, err := parseTags(o.set)
+	tags, err := flags.ParseTags(o.set)
 	if err != nil {
 		return failf(c.UI, "Error: %s", err)
 	}

@@ -9,6 +9,7 @@ import (
 
 	"github.com/hashicorp/cli"
 	"github.com/openserf/serf/command"
+	"github.com/openserf/serf/command/agentcmd"
 )
 
 func main() {
@@ -30,9 +31,11 @@ func run(args []string) int {
 	// scripts that parse Serf's output expect it there.
 	ui := &cli.BasicUi{Writer: os.Stdout, Reader: os.Stdin}
 
+	commands := command.Commands(ui)
+	commands["agent"] = func() (cli.Command, error) { return &agentcmd.AgentCommand{UI: ui}, nil }
 	c := &cli.CLI{
 		Args:     versionArgs(args),
-		Commands: command.Commands(ui),
+		Commands: commands,
 		HelpFunc: cli.BasicHelpFunc("serf"),
 	}
 	code, err := c.Run()

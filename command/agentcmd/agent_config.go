@@ -1,4 +1,4 @@
-package command
+package agentcmd
 
 import (
 	"errors"
@@ -9,6 +9,8 @@ import (
 
 	"github.com/hashicorp/cli"
 	"github.com/openserf/serf/agent"
+
+	"github.com/openserf/serf/command/flags"
 )
 
 // errAgentFlags marks a command-line parse error. The flag package has
@@ -77,12 +79,12 @@ func (f *agentFlags) flagSet(stderr io.Writer) *flag.FlagSet {
 
 	fs.StringVar(&c.BindAddr, "bind", "", "address to bind the gossip listeners to")
 	fs.StringVar(&c.AdvertiseAddr, "advertise", "", "address to advertise to the cluster")
-	fs.Var((*listFlag)(&f.paths), "config-file", "JSON file to read the configuration from")
-	fs.Var((*listFlag)(&f.paths), "config-dir", "directory of JSON files to read the configuration from")
+	fs.Var((*flags.List)(&f.paths), "config-file", "JSON file to read the configuration from")
+	fs.Var((*flags.List)(&f.paths), "config-dir", "directory of JSON files to read the configuration from")
 	fs.StringVar(&c.EncryptKey, "encrypt", "", "base64 gossip encryption key")
 	fs.StringVar(&c.KeyringFile, "keyring-file", "", "path to the keyring file")
-	fs.Var((*listFlag)(&c.EventHandlers), "event-handler", "script to run on events")
-	fs.Var((*listFlag)(&c.StartJoin), "join", "address of an agent to join at start")
+	fs.Var((*flags.List)(&c.EventHandlers), "event-handler", "script to run on events")
+	fs.Var((*flags.List)(&c.StartJoin), "join", "address of an agent to join at start")
 	fs.BoolVar(&f.replay, "replay", false, "replay past user events when joining")
 	fs.StringVar(&c.LogLevel, "log-level", "", "log level")
 	fs.StringVar(&c.NodeName, "node", "", "node name")
@@ -91,7 +93,7 @@ func (f *agentFlags) flagSet(stderr io.Writer) *flag.FlagSet {
 	fs.StringVar(&c.RPCAddr, "rpc-addr", "", "address of the RPC listener")
 	fs.StringVar(&c.Profile, "profile", "", "timing profile: lan, wan or local")
 	fs.StringVar(&c.SnapshotPath, "snapshot", "", "path to the snapshot file")
-	fs.Var((*listFlag)(&f.tags), "tag", "tag as key=value")
+	fs.Var((*flags.List)(&f.tags), "tag", "tag as key=value")
 	fs.StringVar(&c.Discover, "discover", "", "mDNS cluster name")
 	fs.StringVar(&c.Interface, "iface", "", "network interface to bind to")
 	fs.StringVar(&c.MDNS.Interface, "mdns-iface", "", "network interface for mDNS")
@@ -99,7 +101,7 @@ func (f *agentFlags) flagSet(stderr io.Writer) *flag.FlagSet {
 	fs.BoolVar(&f.mdnsNoIPv6, "mdns-disable-ipv6", false, "no IPv6 for mDNS")
 	fs.StringVar(&c.TagsFile, "tags-file", "", "tag persistence file")
 	fs.BoolVar(&f.syslog, "syslog", false, "also log to syslog")
-	fs.Var((*listFlag)(&c.RetryJoin), "retry-join", "address of an agent to join, retrying")
+	fs.Var((*flags.List)(&c.RetryJoin), "retry-join", "address of an agent to join, retrying")
 	fs.IntVar(&f.retryMax, "retry-max", 0, "maximum retry join attempts (0: no limit)")
 	fs.StringVar(&f.retryInterval, "retry-interval", "", "interval between retry joins")
 	fs.BoolVar(&f.rejoin, "rejoin", false, "rejoin after a previous leave")
@@ -153,7 +155,7 @@ func parseAgentFlags(args []string, ui cli.Ui, stderr io.Writer) (*agent.Config,
 		c.Protocol = f.protocol
 	}
 
-	tags, err := parseTags(f.tags)
+	tags, err := flags.ParseTags(f.tags)
 	if err != nil {
 		return nil, nil, uiError(ui, fmt.Sprintf("Error: %s", err))
 	}

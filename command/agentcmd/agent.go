@@ -1,4 +1,4 @@
-package command
+package agentcmd
 
 import (
 	"errors"
