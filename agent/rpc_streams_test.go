@@ -3,7 +3,6 @@ package agent
 import (
 	"bytes"
 	"fmt"
-	"io"
 	"net"
 	"strings"
 	"testing"
@@ -18,30 +17,9 @@ import (
 // client give up after writeTimeout.
 func rpcTestServer(t *testing.T, writeTimeout time.Duration) (*Agent, *RPCServer, string, *cluster.SafeBuffer) {
 	t.Helper()
-	sc := cluster.Config("rpcw")
-	sc.UserEventSizeLimit = serf.UserEventSizeLimit
-	logs := &cluster.SafeBuffer{}
-	ring := NewLogRing(512)
-	a, err := Create(sc, Options{}, io.MultiWriter(logs, ring))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := a.Start(); err != nil {
-		t.Fatal(err)
-	}
-	l, err := net.Listen("tcp", sc.MemberlistConfig.BindAddr+":0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := newRPCServer(a, "", l, ring, a.Logger(), writeTimeout)
-	t.Cleanup(func() {
-		srv.Shutdown()
-		_ = a.Shutdown()
-		if t.Failed() {
-			t.Logf("agent log:\n%s", logs.String())
-		}
+	return rpcTestServerWith(t, "", Options{}, writeTimeout, func(sc *serf.Config) {
+		sc.UserEventSizeLimit = serf.UserEventSizeLimit
 	})
-	return a, srv, l.Addr().String(), logs
 }
 
 // onlyClient returns the server's one connection.

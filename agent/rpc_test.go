@@ -25,6 +25,15 @@ func rpcTestAgent(t testing.TB, authKey string, tweaks ...func(*serf.Config)) (*
 // rpcTestAgentWith is rpcTestAgent with agent options.
 func rpcTestAgentWith(t testing.TB, authKey string, opts Options, tweaks ...func(*serf.Config)) (*Agent, string, *cluster.SafeBuffer) {
 	t.Helper()
+	a, _, addr, logs := rpcTestServerWith(t, authKey, opts, rpcWriteTimeout, tweaks...)
+	return a, addr, logs
+}
+
+// rpcTestServerWith is rpcTestAgentWith with the time a write to a client
+// may take, returning the RPC server too.
+func rpcTestServerWith(t testing.TB, authKey string, opts Options, writeTimeout time.Duration,
+	tweaks ...func(*serf.Config)) (*Agent, *RPCServer, string, *cluster.SafeBuffer) {
+	t.Helper()
 	sc := cluster.Config("rpc")
 	for _, tw := range tweaks {
 		tw(sc)
@@ -42,16 +51,15 @@ func rpcTestAgentWith(t testing.TB, authKey string, opts Options, tweaks ...func
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv := NewRPCServer(a, authKey, l, ring, a.Logger())
+	srv := newRPCServer(a, authKey, l, ring, a.Logger(), writeTimeout)
 	t.Cleanup(func() {
 		srv.Shutdown()
 		_ = a.Shutdown()
-		a.Wait()
 		if t.Failed() {
 			t.Logf("agent log:\n%s", logs.String())
 		}
 	})
-	return a, l.Addr().String(), logs
+	return a, srv, l.Addr().String(), logs
 }
 
 // rawConn speaks the RPC protocol by hand.
