@@ -111,7 +111,6 @@ func newEngine(t *testing.T) *engine {
 const dockerdShell = `set -e
 mount -t proc proc /proc
 mount -t tmpfs tmpfs /run
-ip link set lo up
 exec "$@"`
 
 // startDockerd starts a Docker engine of the test's own and points e at
