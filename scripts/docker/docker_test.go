@@ -77,10 +77,11 @@ func testOurImage(t *testing.T, e *engine, prefix, base, serf string) {
 	// docs/operations.md: it shows the agent's log as the container's.
 	stopped := l.start("serf3", image, env, "tail", "-n", "+1", "-F", "/var/log/serf.log")
 	all := []string{watcher, ender, stopped}
+	allAlive := map[string]string{"serf1": "alive", "serf2": "alive", "serf3": "alive"}
 
 	start := time.Now()
 	for _, c := range all {
-		waitFor(t, formTimeout, l.sees(c, map[string]string{"serf1": "alive", "serf2": "alive", "serf3": "alive"}))
+		waitFor(t, formTimeout, l.sees(c, allAlive))
 	}
 	figure(t, "cluster formed by -discover (three containers)", time.Since(start))
 
@@ -104,6 +105,7 @@ func testOurImage(t *testing.T, e *engine, prefix, base, serf string) {
 	})
 
 	t.Run("CommandEnds", func(t *testing.T) {
+		l.settle(t, all...)
 		start := time.Now()
 		l.must(t, "exec", ender, "touch", "/tmp/done")
 		waitFor(t, leaveTimeout, l.sees(watcher, map[string]string{"serf2": "left"}))
@@ -113,6 +115,7 @@ func testOurImage(t *testing.T, e *engine, prefix, base, serf string) {
 	})
 
 	t.Run("Stop", func(t *testing.T) {
+		l.settle(t, all...)
 		start := time.Now()
 		l.must(t, "stop", stopped) // Docker's default grace period
 		took := time.Since(start)
@@ -125,7 +128,7 @@ func testOurImage(t *testing.T, e *engine, prefix, base, serf string) {
 		// tail, killed by the SIGTERM passed on to it.
 		l.wantExit(t, stopped, 143)
 		l.wantLog(t, stopped, "==> Gracefully shutting down agent...")
-		if logs := l.must(t, "logs", stopped); !strings.Contains(logs, "Serf agent running!") {
+		if logs := l.must(t, "logs", stopped); !strings.Contains(logs, "==> Serf agent running!") {
 			t.Errorf("docker logs of the tail -F container lack the agent's banner:\n%s", logs)
 		}
 	})
@@ -134,25 +137,9 @@ func testOurImage(t *testing.T, e *engine, prefix, base, serf string) {
 		start := time.Now()
 		l.must(t, "start", ender, stopped)
 		for _, c := range all {
-			waitFor(t, restartTimeout, l.sees(c, map[string]string{"serf1": "alive", "serf2": "alive", "serf3": "alive"}))
+			waitFor(t, restartTimeout, l.sees(c, allAlive))
 		}
 		figure(t, "docker start of two stopped containers -> alive again", time.Since(start))
-	})
-
-	t.Run("Restart", func(t *testing.T) {
-		start := time.Now()
-		l.must(t, "restart", ender)
-		took := time.Since(start)
-		figure(t, "docker restart (stop and start)", took)
-		if took >= stopBudget {
-			t.Errorf("docker restart took %v, want less than %v", took, stopBudget)
-		}
-		// The new agent has joined (it sees the others) and the others
-		// see it.
-		waitFor(t, restartTimeout, l.sees(ender, map[string]string{"serf1": "alive", "serf3": "alive"}))
-		waitFor(t, restartTimeout, l.sees(watcher, map[string]string{"serf2": "alive"}))
-		figure(t, "docker restart -> alive again", time.Since(start))
-		l.wantLogCount(t, watcher, "EventMemberLeave: serf2 ", 2)
 	})
 
 	t.Run("Kill", func(t *testing.T) {
@@ -161,15 +148,33 @@ func testOurImage(t *testing.T, e *engine, prefix, base, serf string) {
 		waitFor(t, failTimeout, l.sees(watcher, map[string]string{"serf3": "failed"}))
 		figure(t, "docker kill -s KILL -> peers see failed", time.Since(start))
 		l.wantExit(t, stopped, 137)
+	})
 
-		start = time.Now()
-		l.must(t, "restart", stopped)
-		waitFor(t, restartTimeout, l.sees(stopped, map[string]string{"serf1": "alive", "serf2": "alive"}))
-		waitFor(t, restartTimeout, l.sees(watcher, map[string]string{"serf3": "alive"}))
-		figure(t, "docker restart after kill -> alive again", time.Since(start))
+	t.Run("Restart", func(t *testing.T) {
+		// The killed container first, then again while it runs: a stop
+		// (graceful, so well within the grace period) and a start. Docker
+		// gives a container that starts again the lowest free address of
+		// the network; with serf2 still running that is serf3's own, which
+		// matters: peers refuse a failed node that comes back at another
+		// address for a while (see docs/operations.md).
+		for _, what := range []string{"after kill", "while running"} {
+			start := time.Now()
+			l.must(t, "restart", stopped)
+			took := time.Since(start)
+			figure(t, "docker restart "+what, took)
+			if took >= stopBudget {
+				t.Errorf("docker restart %s took %v, want less than %v", what, took, stopBudget)
+			}
+			// The new agent has joined (it sees the watcher) and the
+			// watcher sees it.
+			waitFor(t, restartTimeout, l.sees(stopped, map[string]string{"serf1": "alive"}))
+			waitFor(t, restartTimeout, l.sees(watcher, map[string]string{"serf3": "alive"}))
+			figure(t, "docker restart "+what+" -> alive again", time.Since(start))
+		}
 	})
 
 	t.Run("Interrupt", func(t *testing.T) {
+		l.settle(t, all...)
 		start := time.Now()
 		l.must(t, "kill", "--signal", "INT", ender)
 		waitFor(t, leaveTimeout, l.sees(watcher, map[string]string{"serf2": "left"}))
@@ -369,6 +374,36 @@ func (l *lab) wantExit(t *testing.T, container string, want int) {
 	if out != strconv.Itoa(want) {
 		t.Errorf("exit code of %s = %s, want %d", container, out, want)
 	}
+}
+
+// joinSyncWindow is how long after a join our agents may still push/pull
+// their state with a member they pick (serf/join_sync.go: rounds 1 s and
+// then 2 s apart, measured over within 3.5 s of the last container's
+// start). A push/pull that carries a leaving member's state to a peer
+// before its leave intent does makes that peer declare the member failed
+// rather than left; see docs/operations.md. The graceful leaves this
+// test asserts are made after the window.
+const joinSyncWindow = 5 * time.Second
+
+// settle waits until each of containers has run for joinSyncWindow.
+func (l *lab) settle(t *testing.T, containers ...string) {
+	t.Helper()
+	waitFor(t, 2*joinSyncWindow, func() error {
+		for _, c := range containers {
+			out, err := l.docker("inspect", "--format", "{{.State.StartedAt}}", c)
+			if err != nil {
+				return err
+			}
+			started, err := time.Parse(time.RFC3339Nano, out)
+			if err != nil {
+				return fmt.Errorf("start time of %s: %w", c, err)
+			}
+			if age := time.Since(started); age < joinSyncWindow {
+				return fmt.Errorf("%s has run for %v, less than %v", c, age.Round(time.Millisecond), joinSyncWindow)
+			}
+		}
+		return nil
+	})
 }
 
 // agentLog returns the agent's log, /var/log/serf.log, of container,

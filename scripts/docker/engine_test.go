@@ -14,6 +14,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -110,7 +111,6 @@ func newEngine(t *testing.T) *engine {
 const dockerdShell = `set -e
 mount -t proc proc /proc
 mount -t tmpfs tmpfs /run
-ip link set lo up
 exec "$@"`
 
 // startDockerd starts a Docker engine of the test's own and points e at
@@ -124,12 +124,15 @@ exec "$@"`
 // process in its PID namespace.
 func startDockerd(t *testing.T, e *engine, dockerd string) {
 	t.Helper()
+	removeStaleEngines(t)
 	// A short path: the engine's sockets live under it, and a socket path
 	// must fit in 108 bytes.
-	dir, err := os.MkdirTemp("", "serf-dockerd-")
+	dir, err := os.MkdirTemp("", dockerdDirPrefix)
 	if err != nil {
 		t.Fatal(err)
 	}
+	// The owner's PID tells a later run whether the files are stale.
+	check(t, os.WriteFile(filepath.Join(dir, "owner.pid"), []byte(strconv.Itoa(os.Getpid())), 0o644))
 	t.Cleanup(func() {
 		if err := os.RemoveAll(dir); err != nil {
 			t.Errorf("removing the engine's files: %v", err)
@@ -214,6 +217,33 @@ func startDockerd(t *testing.T, e *engine, dockerd string) {
 			t.Fatalf("dockerd does not answer after 60 s: %v\n%s", err, tail(logPath, 30))
 		}
 		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+// dockerdDirPrefix names the temporary directories of the engines the
+// tests start, and their cgroup parents.
+const dockerdDirPrefix = "serf-dockerd-"
+
+// removeStaleEngines removes what engines of earlier runs left behind when
+// their test process was killed (the kernel ended the engines themselves):
+// their files and their empty cgroup parents. A directory whose owner
+// still runs is left alone.
+func removeStaleEngines(tb testing.TB) {
+	dirs, _ := filepath.Glob(filepath.Join(os.TempDir(), dockerdDirPrefix+"*"))
+	for _, dir := range dirs {
+		b, err := os.ReadFile(filepath.Join(dir, "owner.pid"))
+		if err != nil {
+			continue
+		}
+		pid, err := strconv.Atoi(strings.TrimSpace(string(b)))
+		if err != nil || syscall.Kill(pid, 0) == nil {
+			continue
+		}
+		tb.Logf("removing the files of a Docker engine left by an earlier run: %s", dir)
+		removeCgroups(tb, filepath.Base(dir))
+		if err := os.RemoveAll(dir); err != nil {
+			tb.Logf("removing %s: %v", dir, err)
+		}
 	}
 }
 
