@@ -9,7 +9,8 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
-	"syscall"
+
+	"github.com/openserf/serf/internal/testutil/oracle"
 )
 
 // treeVersion names the recipe of the cached tree. Bump it whenever
@@ -54,7 +55,7 @@ func ensureTree(cache string) (string, error) {
 	if err := os.MkdirAll(cache, 0o755); err != nil {
 		return "", err
 	}
-	unlock, err := lockFile(filepath.Join(cache, "lock"))
+	unlock, err := oracle.LockFile(filepath.Join(cache, "lock"))
 	if err != nil {
 		return "", err
 	}
@@ -207,25 +208,6 @@ func mirrorFromList(path string) (string, bool) {
 		}
 	}
 	return "", false
-}
-
-// lockFile takes an exclusive flock on path and returns its release.
-func lockFile(path string) (func(), error) {
-	f, err := os.OpenFile(path, os.O_CREATE|os.O_RDWR, 0o644)
-	if err != nil {
-		return nil, err
-	}
-	for {
-		err = syscall.Flock(int(f.Fd()), syscall.LOCK_EX)
-		if !errors.Is(err, syscall.EINTR) {
-			break
-		}
-	}
-	if err != nil {
-		f.Close()
-		return nil, fmt.Errorf("lock %s: %w", path, err)
-	}
-	return func() { f.Close() }, nil
 }
 
 // tail returns the last n lines of s.

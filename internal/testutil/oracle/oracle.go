@@ -136,7 +136,7 @@ func install(version string) (string, error) {
 		return "", err
 	}
 
-	unlock, err := lockFile(filepath.Join(dir, version+".lock"))
+	unlock, err := LockFile(filepath.Join(dir, version+".lock"))
 	if err != nil {
 		return "", err
 	}
@@ -171,10 +171,11 @@ func install(version string) (string, error) {
 	return bin, nil
 }
 
-// lockFile takes an exclusive flock on path, creating it if needed, and
+// LockFile takes an exclusive flock on path, creating it if needed, and
 // returns the function that releases it. It blocks while another process
-// holds the lock.
-func lockFile(path string) (unlock func(), err error) {
+// holds the lock. Caches that several test processes fill (the oracles
+// here, the systemd tree) take it around the fill.
+func LockFile(path string) (unlock func(), err error) {
 	f, err := os.OpenFile(path, os.O_CREATE|os.O_RDWR, 0o644)
 	if err != nil {
 		return nil, err
