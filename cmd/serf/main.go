@@ -34,9 +34,15 @@ func run(args []string) int {
 	commands := command.Commands(ui)
 	commands["agent"] = func() (cli.Command, error) { return &agentcmd.AgentCommand{UI: ui}, nil }
 	c := &cli.CLI{
+		Name:     "serf",
 		Args:     versionArgs(args),
 		Commands: commands,
 		HelpFunc: cli.BasicHelpFunc("serf"),
+		// Shell completion of commands, beyond Serf: bash and zsh call
+		// the binary with COMP_LINE set, and -autocomplete-install or
+		// -autocomplete-uninstall, given before any command, add or
+		// remove the line in ~/.bashrc and ~/.zshrc that makes them.
+		Autocomplete: true,
 	}
 	code, err := c.Run()
 	if err != nil {
