@@ -38,27 +38,14 @@ func rpcTestServerWith(t testing.TB, authKey string, opts Options, writeTimeout 
 	for _, tw := range tweaks {
 		tw(sc)
 	}
-	logs := &cluster.SafeBuffer{}
 	ring := NewLogRing(512)
-	a, err := Create(sc, opts, io.MultiWriter(logs, ring))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := a.Start(); err != nil {
-		t.Fatal(err)
-	}
+	a, logs := startAgentWith(t, sc, opts, ring)
 	l, err := net.Listen("tcp", sc.MemberlistConfig.BindAddr+":0")
 	if err != nil {
 		t.Fatal(err)
 	}
 	srv := newRPCServer(a, authKey, l, ring, a.Logger(), writeTimeout)
-	t.Cleanup(func() {
-		srv.Shutdown()
-		_ = a.Shutdown()
-		if t.Failed() {
-			t.Logf("agent log:\n%s", logs.String())
-		}
-	})
+	t.Cleanup(srv.Shutdown) // before the agent's cleanup: cleanups run last first
 	return a, srv, l.Addr().String(), logs
 }
 

@@ -3,6 +3,7 @@ package agent
 import (
 	"errors"
 	"fmt"
+	"io"
 	"strings"
 	"sync"
 	"testing"
@@ -20,10 +21,18 @@ const mustReturnWithin = 300 * time.Millisecond
 
 // startAgent creates and starts an agent on a test serf config, logging
 // into the returned buffer, and shuts it down at cleanup.
-func startAgent(t *testing.T, sc *serf.Config) (*Agent, *cluster.SafeBuffer) {
+func startAgent(t testing.TB, sc *serf.Config) (*Agent, *cluster.SafeBuffer) {
+	t.Helper()
+	return startAgentWith(t, sc, Options{})
+}
+
+// startAgentWith is startAgent with agent options, its log also written
+// to more (such as the LogRing an RPC server serves monitors from). It is
+// the one in-process agent of this package's tests.
+func startAgentWith(t testing.TB, sc *serf.Config, opts Options, more ...io.Writer) (*Agent, *cluster.SafeBuffer) {
 	t.Helper()
 	logs := &cluster.SafeBuffer{}
-	a, err := Create(sc, Options{}, logs)
+	a, err := Create(sc, opts, io.MultiWriter(append([]io.Writer{logs}, more...)...))
 	if err != nil {
 		t.Fatal(err)
 	}
