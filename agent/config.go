@@ -168,6 +168,12 @@ type Config struct {
 	EnableSyslog   *bool  `mapstructure:"enable_syslog"`
 	SyslogFacility string `mapstructure:"syslog_facility"`
 
+	// LogJSON writes the log lines to the terminal and syslog as JSON
+	// objects, one a line (LogLineJSON), instead of Serf's text. `serf
+	// monitor` still gets text. Default false; a reload does not change
+	// it.
+	LogJSON *bool `mapstructure:"log_json"`
+
 	// RetryJoin lists addresses joined in the background until one join
 	// succeeds. Merging concatenates.
 	RetryJoin []string `mapstructure:"retry_join"`
@@ -240,6 +246,7 @@ func DefaultConfig() *Config {
 		},
 		DisableNameResolution:   valuePtr(false),
 		EnableSyslog:            valuePtr(false),
+		LogJSON:                 valuePtr(false),
 		SyslogFacility:          "LOCAL0",
 		RetryMaxAttempts:        valuePtr(0),
 		RetryIntervalRaw:        DefaultRetryInterval.String(),
@@ -432,6 +439,7 @@ func overlay(dst, src *Config) {
 	setString(&dst.TombstoneTimeoutRaw, src.TombstoneTimeoutRaw)
 	setPtr(&dst.DisableNameResolution, src.DisableNameResolution)
 	setPtr(&dst.EnableSyslog, src.EnableSyslog)
+	setPtr(&dst.LogJSON, src.LogJSON)
 	setString(&dst.SyslogFacility, src.SyslogFacility)
 	dst.RetryJoin = concat(dst.RetryJoin, src.RetryJoin)
 	setPtr(&dst.RetryMaxAttempts, src.RetryMaxAttempts)

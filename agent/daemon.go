@@ -49,6 +49,9 @@ type daemon struct {
 func New(conf *Config, terminal io.Writer) (*Agent, []string, error) {
 	conf = MergeConfig(nil, conf)
 
+	if isTrue(conf.LogJSON) {
+		terminal = NewJSONLogWriter(terminal)
+	}
 	filter := NewLevelFilter(conf.LogLevel, terminal)
 	ring := NewLogRing(logRingLines)
 	writers := []io.Writer{filter, ring}
@@ -58,6 +61,7 @@ func New(conf *Config, terminal io.Writer) (*Agent, []string, error) {
 		if syslog, err = NewSyslogWriter(conf.SyslogFacility, conf.LogLevel); err != nil {
 			return nil, nil, fmt.Errorf("Syslog setup failed: %w", err)
 		}
+		syslog.json = isTrue(conf.LogJSON)
 		writers = append(writers, syslog)
 	}
 

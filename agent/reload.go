@@ -42,6 +42,10 @@ func (a *Agent) Reload(conf *Config) error {
 		a.logger.Printf("[INFO] agent: Reload changed the log level from %s to %s",
 			strings.ToUpper(old.LogLevel), strings.ToUpper(conf.LogLevel))
 	}
+	if isTrue(conf.LogJSON) != isTrue(old.LogJSON) {
+		a.logger.Printf("[WARN] agent: Reload cannot change log_json; it takes effect when the agent restarts")
+		conf.LogJSON = old.LogJSON
+	}
 	a.conf = conf
 
 	if err := a.UpdateEventHandlers(conf.EventScripts()); err != nil {

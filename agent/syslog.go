@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"fmt"
 	"strings"
+	"time"
 
 	gsyslog "github.com/hashicorp/go-syslog"
 )
@@ -23,6 +24,7 @@ var syslogPriority = map[string]gsyslog.Priority{
 type SyslogWriter struct {
 	filter *LevelFilter
 	out    gsyslog.Syslogger
+	json   bool // send the whole line as a JSON object (log_json)
 }
 
 // NewSyslogWriter opens syslog with the given facility (LOCAL0 ... by
@@ -50,6 +52,9 @@ func (s *SyslogWriter) Write(p []byte) (int, error) {
 				line = bytes.TrimLeft(p[start+end+1:], " ")
 			}
 		}
+	}
+	if s.json {
+		line = LogLineJSON(bytes.TrimRight(p, "\n"), time.Now())
 	}
 	if err := s.out.WriteLevel(prio, line); err != nil {
 		return 0, fmt.Errorf("syslog: %w", err)

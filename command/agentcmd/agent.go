@@ -40,6 +40,7 @@ func (c *AgentCommand) Help() string {
 // Run starts the agent and blocks until it ends; the exit code follows
 // Serf: 0 after a graceful leave or an RPC leave, 1 otherwise.
 func (c *AgentCommand) Run(args []string) int {
+	plain := c.UI
 	c.UI = &cli.PrefixedUi{OutputPrefix: "==> ", InfoPrefix: "    ", ErrorPrefix: "==> ", Ui: c.UI}
 	c.args = args
 
@@ -60,8 +61,14 @@ func (c *AgentCommand) Run(args []string) int {
 		return 1
 	}
 
-	// Log lines wait until the banner is out.
-	gate := &agent.GatedWriter{Writer: &cli.UiWriter{Ui: c.UI}}
+	// Log lines wait until the banner is out. Text lines are indented
+	// under it, as Serf's; JSON lines are not, so each line is one object
+	// from its first byte.
+	logUI := c.UI
+	if conf.LogJSON != nil && *conf.LogJSON {
+		logUI = plain
+	}
+	gate := &agent.GatedWriter{Writer: &cli.UiWriter{Ui: logUI}}
 	a, notices, err := agent.New(conf, gate)
 	for _, n := range notices {
 		c.UI.Output(n)
@@ -213,6 +220,8 @@ Options:
   -join=addr               Member to join at start; may be repeated. Failing
                            to join any of them stops the agent.
   -log-level=info          trace, debug, info, warn or err.
+  -log-json                Log one JSON object per line instead of text
+                           (to the terminal and syslog; not to monitor).
   -node=name               Node name, unique in the cluster. Default: the
                            host name.
   -profile=lan             Timing profile: lan, wan or local.

@@ -63,7 +63,7 @@ type agentFlags struct {
 	paths, tags                     []string
 	protocol, retryMax              int
 	retryInterval, broadcastTimeout string
-	replay, syslog, rejoin          bool
+	replay, syslog, rejoin, logJSON bool
 	mdnsNoIPv4, mdnsNoIPv6          bool
 	disableCompression              bool
 }
@@ -101,6 +101,7 @@ func (f *agentFlags) flagSet(stderr io.Writer) *flag.FlagSet {
 	fs.BoolVar(&f.mdnsNoIPv6, "mdns-disable-ipv6", false, "no IPv6 for mDNS")
 	fs.StringVar(&c.TagsFile, "tags-file", "", "tag persistence file")
 	fs.BoolVar(&f.syslog, "syslog", false, "also log to syslog")
+	fs.BoolVar(&f.logJSON, "log-json", false, "log JSON objects instead of text")
 	fs.Var((*flags.List)(&c.RetryJoin), "retry-join", "address of an agent to join, retrying")
 	fs.IntVar(&f.retryMax, "retry-max", 0, "maximum retry join attempts (0: no limit)")
 	fs.StringVar(&f.retryInterval, "retry-interval", "", "interval between retry joins")
@@ -142,6 +143,8 @@ func parseAgentFlags(args []string, ui cli.Ui, stderr io.Writer) (*agent.Config,
 			c.MDNS.DisableIPv6 = &f.mdnsNoIPv6
 		case "syslog":
 			c.EnableSyslog = &f.syslog
+		case "log-json":
+			c.LogJSON = &f.logJSON
 		case "retry-max":
 			c.RetryMaxAttempts = &f.retryMax
 		case "rejoin":

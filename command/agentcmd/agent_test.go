@@ -1,6 +1,7 @@
 package agentcmd
 
 import (
+	"encoding/json"
 	"fmt"
 	"net"
 	"os"
@@ -111,5 +112,45 @@ func TestAgentSignals(t *testing.T) {
 	out := ui.OutputWriter.String()
 	if !strings.Contains(out, "==> Caught signal: terminated") || strings.Contains(out, "Gracefully shutting down") {
 		t.Errorf("SIGTERM output:\n%s", out)
+	}
+}
+
+// With -log-json every log line under the banner is one JSON object from
+// its first byte; the banner and the "==>" lines stay text.
+func TestAgentLogJSON(t *testing.T) {
+	ip := cluster.IP()
+	ui, _, stop := runAgentCommand(t, "-node=lj", "-bind="+oracle.FreeAddr(t, ip),
+		"-rpc-addr="+oracle.FreeAddr(t, ip), "-profile=local", "-log-json")
+	cluster.WaitFor(t, 20*time.Second, func() error {
+		if !strings.Contains(ui.OutputWriter.String(), "\n"+`{"@level":"info","@message":"EventMemberJoin: lj `) {
+			return fmt.Errorf("no JSON member-join line yet")
+		}
+		return nil
+	})
+	if code := stop(); code != 0 {
+		t.Errorf("exit code after interrupt = %d, want 0", code)
+	}
+	out := ui.OutputWriter.String()
+	_, logs, ok := strings.Cut(out, "==> Log data will now stream in as it occurs:\n")
+	if !ok {
+		t.Fatalf("no banner in output:\n%s", out)
+	}
+	n := 0
+	for _, line := range strings.Split(logs, "\n") {
+		if line == "" || strings.HasPrefix(line, "==> ") {
+			continue
+		}
+		var obj map[string]string
+		if err := json.Unmarshal([]byte(line), &obj); err != nil || line[0] != '{' {
+			t.Errorf("log line %q is not a JSON object from its first byte (%v)", line, err)
+			continue
+		}
+		if obj["@module"] == "" || obj["@timestamp"] == "" {
+			t.Errorf("log line %q lacks @module or @timestamp", line)
+		}
+		n++
+	}
+	if n < 3 {
+		t.Errorf("only %d JSON log lines:\n%s", n, out)
 	}
 }
