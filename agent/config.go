@@ -26,8 +26,9 @@ const DefaultBindPort = 7946
 // Defaults for the settings whose accessors fall back to a value when
 // unset. DefaultConfig uses the same values.
 const (
-	DefaultRetryInterval    = 30 * time.Second
-	DefaultBroadcastTimeout = 5 * time.Second
+	DefaultRetryInterval       = 30 * time.Second
+	DefaultBroadcastTimeout    = 5 * time.Second
+	DefaultPrometheusRetention = time.Minute
 )
 
 // MaxUserEventSizeLimit is the largest user_event_size_limit the Serf
@@ -199,6 +200,11 @@ type Config struct {
 	StatsiteAddr string `mapstructure:"statsite_addr"`
 	StatsdAddr   string `mapstructure:"statsd_addr"`
 
+	// PrometheusRetentionRaw is how long /metrics keeps a series that is
+	// no longer reported (a script's timing, a peer's counter); 0 keeps
+	// them for ever. Default DefaultPrometheusRetention.
+	PrometheusRetentionRaw string `mapstructure:"prometheus_retention_time"`
+
 	// BroadcastTimeoutRaw bounds how long a leave or tag broadcast is
 	// waited for. Default 5s; LoadConfig raises anything below 1s to 1s.
 	BroadcastTimeoutRaw string `mapstructure:"broadcast_timeout"`
@@ -253,6 +259,7 @@ func DefaultConfig() *Config {
 		RejoinAfterLeave:        valuePtr(false),
 		EnableCompression:       valuePtr(true),
 		BroadcastTimeoutRaw:     DefaultBroadcastTimeout.String(),
+		PrometheusRetentionRaw:  DefaultPrometheusRetention.String(),
 		ValidateNodeNames:       valuePtr(false),
 		MsgpackUseNewTimeFormat: valuePtr(false),
 	}
@@ -298,6 +305,7 @@ func (c *Config) CheckDurations() error {
 		{"tombstone_timeout", c.TombstoneTimeoutRaw},
 		{"retry_interval", c.RetryIntervalRaw},
 		{"broadcast_timeout", c.BroadcastTimeoutRaw},
+		{"prometheus_retention_time", c.PrometheusRetentionRaw},
 	} {
 		if d.raw == "" {
 			continue
@@ -449,6 +457,7 @@ func overlay(dst, src *Config) {
 	setString(&dst.StatsiteAddr, src.StatsiteAddr)
 	setString(&dst.StatsdAddr, src.StatsdAddr)
 	setString(&dst.BroadcastTimeoutRaw, src.BroadcastTimeoutRaw)
+	setString(&dst.PrometheusRetentionRaw, src.PrometheusRetentionRaw)
 	setPtr(&dst.ValidateNodeNames, src.ValidateNodeNames)
 	setPtr(&dst.MsgpackUseNewTimeFormat, src.MsgpackUseNewTimeFormat)
 }
@@ -505,6 +514,12 @@ func (c *Config) RetryInterval() time.Duration {
 // unset.
 func (c *Config) BroadcastTimeout() time.Duration {
 	return parseDuration(c.BroadcastTimeoutRaw, DefaultBroadcastTimeout)
+}
+
+// PrometheusRetention is prometheus_retention_time, or
+// DefaultPrometheusRetention when unset; a negative one is 0.
+func (c *Config) PrometheusRetention() time.Duration {
+	return max(parseDuration(c.PrometheusRetentionRaw, DefaultPrometheusRetention), 0)
 }
 
 // parseDuration parses raw, or returns def when raw is empty. DecodeConfig

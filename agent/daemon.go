@@ -65,7 +65,7 @@ func New(conf *Config, terminal io.Writer) (*Agent, []string, error) {
 		writers = append(writers, syslog)
 	}
 
-	tel, err := StartTelemetry(conf.StatsiteAddr, conf.StatsdAddr)
+	tel, err := StartTelemetry(TelemetryConfig{StatsiteAddr: conf.StatsiteAddr, StatsdAddr: conf.StatsdAddr})
 	if err != nil {
 		return nil, nil, err
 	}
@@ -123,6 +123,10 @@ func (a *Agent) startDaemon() error {
 			return fmt.Errorf("Error starting mDNS listener: %w", err)
 		}
 		a.discovery = d
+	}
+
+	if err := a.telemetry.Register(newAgentCollector(a)); err != nil {
+		return fmt.Errorf("Failed to start metrics: %w", err)
 	}
 
 	l, err := net.Listen("tcp", conf.RPCAddr)

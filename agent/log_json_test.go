@@ -2,8 +2,8 @@ package agent
 
 import (
 	"bufio"
-	"errors"
 	"encoding/json"
+	"errors"
 	"maps"
 	"strings"
 	"testing"

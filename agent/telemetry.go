@@ -6,6 +6,7 @@ import (
 	"time"
 
 	metrics "github.com/hashicorp/go-metrics"
+	"github.com/prometheus/client_golang/prometheus"
 )
 
 // Telemetry is the agent's metrics setup: an in-memory sink (10s
@@ -18,10 +19,20 @@ type Telemetry struct {
 	signal *metrics.InmemSignal
 	sinks  []*closableSink // statsite and statsd
 
+	// registry holds what /metrics serves: the Prometheus sink, the Go
+	// runtime and process collectors, and the agent's own collectors.
+	// Nil without Prometheus.
+	registry *prometheus.Registry
+
 	stopCh   chan struct{}
 	stopOnce sync.Once
 	wg       sync.WaitGroup
 }
+
+// metricsService is the name go-metrics puts in front of every metric the
+// agent, Serf and memberlist report, as Serf's agent does
+// ("serf-agent.serf.member.join" for statsd).
+const metricsService = "serf-agent"
 
 // runtimeMetricsInterval is how often the runtime gauges (goroutines,
 // heap, GC pauses) are collected. go-metrics' default, which Serf keeps,
@@ -30,16 +41,30 @@ type Telemetry struct {
 // sink keeps one value per 10s interval anyway.
 const runtimeMetricsInterval = 10 * time.Second
 
+// TelemetryConfig says which sinks StartTelemetry installs beside the
+// in-memory one.
+type TelemetryConfig struct {
+	StatsiteAddr string // "host:port", or "" for none
+	StatsdAddr   string // "host:port", or "" for none
+
+	// Prometheus keeps the metrics for Prometheus too (Handler serves
+	// them); PrometheusRetention is how long a series that is no longer
+	// reported stays, 0 for ever.
+	Prometheus          bool
+	PrometheusRetention time.Duration
+}
+
 // StartTelemetry installs the sinks. Errors name the sink, as Serf's do.
-func StartTelemetry(statsiteAddr, statsdAddr string) (*Telemetry, error) {
+func StartTelemetry(conf TelemetryConfig) (*Telemetry, error) {
 	t := &Telemetry{
 		Inmem:  metrics.NewInmemSink(10*time.Second, time.Minute),
 		stopCh: make(chan struct{}),
 	}
-	cfg := metrics.DefaultConfig("serf-agent")
+	cfg := metrics.DefaultConfig(metricsService)
 	cfg.EnableHostname = false
 	// go-metrics' own collector cannot be stopped; runtimeStats is.
 	cfg.EnableRuntimeMetrics = false
+	statsiteAddr, statsdAddr := conf.StatsiteAddr, conf.StatsdAddr
 
 	var fanout metrics.FanoutSink
 	if statsiteAddr != "" {
@@ -58,18 +83,23 @@ func StartTelemetry(statsiteAddr, statsdAddr string) (*Telemetry, error) {
 		t.sinks = append(t.sinks, &closableSink{sink: sink})
 	}
 
-	var m *metrics.Metrics
-	var err error
 	if len(t.sinks) > 0 {
+		// Statsite and statsd names carry the host, as Serf's do.
 		cfg.EnableHostname = true
-		for _, s := range t.sinks {
-			fanout = append(fanout, s)
-		}
-		fanout = append(fanout, t.Inmem)
-		m, err = metrics.NewGlobal(cfg, fanout)
-	} else {
-		m, err = metrics.NewGlobal(cfg, t.Inmem)
 	}
+	for _, s := range t.sinks {
+		fanout = append(fanout, s)
+	}
+	fanout = append(fanout, t.Inmem)
+	if conf.Prometheus {
+		sink, err := t.startPrometheus(conf.PrometheusRetention, cfg)
+		if err != nil {
+			t.closeSinks()
+			return nil, fmt.Errorf("Failed to start the Prometheus sink: %w", err)
+		}
+		fanout = append(fanout, sink)
+	}
+	m, err := metrics.NewGlobal(cfg, fanout)
 	if err != nil {
 		t.closeSinks()
 		return nil, fmt.Errorf("Failed to start metrics: %w", err)
@@ -108,7 +138,7 @@ func (t *Telemetry) Stop() {
 		t.signal.Stop()
 		close(t.stopCh)
 		t.wg.Wait()
-		cfg := metrics.DefaultConfig("serf-agent")
+		cfg := metrics.DefaultConfig(metricsService)
 		cfg.EnableRuntimeMetrics = false
 		_, _ = metrics.NewGlobal(cfg, &metrics.BlackholeSink{})
 		t.closeSinks()

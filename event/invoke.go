@@ -8,9 +8,12 @@ import (
 	"os"
 	"os/exec"
 	"slices"
+	"strconv"
 	"sync"
 	"syscall"
 	"time"
+
+	metrics "github.com/hashicorp/go-metrics"
 )
 
 const (
@@ -41,7 +44,8 @@ type outcome struct {
 // and writes anything goes to the query's answer, which responds with it
 // in turn. Called by a handler's worker only.
 func (r *Runner) invoke(script string, j job) {
-	defer r.metrics.MeasureSinceWithLabels([]string{"agent", "invoke", script}, time.Now(), r.labels)
+	start := time.Now()
+	defer r.metrics.MeasureSinceWithLabels([]string{"agent", "invoke", script}, start, r.labels)
 
 	e := j.event
 	in, err := inputFor(r.self(), e)
@@ -51,6 +55,7 @@ func (r *Runner) invoke(script string, j job) {
 		return
 	}
 	res := r.execute(script, in)
+	r.countRun(e.EventType().String(), res, start)
 	if res.detached {
 		r.logger.Printf("[INFO] agent: Script '%s' still running at shutdown, left to run to its end", script)
 		j.answer.abandon(j.slot)
@@ -69,6 +74,33 @@ func (r *Runner) invoke(script string, j job) {
 		return
 	}
 	j.answer.finish(j.slot, res.output)
+}
+
+// countRun reports one run of a script for an event of type typ: the
+// agent.event_handler.runs counter, labelled with the event type and how
+// the run ended (exit status, "signal", "not_started" or "detached"),
+// and the agent.event_handler.duration sample, labelled with the type.
+func (r *Runner) countRun(typ string, res outcome, start time.Time) {
+	status := "0"
+	var exitErr *exec.ExitError
+	switch {
+	case res.detached:
+		status = "detached"
+	case !res.started:
+		status = "not_started"
+	case errors.As(res.err, &exitErr):
+		if code := exitErr.ExitCode(); code >= 0 {
+			status = strconv.Itoa(code)
+		} else {
+			status = "signal"
+		}
+	case res.err != nil:
+		status = "error"
+	}
+	labels := append(slices.Clone(r.labels), metrics.Label{Name: "event", Value: typ})
+	r.metrics.MeasureSinceWithLabels([]string{"agent", "event_handler", "duration"}, start, labels)
+	labels = append(labels, metrics.Label{Name: "status", Value: status})
+	r.metrics.IncrCounterWithLabels([]string{"agent", "event_handler", "runs"}, 1, labels)
 }
 
 // execute runs script with the shell. It returns once the script has

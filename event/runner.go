@@ -209,6 +209,28 @@ func (r *Runner) Handle(e serf.Event) {
 // full, since NewRunner.
 func (r *Runner) Dropped() uint64 { return r.dropped.Load() }
 
+// QueueLen is one handler's queue: its spec and the events waiting in it,
+// not counting the one its script is running for.
+type QueueLen struct {
+	Spec Spec
+	Len  int
+}
+
+// Queues returns the length of every handler's queue, in handler order,
+// for the agent's metrics. It takes each handler's lock only briefly.
+func (r *Runner) Queues() []QueueLen {
+	r.lock.Lock()
+	handlers := slices.Clone(r.handlers)
+	r.lock.Unlock()
+	out := make([]QueueLen, len(handlers))
+	for i, h := range handlers {
+		h.lock.Lock()
+		out[i] = QueueLen{Spec: h.spec, Len: len(h.queue)}
+		h.lock.Unlock()
+	}
+	return out
+}
+
 // Specs returns the handlers in use, in order.
 func (r *Runner) Specs() []Spec {
 	r.lock.Lock()
