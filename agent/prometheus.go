@@ -39,7 +39,16 @@ func (t *Telemetry) startPrometheus(retention time.Duration, cfg *metrics.Config
 	if cfg.EnableHostname {
 		hostname = cfg.HostName
 	}
-	return &unprefixedSink{sink: sink, service: cfg.ServiceName, hostname: hostname}, nil
+	service := cfg.ServiceName
+	return &forwardSink{sink: sink, rename: func(key []string, gauge bool) []string {
+		if len(key) > 1 && key[0] == service {
+			key = key[1:]
+		}
+		if gauge && hostname != "" && len(key) > 1 && key[0] == hostname {
+			key = key[1:]
+		}
+		return key
+	}}, nil
 }
 
 // Register adds a collector to what /metrics serves (the agent's own
@@ -60,60 +69,6 @@ func (t *Telemetry) Handler() http.Handler {
 	}
 	return promhttp.InstrumentMetricHandler(t.registry,
 		promhttp.HandlerFor(t.registry, promhttp.HandlerOpts{ErrorHandling: promhttp.ContinueOnError}))
-}
-
-// unprefixedSink passes metrics on to sink without the leading service
-// name and, on gauges, the host name that follows it when set.
-type unprefixedSink struct {
-	sink     *promsink.PrometheusSink
-	service  string
-	hostname string // "" when names carry no host
-}
-
-func (u *unprefixedSink) strip(key []string, gauge bool) []string {
-	if len(key) > 1 && key[0] == u.service {
-		key = key[1:]
-	}
-	if gauge && u.hostname != "" && len(key) > 1 && key[0] == u.hostname {
-		key = key[1:]
-	}
-	return key
-}
-
-func (u *unprefixedSink) SetGauge(key []string, val float32) {
-	u.sink.SetGauge(u.strip(key, true), val)
-}
-
-func (u *unprefixedSink) SetGaugeWithLabels(key []string, val float32, labels []metrics.Label) {
-	u.sink.SetGaugeWithLabels(u.strip(key, true), val, labels)
-}
-
-func (u *unprefixedSink) SetPrecisionGauge(key []string, val float64) {
-	u.sink.SetPrecisionGauge(u.strip(key, true), val)
-}
-
-func (u *unprefixedSink) SetPrecisionGaugeWithLabels(key []string, val float64, labels []metrics.Label) {
-	u.sink.SetPrecisionGaugeWithLabels(u.strip(key, true), val, labels)
-}
-
-func (u *unprefixedSink) EmitKey(key []string, val float32) {
-	u.sink.EmitKey(u.strip(key, false), val)
-}
-
-func (u *unprefixedSink) IncrCounter(key []string, val float32) {
-	u.sink.IncrCounter(u.strip(key, false), val)
-}
-
-func (u *unprefixedSink) IncrCounterWithLabels(key []string, val float32, labels []metrics.Label) {
-	u.sink.IncrCounterWithLabels(u.strip(key, false), val, labels)
-}
-
-func (u *unprefixedSink) AddSample(key []string, val float32) {
-	u.sink.AddSample(u.strip(key, false), val)
-}
-
-func (u *unprefixedSink) AddSampleWithLabels(key []string, val float32, labels []metrics.Label) {
-	u.sink.AddSampleWithLabels(u.strip(key, false), val, labels)
 }
 
 // agentCollector reports, when /metrics is scraped, what the agent knows

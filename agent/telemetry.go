@@ -17,7 +17,7 @@ import (
 type Telemetry struct {
 	Inmem  *metrics.InmemSink
 	signal *metrics.InmemSignal
-	sinks  []*closableSink // statsite and statsd
+	sinks  []*forwardSink // statsite and statsd
 
 	// registry holds what /metrics serves: the Prometheus sink, the Go
 	// runtime and process collectors, and the agent's own collectors.
@@ -72,7 +72,7 @@ func StartTelemetry(conf TelemetryConfig) (*Telemetry, error) {
 		if err != nil {
 			return nil, fmt.Errorf("Failed to start statsite sink. Got: %w", err)
 		}
-		t.sinks = append(t.sinks, &closableSink{sink: sink})
+		t.sinks = append(t.sinks, &forwardSink{sink: sink})
 	}
 	if statsdAddr != "" {
 		sink, err := metrics.NewStatsdSink(statsdAddr)
@@ -80,7 +80,7 @@ func StartTelemetry(conf TelemetryConfig) (*Telemetry, error) {
 			t.closeSinks()
 			return nil, fmt.Errorf("Failed to start statsd sink. Got: %w", err)
 		}
-		t.sinks = append(t.sinks, &closableSink{sink: sink})
+		t.sinks = append(t.sinks, &forwardSink{sink: sink})
 	}
 
 	if len(t.sinks) > 0 {
@@ -151,18 +151,23 @@ func (t *Telemetry) closeSinks() {
 	}
 }
 
-// closableSink passes metrics on to a statsite or statsd sink until
-// close, and drops them after: go-metrics' network sinks panic when
-// written to after their Shutdown, and a goroutine may still hold the
-// old global instance when Stop replaces it.
-type closableSink struct {
+// forwardSink passes metrics on to sink, under the name rename gives
+// them when it is set, until close; after close it drops them. The gate is
+// for the statsite and statsd sinks: go-metrics' network sinks panic when
+// written to after their Shutdown, and a goroutine may still hold the old
+// global instance when Stop replaces it. The renaming is for Prometheus
+// (see startPrometheus).
+type forwardSink struct {
+	sink   metrics.MetricSink
+	rename func(key []string, gauge bool) []string // nil keeps the name
+
 	lock   sync.RWMutex
 	closed bool // guarded by lock
-	sink   metrics.MetricSink
 }
 
-// close shuts the sink down, which ends its sending goroutine.
-func (c *closableSink) close() {
+// close shuts the sink down, which ends a network sink's sending
+// goroutine.
+func (c *forwardSink) close() {
 	c.lock.Lock()
 	defer c.lock.Unlock()
 	if c.closed {
@@ -174,76 +179,58 @@ func (c *closableSink) close() {
 	}
 }
 
+// do runs f with the name to pass the metric on under, if the sink is
+// still open.
+func (c *forwardSink) do(key []string, gauge bool, f func(key []string)) {
+	c.lock.RLock()
+	defer c.lock.RUnlock()
+	if c.closed {
+		return
+	}
+	if c.rename != nil {
+		key = c.rename(key, gauge)
+	}
+	f(key)
+}
+
 // The MetricSink methods pass the metric on while the sink is open.
 
-func (c *closableSink) SetGauge(key []string, val float32) {
-	c.lock.RLock()
-	defer c.lock.RUnlock()
-	if !c.closed {
-		c.sink.SetGauge(key, val)
+func (c *forwardSink) SetGauge(key []string, val float32) {
+	c.do(key, true, func(k []string) { c.sink.SetGauge(k, val) })
+}
+
+func (c *forwardSink) SetGaugeWithLabels(key []string, val float32, labels []metrics.Label) {
+	c.do(key, true, func(k []string) { c.sink.SetGaugeWithLabels(k, val, labels) })
+}
+
+func (c *forwardSink) SetPrecisionGauge(key []string, val float64) {
+	if p, ok := c.sink.(metrics.PrecisionGaugeMetricSink); ok {
+		c.do(key, true, func(k []string) { p.SetPrecisionGauge(k, val) })
 	}
 }
 
-func (c *closableSink) SetGaugeWithLabels(key []string, val float32, labels []metrics.Label) {
-	c.lock.RLock()
-	defer c.lock.RUnlock()
-	if !c.closed {
-		c.sink.SetGaugeWithLabels(key, val, labels)
+func (c *forwardSink) SetPrecisionGaugeWithLabels(key []string, val float64, labels []metrics.Label) {
+	if p, ok := c.sink.(metrics.PrecisionGaugeMetricSink); ok {
+		c.do(key, true, func(k []string) { p.SetPrecisionGaugeWithLabels(k, val, labels) })
 	}
 }
 
-func (c *closableSink) SetPrecisionGauge(key []string, val float64) {
-	c.lock.RLock()
-	defer c.lock.RUnlock()
-	if p, ok := c.sink.(metrics.PrecisionGaugeMetricSink); ok && !c.closed {
-		p.SetPrecisionGauge(key, val)
-	}
+func (c *forwardSink) EmitKey(key []string, val float32) {
+	c.do(key, false, func(k []string) { c.sink.EmitKey(k, val) })
 }
 
-func (c *closableSink) SetPrecisionGaugeWithLabels(key []string, val float64, labels []metrics.Label) {
-	c.lock.RLock()
-	defer c.lock.RUnlock()
-	if p, ok := c.sink.(metrics.PrecisionGaugeMetricSink); ok && !c.closed {
-		p.SetPrecisionGaugeWithLabels(key, val, labels)
-	}
+func (c *forwardSink) IncrCounter(key []string, val float32) {
+	c.do(key, false, func(k []string) { c.sink.IncrCounter(k, val) })
 }
 
-func (c *closableSink) EmitKey(key []string, val float32) {
-	c.lock.RLock()
-	defer c.lock.RUnlock()
-	if !c.closed {
-		c.sink.EmitKey(key, val)
-	}
+func (c *forwardSink) IncrCounterWithLabels(key []string, val float32, labels []metrics.Label) {
+	c.do(key, false, func(k []string) { c.sink.IncrCounterWithLabels(k, val, labels) })
 }
 
-func (c *closableSink) IncrCounter(key []string, val float32) {
-	c.lock.RLock()
-	defer c.lock.RUnlock()
-	if !c.closed {
-		c.sink.IncrCounter(key, val)
-	}
+func (c *forwardSink) AddSample(key []string, val float32) {
+	c.do(key, false, func(k []string) { c.sink.AddSample(k, val) })
 }
 
-func (c *closableSink) IncrCounterWithLabels(key []string, val float32, labels []metrics.Label) {
-	c.lock.RLock()
-	defer c.lock.RUnlock()
-	if !c.closed {
-		c.sink.IncrCounterWithLabels(key, val, labels)
-	}
-}
-
-func (c *closableSink) AddSample(key []string, val float32) {
-	c.lock.RLock()
-	defer c.lock.RUnlock()
-	if !c.closed {
-		c.sink.AddSample(key, val)
-	}
-}
-
-func (c *closableSink) AddSampleWithLabels(key []string, val float32, labels []metrics.Label) {
-	c.lock.RLock()
-	defer c.lock.RUnlock()
-	if !c.closed {
-		c.sink.AddSampleWithLabels(key, val, labels)
-	}
+func (c *forwardSink) AddSampleWithLabels(key []string, val float32, labels []metrics.Label) {
+	c.do(key, false, func(k []string) { c.sink.AddSampleWithLabels(k, val, labels) })
 }
