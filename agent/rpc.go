@@ -440,15 +440,10 @@ func (c *rpcClient) handle(h *client.RequestHeader) error {
 			Timeout:     req.Timeout,
 		}
 		resp, err := a.Query(req.Name, req.Payload, &params)
-		if sendErr := c.reply(seq, err, nil); sendErr != nil || err != nil {
-			return sendErr
+		if err != nil {
+			return c.reply(seq, err, nil)
 		}
-		c.wg.Add(1)
-		go func() {
-			defer c.wg.Done()
-			c.streamQuery(seq, resp)
-		}()
-		return nil
+		return c.replyThenStream(seq, func() { c.streamQuery(seq, resp) })
 
 	case client.RespondCommand:
 		var req client.RespondRequest
@@ -649,13 +644,20 @@ func (c *rpcClient) openStream(seq uint64, filter string) error {
 	// Registered before the OK, so no event after the OK is missed; the
 	// writer starts after it, so no record goes out before it.
 	c.server.agent.RegisterEventHandler(es)
+	return c.replyThenStream(seq, es.run)
+}
+
+// replyThenStream answers seq with OK and then runs write, the writer of
+// the stream it opened, in a goroutine the client waits for: no record
+// goes out before the OK.
+func (c *rpcClient) replyThenStream(seq uint64, write func()) error {
 	if err := c.reply(seq, nil, nil); err != nil {
 		return err
 	}
 	c.wg.Add(1)
 	go func() {
 		defer c.wg.Done()
-		es.run()
+		write()
 	}()
 	return nil
 }
@@ -793,15 +795,7 @@ func (c *rpcClient) openMonitor(seq uint64, level string) error {
 	// Replays the kept lines into the buffer, then streams; the writer
 	// starts after the OK.
 	c.server.logs.RegisterHandler(ls)
-	if err := c.reply(seq, nil, nil); err != nil {
-		return err
-	}
-	c.wg.Add(1)
-	go func() {
-		defer c.wg.Done()
-		ls.run()
-	}()
-	return nil
+	return c.replyThenStream(seq, ls.run)
 }
 
 // logStream forwards log lines to one client.

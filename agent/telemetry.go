@@ -144,76 +144,58 @@ func (c *closableSink) close() {
 	}
 }
 
+// ifOpen calls f with the sink unless it is closed; close waits for f to
+// return.
+func (c *closableSink) ifOpen(f func(metrics.MetricSink)) {
+	c.lock.RLock()
+	defer c.lock.RUnlock()
+	if !c.closed {
+		f(c.sink)
+	}
+}
+
 // The MetricSink methods pass the metric on while the sink is open.
 
 func (c *closableSink) SetGauge(key []string, val float32) {
-	c.lock.RLock()
-	defer c.lock.RUnlock()
-	if !c.closed {
-		c.sink.SetGauge(key, val)
-	}
+	c.ifOpen(func(s metrics.MetricSink) { s.SetGauge(key, val) })
 }
 
 func (c *closableSink) SetGaugeWithLabels(key []string, val float32, labels []metrics.Label) {
-	c.lock.RLock()
-	defer c.lock.RUnlock()
-	if !c.closed {
-		c.sink.SetGaugeWithLabels(key, val, labels)
-	}
+	c.ifOpen(func(s metrics.MetricSink) { s.SetGaugeWithLabels(key, val, labels) })
 }
 
 func (c *closableSink) SetPrecisionGauge(key []string, val float64) {
-	c.lock.RLock()
-	defer c.lock.RUnlock()
-	if p, ok := c.sink.(metrics.PrecisionGaugeMetricSink); ok && !c.closed {
-		p.SetPrecisionGauge(key, val)
-	}
+	c.ifOpen(func(s metrics.MetricSink) {
+		if p, ok := s.(metrics.PrecisionGaugeMetricSink); ok {
+			p.SetPrecisionGauge(key, val)
+		}
+	})
 }
 
 func (c *closableSink) SetPrecisionGaugeWithLabels(key []string, val float64, labels []metrics.Label) {
-	c.lock.RLock()
-	defer c.lock.RUnlock()
-	if p, ok := c.sink.(metrics.PrecisionGaugeMetricSink); ok && !c.closed {
-		p.SetPrecisionGaugeWithLabels(key, val, labels)
-	}
+	c.ifOpen(func(s metrics.MetricSink) {
+		if p, ok := s.(metrics.PrecisionGaugeMetricSink); ok {
+			p.SetPrecisionGaugeWithLabels(key, val, labels)
+		}
+	})
 }
 
 func (c *closableSink) EmitKey(key []string, val float32) {
-	c.lock.RLock()
-	defer c.lock.RUnlock()
-	if !c.closed {
-		c.sink.EmitKey(key, val)
-	}
+	c.ifOpen(func(s metrics.MetricSink) { s.EmitKey(key, val) })
 }
 
 func (c *closableSink) IncrCounter(key []string, val float32) {
-	c.lock.RLock()
-	defer c.lock.RUnlock()
-	if !c.closed {
-		c.sink.IncrCounter(key, val)
-	}
+	c.ifOpen(func(s metrics.MetricSink) { s.IncrCounter(key, val) })
 }
 
 func (c *closableSink) IncrCounterWithLabels(key []string, val float32, labels []metrics.Label) {
-	c.lock.RLock()
-	defer c.lock.RUnlock()
-	if !c.closed {
-		c.sink.IncrCounterWithLabels(key, val, labels)
-	}
+	c.ifOpen(func(s metrics.MetricSink) { s.IncrCounterWithLabels(key, val, labels) })
 }
 
 func (c *closableSink) AddSample(key []string, val float32) {
-	c.lock.RLock()
-	defer c.lock.RUnlock()
-	if !c.closed {
-		c.sink.AddSample(key, val)
-	}
+	c.ifOpen(func(s metrics.MetricSink) { s.AddSample(key, val) })
 }
 
 func (c *closableSink) AddSampleWithLabels(key []string, val float32, labels []metrics.Label) {
-	c.lock.RLock()
-	defer c.lock.RUnlock()
-	if !c.closed {
-		c.sink.AddSampleWithLabels(key, val, labels)
-	}
+	c.ifOpen(func(s metrics.MetricSink) { s.AddSampleWithLabels(key, val, labels) })
 }
