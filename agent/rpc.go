@@ -654,11 +654,7 @@ func (c *rpcClient) replyThenStream(seq uint64, write func()) error {
 	if err := c.reply(seq, nil, nil); err != nil {
 		return err
 	}
-	c.wg.Add(1)
-	go func() {
-		defer c.wg.Done()
-		write()
-	}()
+	c.wg.Go(write)
 	return nil
 }
 
