@@ -698,26 +698,38 @@ func (es *eventStream) HandleEvent(e serf.Event) {
 func (es *eventStream) run() {
 	c := es.client
 	header := &client.ResponseHeader{Seq: es.seq}
+	forward(c, es.ch, es.stopCh, func(e serf.Event) bool {
+		var rec any
+		switch e := e.(type) {
+		case serf.MemberEvent:
+			rec = &client.MemberEventRecord{Event: e.Type.String(), Members: rpcMembers(e.Members)}
+		case serf.UserEvent:
+			rec = &client.UserEventRecord{Event: "user", LTime: uint64(e.LTime), Name: e.Name, Payload: e.Payload, Coalesce: e.Coalesce}
+		case *serf.Query:
+			rec = &client.QueryEventRecord{Event: "query", ID: c.registerQuery(e), LTime: uint64(e.LTime), Name: e.Name, Payload: e.Payload}
+		default:
+			return true
+		}
+		if err := c.send(header, rec); err != nil {
+			c.server.logger.Printf("[ERR] agent.ipc: Failed to stream event to %v: %v", c.name, err)
+			c.endStream(es)
+			return false
+		}
+		return true
+	})
+}
+
+// forward hands each item queued on ch to write, the writer of one
+// stream, until write reports false, stop is closed or the connection
+// ends.
+func forward[T any](c *rpcClient, ch <-chan T, stop <-chan struct{}, write func(T) bool) {
 	for {
 		select {
-		case e := <-es.ch:
-			var rec any
-			switch e := e.(type) {
-			case serf.MemberEvent:
-				rec = &client.MemberEventRecord{Event: e.Type.String(), Members: rpcMembers(e.Members)}
-			case serf.UserEvent:
-				rec = &client.UserEventRecord{Event: "user", LTime: uint64(e.LTime), Name: e.Name, Payload: e.Payload, Coalesce: e.Coalesce}
-			case *serf.Query:
-				rec = &client.QueryEventRecord{Event: "query", ID: c.registerQuery(e), LTime: uint64(e.LTime), Name: e.Name, Payload: e.Payload}
-			default:
-				continue
-			}
-			if err := c.send(header, rec); err != nil {
-				c.server.logger.Printf("[ERR] agent.ipc: Failed to stream event to %v: %v", c.name, err)
-				c.endStream(es)
+		case v := <-ch:
+			if !write(v) {
 				return
 			}
-		case <-es.stopCh:
+		case <-stop:
 			return
 		case <-c.done:
 			return
@@ -830,25 +842,19 @@ func (ls *logStream) HandleLog(line string) {
 func (ls *logStream) run() {
 	c := ls.client
 	header := &client.ResponseHeader{Seq: ls.seq}
-	for {
-		select {
-		case line := <-ls.ch:
-			if err := c.send(header, &client.LogRecord{Log: line}); err != nil {
-				c.server.logger.Printf("[ERR] agent.ipc: Failed to stream log to %v: %v", c.name, err)
-				c.endMonitor(ls)
-				return
-			}
-			ls.dropLock.Lock()
-			n := ls.dropped
-			ls.dropped = 0
-			ls.dropLock.Unlock()
-			if n > 0 {
-				c.server.logger.Printf("[WARN] agent.ipc: Dropping logs to %v (%d lines)", c.name, n)
-			}
-		case <-ls.stopCh:
-			return
-		case <-c.done:
-			return
+	forward(c, ls.ch, ls.stopCh, func(line string) bool {
+		if err := c.send(header, &client.LogRecord{Log: line}); err != nil {
+			c.server.logger.Printf("[ERR] agent.ipc: Failed to stream log to %v: %v", c.name, err)
+			c.endMonitor(ls)
+			return false
 		}
-	}
+		ls.dropLock.Lock()
+		n := ls.dropped
+		ls.dropped = 0
+		ls.dropLock.Unlock()
+		if n > 0 {
+			c.server.logger.Printf("[WARN] agent.ipc: Dropping logs to %v (%d lines)", c.name, n)
+		}
+		return true
+	})
 }
