@@ -322,11 +322,7 @@ func (s *Serf) goFunc(f func()) bool {
 	if s.stopping {
 		return false
 	}
-	s.wg.Add(1)
-	go func() {
-		defer s.wg.Done()
-		f()
-	}()
+	s.wg.Go(f)
 	return true
 }
 
