@@ -76,16 +76,29 @@ func mustJSON(tb testing.TB, c *Config) string {
 	return string(b) + "\n"
 }
 
-// unsetFields lists the fields of v (a struct, walked into nested structs)
-// that are nil or zero.
-func unsetFields(prefix string, v reflect.Value) []string {
+// unsetFields lists the fields of the struct v that are nil or zero.
+func unsetFields(v reflect.Value) []string {
+	return fieldsWhere("", v, reflect.Value.IsZero)
+}
+
+// unsetPointers lists the nil pointer fields of the struct v.
+func unsetPointers(v reflect.Value) []string {
+	return fieldsWhere("", v, func(f reflect.Value) bool {
+		return f.Kind() == reflect.Pointer && f.IsNil()
+	})
+}
+
+// fieldsWhere lists the fields of the struct v, walking into nested
+// structs, for which unset holds, each named with prefix and the names
+// of the structs it is in.
+func fieldsWhere(prefix string, v reflect.Value, unset func(reflect.Value) bool) []string {
 	var out []string
 	for i := 0; i < v.NumField(); i++ {
 		f, name := v.Field(i), prefix+v.Type().Field(i).Name
 		switch {
 		case f.Kind() == reflect.Struct:
-			out = append(out, unsetFields(name+".", f)...)
-		case f.IsZero():
+			out = append(out, fieldsWhere(name+".", f, unset)...)
+		case unset(f):
 			out = append(out, name)
 		}
 	}
@@ -130,7 +143,7 @@ func TestDefaultConfig(t *testing.T) {
 
 	// Every pointer is set, so a config built on the defaults can be
 	// dereferenced without nil checks.
-	for _, name := range unsetPointers("", reflect.ValueOf(c).Elem()) {
+	for _, name := range unsetPointers(reflect.ValueOf(c).Elem()) {
 		t.Errorf("DefaultConfig().%s = nil, want set", name)
 	}
 
@@ -157,7 +170,7 @@ func TestDecodeConfigAllKeys(t *testing.T) {
 		t.Errorf("DecodeConfig(%s) =\n%s\nwant\n%s", path, mustJSON(t, got), mustJSON(t, want))
 	}
 	// full.json must exercise every key.
-	if unset := unsetFields("", reflect.ValueOf(got).Elem()); len(unset) != 0 {
+	if unset := unsetFields(reflect.ValueOf(got).Elem()); len(unset) != 0 {
 		t.Errorf("full.json leaves fields unset: %v", unset)
 	}
 
@@ -462,7 +475,7 @@ func TestMergeConfig(t *testing.T) {
 func TestMergeConfigEveryField(t *testing.T) {
 	full := new(Config)
 	fill(reflect.ValueOf(full).Elem())
-	if unset := unsetFields("", reflect.ValueOf(full).Elem()); len(unset) != 0 {
+	if unset := unsetFields(reflect.ValueOf(full).Elem()); len(unset) != 0 {
 		t.Fatalf("fill left %v unset", unset)
 	}
 	if got := MergeConfig(new(Config), full); !reflect.DeepEqual(got, full) {
@@ -674,7 +687,7 @@ func FuzzDecodeConfig(f *testing.F) {
 		before := mustJSON(t, c)
 
 		merged := MergeConfig(DefaultConfig(), c)
-		for _, name := range unsetPointers("", reflect.ValueOf(merged).Elem()) {
+		for _, name := range unsetPointers(reflect.ValueOf(merged).Elem()) {
 			t.Errorf("MergeConfig(DefaultConfig(), c).%s = nil", name)
 		}
 		// Merging is idempotent on its own output and leaves c alone.
@@ -695,20 +708,4 @@ func FuzzDecodeConfig(f *testing.F) {
 		}
 		_ = merged.RetryInterval() + merged.BroadcastTimeout() + merged.ReconnectInterval()
 	})
-}
-
-// unsetPointers lists the nil pointer fields of the struct v, walking into
-// nested structs.
-func unsetPointers(prefix string, v reflect.Value) []string {
-	var out []string
-	for i := 0; i < v.NumField(); i++ {
-		f, name := v.Field(i), prefix+v.Type().Field(i).Name
-		switch {
-		case f.Kind() == reflect.Struct:
-			out = append(out, unsetPointers(name+".", f)...)
-		case f.Kind() == reflect.Pointer && f.IsNil():
-			out = append(out, name)
-		}
-	}
-	return out
 }

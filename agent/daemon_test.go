@@ -12,7 +12,9 @@ import (
 	metrics "github.com/hashicorp/go-metrics"
 	"github.com/openserf/serf/client"
 	"github.com/openserf/serf/internal/testutil/cluster"
+	"github.com/openserf/serf/internal/testutil/metricsink"
 	"github.com/openserf/serf/internal/testutil/oracle"
+	"github.com/openserf/serf/internal/testutil/wait"
 	"github.com/openserf/serf/serf"
 )
 
@@ -251,7 +253,7 @@ func TestShutdownStopsRetryJoin(t *testing.T) {
 	})
 	a, logs := startDaemon(t, conf)
 	a.StartRetryJoin()
-	cluster.WaitFor(t, 30*time.Second, func() error {
+	wait.For(t, 30*time.Second, func() error {
 		if !strings.Contains(logs.String(), "retrying in 1h0m0s") {
 			return fmt.Errorf("no failed attempt yet")
 		}
@@ -269,13 +271,7 @@ func TestShutdownStopsRetryJoin(t *testing.T) {
 
 // The agent's own metrics carry the node's labels, as Serf's do.
 func TestAgentMetricsCarryLabels(t *testing.T) {
-	inm := metrics.NewInmemSink(time.Minute, time.Minute)
-	cfg := metrics.DefaultConfig("test")
-	cfg.EnableHostname, cfg.EnableRuntimeMetrics = false, false
-	m, err := metrics.New(cfg, inm)
-	if err != nil {
-		t.Fatal(err)
-	}
+	m, inm := metricsink.New(t)
 	_, addr, _ := rpcTestAgent(t, "", func(sc *serf.Config) {
 		sc.Metrics = m
 		sc.MetricLabels = []metrics.Label{{Name: "dc", Value: "east"}}
@@ -285,15 +281,5 @@ func TestAgentMetricsCarryLabels(t *testing.T) {
 		t.Fatal(err)
 	}
 	c.Close()
-	cluster.WaitFor(t, 10*time.Second, func() error {
-		for _, intv := range inm.Data() {
-			intv.RLock()
-			_, ok := intv.Counters["test.agent.ipc.accept;dc=east"]
-			intv.RUnlock()
-			if ok {
-				return nil
-			}
-		}
-		return fmt.Errorf("no agent.ipc.accept counter with dc=east")
-	})
+	metricsink.WaitCounter(t, 10*time.Second, inm, "test.agent.ipc.accept;dc=east")
 }

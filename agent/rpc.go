@@ -440,15 +440,10 @@ func (c *rpcClient) handle(h *client.RequestHeader) error {
 			Timeout:     req.Timeout,
 		}
 		resp, err := a.Query(req.Name, req.Payload, &params)
-		if sendErr := c.reply(seq, err, nil); sendErr != nil || err != nil {
-			return sendErr
+		if err != nil {
+			return c.reply(seq, err, nil)
 		}
-		c.wg.Add(1)
-		go func() {
-			defer c.wg.Done()
-			c.streamQuery(seq, resp)
-		}()
-		return nil
+		return c.replyThenStream(seq, func() { c.streamQuery(seq, resp) })
 
 	case client.RespondCommand:
 		var req client.RespondRequest
@@ -649,14 +644,17 @@ func (c *rpcClient) openStream(seq uint64, filter string) error {
 	// Registered before the OK, so no event after the OK is missed; the
 	// writer starts after it, so no record goes out before it.
 	c.server.agent.RegisterEventHandler(es)
+	return c.replyThenStream(seq, es.run)
+}
+
+// replyThenStream answers seq with OK and then runs write, the writer of
+// the stream it opened, in a goroutine the client waits for: no record
+// goes out before the OK.
+func (c *rpcClient) replyThenStream(seq uint64, write func()) error {
 	if err := c.reply(seq, nil, nil); err != nil {
 		return err
 	}
-	c.wg.Add(1)
-	go func() {
-		defer c.wg.Done()
-		es.run()
-	}()
+	c.wg.Go(write)
 	return nil
 }
 
@@ -700,26 +698,38 @@ func (es *eventStream) HandleEvent(e serf.Event) {
 func (es *eventStream) run() {
 	c := es.client
 	header := &client.ResponseHeader{Seq: es.seq}
+	forward(c, es.ch, es.stopCh, func(e serf.Event) bool {
+		var rec any
+		switch e := e.(type) {
+		case serf.MemberEvent:
+			rec = &client.MemberEventRecord{Event: e.Type.String(), Members: rpcMembers(e.Members)}
+		case serf.UserEvent:
+			rec = &client.UserEventRecord{Event: "user", LTime: uint64(e.LTime), Name: e.Name, Payload: e.Payload, Coalesce: e.Coalesce}
+		case *serf.Query:
+			rec = &client.QueryEventRecord{Event: "query", ID: c.registerQuery(e), LTime: uint64(e.LTime), Name: e.Name, Payload: e.Payload}
+		default:
+			return true
+		}
+		if err := c.send(header, rec); err != nil {
+			c.server.logger.Printf("[ERR] agent.ipc: Failed to stream event to %v: %v", c.name, err)
+			c.endStream(es)
+			return false
+		}
+		return true
+	})
+}
+
+// forward hands each item queued on ch to write, the writer of one
+// stream, until write reports false, stop is closed or the connection
+// ends.
+func forward[T any](c *rpcClient, ch <-chan T, stop <-chan struct{}, write func(T) bool) {
 	for {
 		select {
-		case e := <-es.ch:
-			var rec any
-			switch e := e.(type) {
-			case serf.MemberEvent:
-				rec = &client.MemberEventRecord{Event: e.Type.String(), Members: rpcMembers(e.Members)}
-			case serf.UserEvent:
-				rec = &client.UserEventRecord{Event: "user", LTime: uint64(e.LTime), Name: e.Name, Payload: e.Payload, Coalesce: e.Coalesce}
-			case *serf.Query:
-				rec = &client.QueryEventRecord{Event: "query", ID: c.registerQuery(e), LTime: uint64(e.LTime), Name: e.Name, Payload: e.Payload}
-			default:
-				continue
-			}
-			if err := c.send(header, rec); err != nil {
-				c.server.logger.Printf("[ERR] agent.ipc: Failed to stream event to %v: %v", c.name, err)
-				c.endStream(es)
+		case v := <-ch:
+			if !write(v) {
 				return
 			}
-		case <-es.stopCh:
+		case <-stop:
 			return
 		case <-c.done:
 			return
@@ -793,15 +803,7 @@ func (c *rpcClient) openMonitor(seq uint64, level string) error {
 	// Replays the kept lines into the buffer, then streams; the writer
 	// starts after the OK.
 	c.server.logs.RegisterHandler(ls)
-	if err := c.reply(seq, nil, nil); err != nil {
-		return err
-	}
-	c.wg.Add(1)
-	go func() {
-		defer c.wg.Done()
-		ls.run()
-	}()
-	return nil
+	return c.replyThenStream(seq, ls.run)
 }
 
 // logStream forwards log lines to one client.
@@ -840,25 +842,19 @@ func (ls *logStream) HandleLog(line string) {
 func (ls *logStream) run() {
 	c := ls.client
 	header := &client.ResponseHeader{Seq: ls.seq}
-	for {
-		select {
-		case line := <-ls.ch:
-			if err := c.send(header, &client.LogRecord{Log: line}); err != nil {
-				c.server.logger.Printf("[ERR] agent.ipc: Failed to stream log to %v: %v", c.name, err)
-				c.endMonitor(ls)
-				return
-			}
-			ls.dropLock.Lock()
-			n := ls.dropped
-			ls.dropped = 0
-			ls.dropLock.Unlock()
-			if n > 0 {
-				c.server.logger.Printf("[WARN] agent.ipc: Dropping logs to %v (%d lines)", c.name, n)
-			}
-		case <-ls.stopCh:
-			return
-		case <-c.done:
-			return
+	forward(c, ls.ch, ls.stopCh, func(line string) bool {
+		if err := c.send(header, &client.LogRecord{Log: line}); err != nil {
+			c.server.logger.Printf("[ERR] agent.ipc: Failed to stream log to %v: %v", c.name, err)
+			c.endMonitor(ls)
+			return false
 		}
-	}
+		ls.dropLock.Lock()
+		n := ls.dropped
+		ls.dropped = 0
+		ls.dropLock.Unlock()
+		if n > 0 {
+			c.server.logger.Printf("[WARN] agent.ipc: Dropping logs to %v (%d lines)", c.name, n)
+		}
+		return true
+	})
 }

@@ -10,6 +10,7 @@ import (
 
 	"github.com/openserf/serf/client"
 	"github.com/openserf/serf/internal/testutil/cluster"
+	"github.com/openserf/serf/internal/testutil/wait"
 	"github.com/openserf/serf/serf"
 )
 
@@ -26,7 +27,7 @@ func rpcTestServer(t *testing.T, writeTimeout time.Duration) (*Agent, *RPCServer
 func onlyClient(t *testing.T, srv *RPCServer) *rpcClient {
 	t.Helper()
 	var c *rpcClient
-	cluster.WaitFor(t, 10*time.Second, func() error {
+	wait.For(t, 10*time.Second, func() error {
 		srv.lock.Lock()
 		defer srv.lock.Unlock()
 		if len(srv.clients) != 1 {
@@ -77,6 +78,30 @@ func logHandlerCount(r *LogRing) int {
 	return len(r.handlers)
 }
 
+// breakStream opens a stream with command and req (sequence 1) on a new
+// connection, stops reading it and floods the agent until a write to it
+// fails with the log line failed.
+func breakStream(t *testing.T, a *Agent, srv *RPCServer, addr string, logs *cluster.SafeBuffer, command string, req any, failed string) {
+	t.Helper()
+	r := dialRaw(t, addr)
+	r.handshake()
+	r.send(command, 1, req)
+	r.expect(1, "")
+	stopReading(t, r, onlyClient(t, srv))
+	floodUntil(t, a, logs, failed)
+}
+
+// waitHandlers waits until count, the number of what handlers, is want.
+func waitHandlers(t *testing.T, what string, count func() int, want int) {
+	t.Helper()
+	wait.For(t, 10*time.Second, func() error {
+		if n := count(); n != want {
+			return fmt.Errorf("%d %s handlers after the failed write, want %d", n, what, want)
+		}
+		return nil
+	})
+}
+
 // A stream whose write fails is deregistered at once, as the connection
 // can no longer carry it: later events are not queued for it, so there
 // is no "Dropping event" warning for each of them (Serf keeps the stream
@@ -84,19 +109,9 @@ func logHandlerCount(r *LogRing) int {
 func TestRPCFailedStreamIsDeregistered(t *testing.T) {
 	a, srv, addr, logs := rpcTestServer(t, 100*time.Millisecond)
 	before := handlerCount(a)
-	r := dialRaw(t, addr)
-	r.handshake()
-	r.send(client.StreamCommand, 1, &client.StreamRequest{Type: "user"})
-	r.expect(1, "")
-	stopReading(t, r, onlyClient(t, srv))
-
-	floodUntil(t, a, logs, "[ERR] agent.ipc: Failed to stream event to ")
-	cluster.WaitFor(t, 10*time.Second, func() error {
-		if n := handlerCount(a); n != before {
-			return fmt.Errorf("%d event handlers after the failed write, want %d", n, before)
-		}
-		return nil
-	})
+	breakStream(t, a, srv, addr, logs, client.StreamCommand, &client.StreamRequest{Type: "user"},
+		"[ERR] agent.ipc: Failed to stream event to ")
+	waitHandlers(t, "event", func() int { return handlerCount(a) }, before)
 	drops := strings.Count(logs.String(), "Dropping event to")
 	for i := range rpcStreamBuffer + 100 {
 		if err := a.UserEvent(fmt.Sprintf("after%d", i), nil, false); err != nil {
@@ -104,7 +119,7 @@ func TestRPCFailedStreamIsDeregistered(t *testing.T) {
 		}
 	}
 	last := fmt.Sprintf("[INFO] agent: Received event: user-event: after%d\n", rpcStreamBuffer+99)
-	cluster.WaitFor(t, 30*time.Second, func() error {
+	wait.For(t, 30*time.Second, func() error {
 		if !strings.Contains(logs.String(), last) {
 			return fmt.Errorf("the agent has not handled the last event yet")
 		}
@@ -119,19 +134,9 @@ func TestRPCFailedStreamIsDeregistered(t *testing.T) {
 // A monitor whose write fails is deregistered from the log ring.
 func TestRPCFailedMonitorIsDeregistered(t *testing.T) {
 	a, srv, addr, logs := rpcTestServer(t, 100*time.Millisecond)
-	r := dialRaw(t, addr)
-	r.handshake()
-	r.send(client.MonitorCommand, 1, &client.MonitorRequest{LogLevel: "DEBUG"})
-	r.expect(1, "")
-	stopReading(t, r, onlyClient(t, srv))
-
-	floodUntil(t, a, logs, "[ERR] agent.ipc: Failed to stream log to ")
-	cluster.WaitFor(t, 10*time.Second, func() error {
-		if n := logHandlerCount(srv.logs); n != 0 {
-			return fmt.Errorf("%d log handlers after the failed write, want 0", n)
-		}
-		return nil
-	})
+	breakStream(t, a, srv, addr, logs, client.MonitorCommand, &client.MonitorRequest{LogLevel: "DEBUG"},
+		"[ERR] agent.ipc: Failed to stream log to ")
+	waitHandlers(t, "log", func() int { return logHandlerCount(srv.logs) }, 0)
 	stillServes(t, addr)
 }
 
@@ -160,7 +165,7 @@ func TestRPCQueryTimersEndWithConnection(t *testing.T) {
 	}
 
 	r.conn.Close()
-	cluster.WaitFor(t, 10*time.Second, func() error {
+	wait.For(t, 10*time.Second, func() error {
 		srv.lock.Lock()
 		defer srv.lock.Unlock()
 		if len(srv.clients) != 0 {

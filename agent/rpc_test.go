@@ -13,6 +13,7 @@ import (
 	"github.com/hashicorp/go-msgpack/v2/codec"
 	"github.com/openserf/serf/client"
 	"github.com/openserf/serf/internal/testutil/cluster"
+	"github.com/openserf/serf/internal/testutil/wait"
 	"github.com/openserf/serf/serf"
 )
 
@@ -235,7 +236,7 @@ func TestRPCStuckStreamReader(t *testing.T) {
 		}
 	}
 	stillServes(t, addr)
-	cluster.WaitFor(t, 30*time.Second, func() error {
+	wait.For(t, 30*time.Second, func() error {
 		if !strings.Contains(logs.String(), "[WARN] agent.ipc: Dropping event to") {
 			return fmt.Errorf("no dropped-event warning yet")
 		}
@@ -287,7 +288,7 @@ func TestRPCDecodeErrorsLogged(t *testing.T) {
 		t.Fatal(err)
 	}
 	g.expectClosed()
-	cluster.WaitFor(t, 5*time.Second, func() error {
+	wait.For(t, 5*time.Second, func() error {
 		if n := strings.Count(logs.String(), line); n != 1 {
 			return fmt.Errorf("%d lines %q in the log, want 1 (for the bad bytes only)", n, line)
 		}

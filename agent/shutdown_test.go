@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/openserf/serf/internal/testutil/cluster"
+	"github.com/openserf/serf/internal/testutil/wait"
 	"github.com/openserf/serf/serf"
 )
 
@@ -200,7 +201,7 @@ func TestShutdownWaitsForGracefulLeave(t *testing.T) {
 		t.Fatalf("Join() error: %v", err)
 	}
 	left := a.GracefulLeave()
-	cluster.WaitFor(t, 10*time.Second, func() error {
+	wait.For(t, 10*time.Second, func() error {
 		if got := a.Serf().State(); got != serf.SerfLeaving {
 			return fmt.Errorf("State() = %v, want leaving", got)
 		}

@@ -185,11 +185,7 @@ func (fa *fakeAgent) defaultHandler(command string) fakeHandler {
 	}
 	switch command {
 	case HandshakeCommand:
-		return func(fc *fakeConn, seq uint64) bool {
-			var req HandshakeRequest
-			if !fc.body(&req) {
-				return false
-			}
+		return withBody(func(fc *fakeConn, seq uint64, req HandshakeRequest) bool {
 			errText := ""
 			switch {
 			case req.Version < MinIPCVersion || req.Version > MaxIPCVersion:
@@ -200,29 +196,21 @@ func (fa *fakeAgent) defaultHandler(command string) fakeHandler {
 				fc.shaken = true
 			}
 			return fc.reply(seq, errText, nil)
-		}
+		})
 	case AuthCommand:
-		return func(fc *fakeConn, seq uint64) bool {
-			var req AuthRequest
-			if !fc.body(&req) {
-				return false
-			}
+		return withBody(func(fc *fakeConn, seq uint64, req AuthRequest) bool {
 			if req.AuthKey != fa.authKey {
 				return fc.reply(seq, string(ErrInvalidAuthToken), nil)
 			}
 			fc.authed = true
 			return fc.reply(seq, "", nil)
-		}
+		})
 	case MembersCommand:
 		return func(fc *fakeConn, seq uint64) bool {
 			return fc.reply(seq, "", &MembersResponse{Members: fakeMembers})
 		}
 	case MembersFilteredCommand:
-		return func(fc *fakeConn, seq uint64) bool {
-			var req MembersFilteredRequest
-			if !fc.body(&req) {
-				return false
-			}
+		return withBody(func(fc *fakeConn, seq uint64, req MembersFilteredRequest) bool {
 			var out []Member
 			for _, m := range fakeMembers {
 				if req.Name == "" || req.Name == m.Name {
@@ -230,13 +218,9 @@ func (fa *fakeAgent) defaultHandler(command string) fakeHandler {
 				}
 			}
 			return fc.reply(seq, "", &MembersResponse{Members: out})
-		}
+		})
 	case JoinCommand:
-		return func(fc *fakeConn, seq uint64) bool {
-			var req JoinRequest
-			if !fc.body(&req) {
-				return false
-			}
+		return withBody(func(fc *fakeConn, seq uint64, req JoinRequest) bool {
 			num, errText := 0, ""
 			for _, a := range req.Existing {
 				if a == "bad" {
@@ -246,13 +230,9 @@ func (fa *fakeAgent) defaultHandler(command string) fakeHandler {
 				}
 			}
 			return fc.reply(seq, errText, &JoinResponse{Num: int32(num)})
-		}
+		})
 	case InstallKeyCommand, UseKeyCommand, RemoveKeyCommand:
-		return func(fc *fakeConn, seq uint64) bool {
-			var req KeyRequest
-			if !fc.body(&req) {
-				return false
-			}
+		return withBody(func(fc *fakeConn, seq uint64, req KeyRequest) bool {
 			if req.Key == "bad" {
 				return fc.reply(seq, "1/2 nodes reported failure", &KeyResponse{
 					Messages: map[string]string{"n2": "key size must be 16, 24 or 32 bytes"},
@@ -260,7 +240,7 @@ func (fa *fakeAgent) defaultHandler(command string) fakeHandler {
 				})
 			}
 			return fc.reply(seq, "", &KeyResponse{NumNodes: 2, NumResp: 2})
-		}
+		})
 	case ListKeysCommand:
 		return func(fc *fakeConn, seq uint64) bool {
 			return fc.reply(seq, "", &KeyResponse{Keys: map[string]int{"a2V5": 2}, NumNodes: 2, NumResp: 2})
@@ -270,11 +250,7 @@ func (fa *fakeAgent) defaultHandler(command string) fakeHandler {
 			return fc.reply(seq, "", map[string]map[string]string{"agent": {"name": "n1"}})
 		}
 	case GetCoordinateCommand:
-		return func(fc *fakeConn, seq uint64) bool {
-			var req CoordinateRequest
-			if !fc.body(&req) {
-				return false
-			}
+		return withBody(func(fc *fakeConn, seq uint64, req CoordinateRequest) bool {
 			if req.Node != "n1" {
 				return fc.reply(seq, "", &CoordinateResponse{})
 			}
@@ -282,7 +258,7 @@ func (fa *fakeAgent) defaultHandler(command string) fakeHandler {
 				Coord: Coordinate{Vec: []float64{0.5, -0.25}, Error: 1.5, Adjustment: 0.1, Height: 1e-5},
 				Ok:    true,
 			})
-		}
+		})
 	case EventCommand:
 		return ack(&EventRequest{})
 	case ForceLeaveCommand:
@@ -290,53 +266,37 @@ func (fa *fakeAgent) defaultHandler(command string) fakeHandler {
 	case TagsCommand:
 		return ack(&TagsRequest{})
 	case RespondCommand:
-		return func(fc *fakeConn, seq uint64) bool {
-			var req RespondRequest
-			if !fc.body(&req) {
-				return false
-			}
+		return withBody(func(fc *fakeConn, seq uint64, req RespondRequest) bool {
 			if req.ID != 1 {
 				return fc.reply(seq, string(ErrInvalidQueryID), nil)
 			}
 			return fc.reply(seq, "", nil)
-		}
+		})
 	case StopCommand:
 		return ack(&StopRequest{})
 	case StreamCommand:
-		return func(fc *fakeConn, seq uint64) bool {
-			var req StreamRequest
-			if !fc.body(&req) {
-				return false
-			}
+		return withBody(func(fc *fakeConn, seq uint64, req StreamRequest) bool {
 			if req.Type == "foo" {
 				return fc.reply(seq, string(ErrInvalidFilter), nil)
 			}
 			return fc.reply(seq, "", nil)
-		}
+		})
 	case MonitorCommand:
-		return func(fc *fakeConn, seq uint64) bool {
-			var req MonitorRequest
-			if !fc.body(&req) {
-				return false
-			}
+		return withBody(func(fc *fakeConn, seq uint64, req MonitorRequest) bool {
 			level := strings.ToUpper(req.LogLevel)
 			switch level {
 			case "TRACE", "DEBUG", "INFO", "WARN", "ERR":
 				return fc.reply(seq, "", nil)
 			}
 			return fc.reply(seq, string(UnknownLogLevelError(level)), nil)
-		}
+		})
 	case QueryCommand:
-		return func(fc *fakeConn, seq uint64) bool {
-			var req QueryRequest
-			if !fc.body(&req) {
-				return false
-			}
+		return withBody(func(fc *fakeConn, seq uint64, req QueryRequest) bool {
 			return fc.reply(seq, "", nil) &&
 				fc.reply(seq, "", &QueryRecord{Type: QueryRecordAck, From: "n1"}) &&
 				fc.reply(seq, "", &QueryRecord{Type: QueryRecordResponse, From: "n1", Payload: []byte("hi\n")}) &&
 				fc.reply(seq, "", &QueryRecord{Type: QueryRecordDone})
-		}
+		})
 	case LeaveCommand:
 		return func(fc *fakeConn, seq uint64) bool {
 			fc.reply(seq, "", nil)
@@ -346,6 +306,15 @@ func (fa *fakeAgent) defaultHandler(command string) fakeHandler {
 	return func(fc *fakeConn, seq uint64) bool {
 		fc.reply(seq, string(ErrUnsupportedCommand), nil)
 		return false
+	}
+}
+
+// withBody is a handler that reads a request body of type R and hands it
+// to h; it stops serving the connection when the body cannot be read.
+func withBody[R any](h func(fc *fakeConn, seq uint64, req R) bool) fakeHandler {
+	return func(fc *fakeConn, seq uint64) bool {
+		var req R
+		return fc.body(&req) && h(fc, seq, req)
 	}
 }
 

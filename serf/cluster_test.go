@@ -12,20 +12,21 @@ import (
 	"time"
 
 	"github.com/openserf/serf/internal/testutil/cluster"
+	"github.com/openserf/serf/internal/testutil/wait"
 	"github.com/openserf/serf/serf"
 )
 
-// wait is the deadline for cluster conditions. It is generous: under -race
+// timeout is the deadline for cluster conditions. It is generous: under -race
 // on two cores a 20-node cluster is slow, and a deadline is not a sleep.
-const wait = 30 * time.Second
+const timeout = 30 * time.Second
 
 func TestClusterConverges(t *testing.T) {
 	for _, n := range []int{3, 5, 20} {
 		t.Run(strconv.Itoa(n), func(t *testing.T) {
 			c := cluster.New(t, "n", n, nil)
-			c.WaitConverged(t, wait)
+			c.WaitConverged(t, timeout)
 			// Every node got a member-join for every node, itself included.
-			cluster.WaitFor(t, wait, func() error {
+			wait.For(t, timeout, func() error {
 				for _, node := range c.Nodes {
 					joins := map[string]bool{}
 					for _, name := range node.MemberEvents(serf.EventMemberJoin) {
@@ -43,7 +44,7 @@ func TestClusterConverges(t *testing.T) {
 
 func TestClusterGracefulLeave(t *testing.T) {
 	c := cluster.New(t, "l", 3, nil)
-	c.WaitConverged(t, wait)
+	c.WaitConverged(t, timeout)
 
 	leaver := c.Nodes[2]
 	if err := leaver.Serf.Leave(); err != nil {
@@ -55,7 +56,7 @@ func TestClusterGracefulLeave(t *testing.T) {
 	leaver.Shutdown()
 
 	rest := c.Nodes[:2]
-	cluster.WaitStatus(t, wait, rest, leaver.Name, serf.StatusLeft)
+	cluster.WaitStatus(t, timeout, rest, leaver.Name, serf.StatusLeft)
 	waitMemberEvent(t, rest, serf.EventMemberLeave, leaver.Name)
 	for _, n := range rest {
 		// Events arrive in order: a failure before the leave is in by now.
@@ -85,12 +86,7 @@ func TestClusterGracefulLeaveBehindSlowHandler(t *testing.T) {
 	// Runs before a's shutdown, which waits for the stalled handler.
 	t.Cleanup(unstall)
 	b := cluster.Start(t, cluster.Config("slow1"))
-	if _, err := b.Serf.Join([]string{a.Addr()}, false); err != nil {
-		t.Fatalf("Join() error: %v", err)
-	}
-	both := []*cluster.Node{a, b}
-	cluster.WaitStatus(t, wait, both, a.Name, serf.StatusAlive)
-	cluster.WaitStatus(t, wait, both, b.Name, serf.StatusAlive)
+	joinPair(t, a, b)
 
 	// Leave returns once memberlist's dead message has been sent.
 	if err := b.Serf.Leave(); err != nil {
@@ -98,16 +94,13 @@ func TestClusterGracefulLeaveBehindSlowHandler(t *testing.T) {
 	}
 	select {
 	case <-stalled:
-	case <-time.After(wait):
+	case <-time.After(timeout):
 		t.Fatalf("%s's handler never got the leave intent", a.Name)
 	}
 	unstall()
 	b.Shutdown()
 
-	waitMemberEvent(t, []*cluster.Node{a}, serf.EventMemberLeave, b.Name)
-	if got, want := memberEventTypes(a, b.Name), []serf.EventType{serf.EventMemberJoin, serf.EventMemberLeave}; !slices.Equal(got, want) {
-		t.Errorf("%s: events about %s = %v, want %v", a.Name, b.Name, got, want)
-	}
+	waitJoinThenLeave(t, a, b)
 }
 
 // The same race left to chance: pairs of nodes join and leave over and
@@ -137,24 +130,37 @@ func TestClusterGracefulLeaveUnderLoad(t *testing.T) {
 func joinAndLeave(t *testing.T, prefix string) {
 	a := cluster.Start(t, cluster.Config(prefix+"a"))
 	b := cluster.Start(t, cluster.Config(prefix+"b"))
-	if _, err := b.Serf.Join([]string{a.Addr()}, false); err != nil {
-		t.Fatalf("Join() error: %v", err)
-	}
-	both := []*cluster.Node{a, b}
-	cluster.WaitStatus(t, wait, both, a.Name, serf.StatusAlive)
-	cluster.WaitStatus(t, wait, both, b.Name, serf.StatusAlive)
+	joinPair(t, a, b)
 
 	if err := b.Serf.Leave(); err != nil {
 		t.Fatalf("Leave() error: %v", err)
 	}
 	b.Shutdown()
 	// A failure would come before the leave, so it is in by now.
+	waitJoinThenLeave(t, a, b)
+	if got := a.Status(b.Name); got != serf.StatusLeft {
+		t.Errorf("%s sees %s as %v, want left", a.Name, b.Name, got)
+	}
+}
+
+// joinPair joins b to a and waits until each sees both alive.
+func joinPair(t *testing.T, a, b *cluster.Node) {
+	t.Helper()
+	if _, err := b.Serf.Join([]string{a.Addr()}, false); err != nil {
+		t.Fatalf("Join() error: %v", err)
+	}
+	both := []*cluster.Node{a, b}
+	cluster.WaitStatus(t, timeout, both, a.Name, serf.StatusAlive)
+	cluster.WaitStatus(t, timeout, both, b.Name, serf.StatusAlive)
+}
+
+// waitJoinThenLeave waits for a to see b leave and checks that a saw b
+// join and leave, and nothing else.
+func waitJoinThenLeave(t *testing.T, a, b *cluster.Node) {
+	t.Helper()
 	waitMemberEvent(t, []*cluster.Node{a}, serf.EventMemberLeave, b.Name)
 	if got, want := memberEventTypes(a, b.Name), []serf.EventType{serf.EventMemberJoin, serf.EventMemberLeave}; !slices.Equal(got, want) {
 		t.Errorf("%s: events about %s = %v, want %v", a.Name, b.Name, got, want)
-	}
-	if got := a.Status(b.Name); got != serf.StatusLeft {
-		t.Errorf("%s sees %s as %v, want left", a.Name, b.Name, got)
 	}
 }
 
@@ -212,14 +218,14 @@ func TestClusterFailureReconnectAndReap(t *testing.T) {
 	c := cluster.New(t, "f", 3, func(cfg *serf.Config) {
 		cfg.ReconnectTimeout = 4 * time.Second
 	})
-	c.WaitConverged(t, wait)
+	c.WaitConverged(t, timeout)
 	rest := c.Nodes[:2]
 
 	// A node shut down without leaving is seen as failed...
 	victim := c.Nodes[2]
 	addr := victim.Serf.Memberlist().LocalNode()
 	victim.Shutdown()
-	cluster.WaitStatus(t, wait, rest, victim.Name, serf.StatusFailed)
+	cluster.WaitStatus(t, timeout, rest, victim.Name, serf.StatusFailed)
 	waitMemberEvent(t, rest, serf.EventMemberFailed, victim.Name)
 
 	// ...and is reconnected to when it comes back on the same address,
@@ -228,8 +234,8 @@ func TestClusterFailureReconnectAndReap(t *testing.T) {
 	cfg.MemberlistConfig.BindAddr = addr.Addr.String()
 	cfg.MemberlistConfig.BindPort = int(addr.Port)
 	back := cluster.Start(t, cfg)
-	cluster.WaitStatus(t, wait, rest, victim.Name, serf.StatusAlive)
-	cluster.WaitFor(t, wait, func() error {
+	cluster.WaitStatus(t, timeout, rest, victim.Name, serf.StatusAlive)
+	wait.For(t, timeout, func() error {
 		if back.Serf.NumNodes() != 3 {
 			return fmt.Errorf("returned node knows %d members, want 3", back.Serf.NumNodes())
 		}
@@ -238,8 +244,8 @@ func TestClusterFailureReconnectAndReap(t *testing.T) {
 
 	// A node that stays away is reaped after ReconnectTimeout.
 	back.Shutdown()
-	cluster.WaitStatus(t, wait, rest, victim.Name, serf.StatusFailed)
-	cluster.WaitStatus(t, wait, rest, victim.Name, serf.StatusNone)
+	cluster.WaitStatus(t, timeout, rest, victim.Name, serf.StatusFailed)
+	cluster.WaitStatus(t, timeout, rest, victim.Name, serf.StatusNone)
 	waitMemberEvent(t, rest, serf.EventMemberReap, victim.Name)
 }
 
@@ -250,7 +256,7 @@ func TestClusterFailureReconnectAndReap(t *testing.T) {
 func waitMemberEvent(t *testing.T, nodes []*cluster.Node, typ serf.EventType, name string) {
 	t.Helper()
 	for _, n := range nodes {
-		cluster.WaitFor(t, wait, func() error {
+		wait.For(t, timeout, func() error {
 			if got := n.MemberEvents(typ); len(got) != 1 || got[0] != name {
 				return fmt.Errorf("%s: %s events = %v, want [%s]", n.Name, typ, got, name)
 			}
@@ -261,33 +267,33 @@ func waitMemberEvent(t *testing.T, nodes []*cluster.Node, typ serf.EventType, na
 
 func TestClusterForceLeave(t *testing.T) {
 	c := cluster.New(t, "fl", 3, nil)
-	c.WaitConverged(t, wait)
+	c.WaitConverged(t, timeout)
 	rest := c.Nodes[:2]
 	victim := c.Nodes[2]
 	victim.Shutdown()
-	cluster.WaitStatus(t, wait, rest, victim.Name, serf.StatusFailed)
+	cluster.WaitStatus(t, timeout, rest, victim.Name, serf.StatusFailed)
 
 	if err := rest[0].Serf.RemoveFailedNode(victim.Name); err != nil {
 		t.Fatalf("RemoveFailedNode() error: %v", err)
 	}
-	cluster.WaitStatus(t, wait, rest, victim.Name, serf.StatusLeft)
+	cluster.WaitStatus(t, timeout, rest, victim.Name, serf.StatusLeft)
 
 	if err := rest[1].Serf.RemoveFailedNodePrune(victim.Name); err != nil {
 		t.Fatalf("RemoveFailedNodePrune() error: %v", err)
 	}
-	cluster.WaitStatus(t, wait, rest, victim.Name, serf.StatusNone)
+	cluster.WaitStatus(t, timeout, rest, victim.Name, serf.StatusNone)
 }
 
 func TestClusterTagsUpdate(t *testing.T) {
 	c := cluster.New(t, "t", 3, func(cfg *serf.Config) {
 		cfg.Tags = map[string]string{"role": "web"}
 	})
-	c.WaitConverged(t, wait)
+	c.WaitConverged(t, timeout)
 
 	if err := c.Nodes[1].Serf.SetTags(map[string]string{"role": "db", "dc": "east"}); err != nil {
 		t.Fatalf("SetTags() error: %v", err)
 	}
-	cluster.WaitFor(t, wait, func() error {
+	wait.For(t, timeout, func() error {
 		for _, n := range c.Nodes {
 			m, _ := n.Member(c.Nodes[1].Name)
 			if m.Tags["role"] != "db" || m.Tags["dc"] != "east" || len(m.Tags) != 2 {
@@ -308,7 +314,7 @@ func TestClusterTagsUpdate(t *testing.T) {
 
 func TestClusterUserEventDeliveredOnce(t *testing.T) {
 	c := cluster.New(t, "u", 5, nil)
-	c.WaitConverged(t, wait)
+	c.WaitConverged(t, timeout)
 
 	if err := c.Nodes[0].Serf.UserEvent("deploy", []byte("v1"), false); err != nil {
 		t.Fatalf("UserEvent() error: %v", err)
@@ -344,11 +350,27 @@ func TestClusterUserEventDeliveredOnce(t *testing.T) {
 	waitUserEvents(t, c.Nodes, 3)
 }
 
+// wantOnlyNewEvent sends a user event "new" from one node and waits until
+// to has received it and no other user event.
+func wantOnlyNewEvent(t *testing.T, from, to *cluster.Node) {
+	t.Helper()
+	if err := from.Serf.UserEvent("new", nil, false); err != nil {
+		t.Fatalf("UserEvent() error: %v", err)
+	}
+	wait.For(t, timeout, func() error {
+		got := to.UserEvents()
+		if len(got) != 1 || got[0].Name != "new" {
+			return fmt.Errorf("%s got %+v, want only the new event", to.Name, got)
+		}
+		return nil
+	})
+}
+
 // waitUserEvents waits until every node has received exactly want user
 // events, failing at once if any gets more.
 func waitUserEvents(t *testing.T, nodes []*cluster.Node, want int) {
 	t.Helper()
-	cluster.WaitFor(t, wait, func() error {
+	wait.For(t, timeout, func() error {
 		for _, n := range nodes {
 			got := n.UserEvents()
 			if len(got) > want {
@@ -385,7 +407,7 @@ func TestClusterUserEventCoalescing(t *testing.T) {
 		cfg.UserCoalescePeriod = 2 * time.Second
 		cfg.UserQuiescentPeriod = 500 * time.Millisecond
 	})
-	c.WaitConverged(t, wait)
+	c.WaitConverged(t, timeout)
 
 	for i := 0; i < 10; i++ {
 		if err := c.Nodes[0].Serf.UserEvent("burst", []byte(strconv.Itoa(i)), true); err != nil {
@@ -395,7 +417,7 @@ func TestClusterUserEventCoalescing(t *testing.T) {
 	if err := c.Nodes[0].Serf.UserEvent("plain", nil, false); err != nil {
 		t.Fatalf("UserEvent() error: %v", err)
 	}
-	cluster.WaitFor(t, wait, func() error {
+	wait.For(t, timeout, func() error {
 		for _, n := range c.Nodes {
 			var burst []serf.UserEvent
 			plain := 0
@@ -429,7 +451,7 @@ func TestClusterMemberEventCoalescing(t *testing.T) {
 			t.Fatalf("Join() error: %v", err)
 		}
 	}
-	cluster.WaitFor(t, wait, func() error {
+	wait.For(t, timeout, func() error {
 		if got := len(observer.MemberEvents(serf.EventMemberJoin)); got != 5 {
 			return fmt.Errorf("observer saw %d joins, want 5", got)
 		}
@@ -449,13 +471,13 @@ func TestClusterMemberEventCoalescing(t *testing.T) {
 
 func TestClusterJoinIgnoreOldAndReplay(t *testing.T) {
 	c := cluster.New(t, "r", 2, nil)
-	c.WaitConverged(t, wait)
+	c.WaitConverged(t, timeout)
 	for i := 0; i < 3; i++ {
 		if err := c.Nodes[0].Serf.UserEvent("old", []byte{byte('0' + i)}, false); err != nil {
 			t.Fatalf("UserEvent() error: %v", err)
 		}
 	}
-	cluster.WaitFor(t, wait, func() error {
+	wait.For(t, timeout, func() error {
 		if got := len(c.Nodes[1].UserEvents()); got != 3 {
 			return fmt.Errorf("r1 got %d events, want 3", got)
 		}
@@ -470,7 +492,7 @@ func TestClusterJoinIgnoreOldAndReplay(t *testing.T) {
 	if _, err := replayer.Serf.Join([]string{c.Nodes[1].Addr()}, false); err != nil {
 		t.Fatalf("Join(replay) error: %v", err)
 	}
-	cluster.WaitFor(t, wait, func() error {
+	wait.For(t, timeout, func() error {
 		if got := len(replayer.UserEvents()); got != 3 {
 			return fmt.Errorf("replayer got %d old events, want 3", got)
 		}
@@ -478,16 +500,7 @@ func TestClusterJoinIgnoreOldAndReplay(t *testing.T) {
 	})
 
 	// A new event reaches the ignorer: it ignores only the past.
-	if err := c.Nodes[1].Serf.UserEvent("new", nil, false); err != nil {
-		t.Fatalf("UserEvent() error: %v", err)
-	}
-	cluster.WaitFor(t, wait, func() error {
-		got := ignorer.UserEvents()
-		if len(got) != 1 || got[0].Name != "new" {
-			return fmt.Errorf("ignorer got %+v, want only the new event", got)
-		}
-		return nil
-	})
+	wantOnlyNewEvent(t, c.Nodes[1], ignorer)
 }
 
 // Protocol 2 nodes carry only the role in their metadata; newer nodes
@@ -501,7 +514,7 @@ func TestClusterProtocolTwoRoleOnly(t *testing.T) {
 	if _, err := cur.Serf.Join([]string{old.Addr()}, false); err != nil {
 		t.Fatalf("Join() error: %v", err)
 	}
-	cluster.WaitFor(t, wait, func() error {
+	wait.For(t, timeout, func() error {
 		m, ok := cur.Member("p2")
 		if !ok || len(m.Tags) != 1 || m.Tags["role"] != "web" {
 			return fmt.Errorf("p5 sees p2 with tags %v, want only role=web", m.Tags)
@@ -518,11 +531,11 @@ func TestClusterProtocolTwoRoleOnly(t *testing.T) {
 // Shutdown, so the leave must stop short of it.
 func TestClusterShutdownDuringLeave(t *testing.T) {
 	c := cluster.New(t, "sl", 2, nil)
-	c.WaitConverged(t, wait)
+	c.WaitConverged(t, timeout)
 	n := c.Nodes[0]
 	left := make(chan error, 1)
 	go func() { left <- n.Serf.Leave() }()
-	cluster.WaitFor(t, wait, func() error {
+	wait.For(t, timeout, func() error {
 		if got := n.Serf.State(); got != serf.SerfLeaving {
 			return fmt.Errorf("State() = %v, want leaving", got)
 		}
@@ -536,7 +549,7 @@ func TestClusterShutdownDuringLeave(t *testing.T) {
 		if err != nil {
 			t.Errorf("Leave() cut short by Shutdown = %v, want nil", err)
 		}
-	case <-time.After(wait):
-		t.Fatalf("Leave() still running %v after Shutdown", wait)
+	case <-time.After(timeout):
+		t.Fatalf("Leave() still running %v after Shutdown", timeout)
 	}
 }

@@ -6,17 +6,18 @@ import (
 	"time"
 
 	"github.com/openserf/serf/internal/testutil/cluster"
+	"github.com/openserf/serf/internal/testutil/wait"
 	"github.com/openserf/serf/serf"
 )
 
 func TestCoordinatesConverge(t *testing.T) {
 	c := cluster.New(t, "co", 3, nil)
-	c.WaitConverged(t, wait)
+	c.WaitConverged(t, timeout)
 
 	// Pings between loopback nodes take microseconds: once every node has
 	// exchanged pings with every other, the estimates are small but never
 	// zero (each coordinate has a positive height).
-	cluster.WaitFor(t, wait, func() error {
+	wait.For(t, timeout, func() error {
 		for _, a := range c.Nodes {
 			self, err := a.Serf.GetCoordinate()
 			if err != nil {
@@ -48,11 +49,11 @@ func TestCoordinatesConverge(t *testing.T) {
 	// A reaped member's coordinate is forgotten.
 	victim := c.Nodes[2]
 	victim.Shutdown()
-	cluster.WaitStatus(t, wait, c.Nodes[:2], victim.Name, serf.StatusFailed)
+	cluster.WaitStatus(t, timeout, c.Nodes[:2], victim.Name, serf.StatusFailed)
 	if err := c.Nodes[0].Serf.RemoveFailedNodePrune(victim.Name); err != nil {
 		t.Fatalf("RemoveFailedNodePrune() error: %v", err)
 	}
-	cluster.WaitFor(t, wait, func() error {
+	wait.For(t, timeout, func() error {
 		if _, ok := c.Nodes[0].Serf.GetCachedCoordinate(victim.Name); ok {
 			return fmt.Errorf("coordinate of pruned %s still cached", victim.Name)
 		}

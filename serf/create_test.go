@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/openserf/serf/internal/testutil/cluster"
+	"github.com/openserf/serf/internal/testutil/wait"
 	"github.com/openserf/serf/serf"
 )
 
@@ -56,7 +57,7 @@ func TestCreateFillsInCallersConfig(t *testing.T) {
 	// What is sent on the returned channel reaches the caller's, as in
 	// Serf, where it is the chain's first stage.
 	conf.EventCh <- serf.UserEvent{Name: "injected", LTime: 1}
-	cluster.WaitFor(t, 5*time.Second, func() error {
+	wait.For(t, 5*time.Second, func() error {
 		for {
 			select {
 			case e := <-events:

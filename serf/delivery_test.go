@@ -4,10 +4,10 @@ import (
 	"fmt"
 	"strings"
 	"testing"
-	"time"
 
-	metrics "github.com/hashicorp/go-metrics"
 	"github.com/openserf/serf/internal/testutil/cluster"
+	"github.com/openserf/serf/internal/testutil/metricsink"
+	"github.com/openserf/serf/internal/testutil/wait"
 	"github.com/openserf/serf/serf"
 )
 
@@ -15,14 +15,7 @@ import (
 // joins, user events reach the others through it, failures are detected,
 // and the events it could not deliver are counted and logged.
 func TestStuckEventReaderDoesNotStallGossip(t *testing.T) {
-	sink := metrics.NewInmemSink(time.Minute, time.Minute)
-	mc := metrics.DefaultConfig("test")
-	mc.EnableRuntimeMetrics = false
-	mc.EnableHostname = false
-	m, err := metrics.New(mc, sink)
-	if err != nil {
-		t.Fatalf("metrics.New() error: %v", err)
-	}
+	m, sink := metricsink.New(t)
 
 	cfg := cluster.Config("stuck")
 	cfg.EventCh = make(chan serf.Event) // unbuffered and never read
@@ -40,7 +33,7 @@ func TestStuckEventReaderDoesNotStallGossip(t *testing.T) {
 	}
 	all := append([]*cluster.Node{stuck}, others...)
 	for _, n := range all {
-		cluster.WaitStatus(t, wait, all, n.Name, serf.StatusAlive)
+		cluster.WaitStatus(t, timeout, all, n.Name, serf.StatusAlive)
 	}
 
 	for i := 0; i < 50; i++ {
@@ -48,7 +41,7 @@ func TestStuckEventReaderDoesNotStallGossip(t *testing.T) {
 			t.Fatalf("UserEvent() error: %v", err)
 		}
 	}
-	cluster.WaitFor(t, wait, func() error {
+	wait.For(t, timeout, func() error {
 		for _, n := range others {
 			if got := len(n.UserEvents()); got != 50 {
 				return fmt.Errorf("%s got %d events, want 50", n.Name, got)
@@ -58,7 +51,7 @@ func TestStuckEventReaderDoesNotStallGossip(t *testing.T) {
 	})
 
 	others[2].Shutdown()
-	cluster.WaitStatus(t, wait, []*cluster.Node{stuck}, others[2].Name, serf.StatusFailed)
+	cluster.WaitStatus(t, timeout, []*cluster.Node{stuck}, others[2].Name, serf.StatusFailed)
 
 	if got := stuck.Serf.DroppedEvents(); got == 0 {
 		t.Errorf("DroppedEvents() = 0, want > 0")

@@ -9,18 +9,11 @@ import (
 // handleNodeJoinIntent applies a join intent and reports whether to
 // gossip it on.
 func (s *Serf) handleNodeJoinIntent(msg *messageJoin) bool {
-	s.clock.Witness(msg.LTime)
-
 	s.memberLock.Lock()
 	defer s.memberLock.Unlock()
-
-	m, ok := s.members[msg.Node]
-	if !ok {
-		// Not known yet: keep it for when memberlist reports the node.
-		return upsertIntent(s.recentIntents, msg.Node, messageJoinType, msg.LTime, time.Now())
-	}
-	if msg.LTime <= m.statusLTime {
-		return false
+	m, fresh := s.newerIntent(msg.Node, messageJoinType, msg.LTime)
+	if m == nil {
+		return fresh
 	}
 	m.statusLTime = msg.LTime
 	// A newer join refutes an older leave.
@@ -34,17 +27,11 @@ func (s *Serf) handleNodeJoinIntent(msg *messageJoin) bool {
 // implied by a push/pull) and reports whether to gossip it on.
 func (s *Serf) handleNodeLeaveIntent(msg *messageLeave) bool {
 	state := s.State()
-	s.clock.Witness(msg.LTime)
-
 	s.memberLock.Lock()
 	defer s.memberLock.Unlock()
-
-	m, ok := s.members[msg.Node]
-	if !ok {
-		return upsertIntent(s.recentIntents, msg.Node, messageLeaveType, msg.LTime, time.Now())
-	}
-	if msg.LTime <= m.statusLTime {
-		return false
+	m, fresh := s.newerIntent(msg.Node, messageLeaveType, msg.LTime)
+	if m == nil {
+		return fresh
 	}
 
 	// Someone says we are leaving while we are not: refute it with a newer
@@ -77,6 +64,24 @@ func (s *Serf) handleNodeLeaveIntent(msg *messageLeave) bool {
 		s.prune(m)
 	}
 	return true
+}
+
+// newerIntent witnesses the clock of an intent of type t about node and
+// returns the member it applies to: one whose status time is older than
+// ltime. It returns nil when there is none, with fresh saying whether to
+// gossip the intent on all the same: an intent about a node memberlist
+// has not reported yet is kept for when it does, and is fresh unless a
+// newer one is kept already. Must hold memberLock.
+func (s *Serf) newerIntent(node string, t messageType, ltime LamportTime) (m *memberState, fresh bool) {
+	s.clock.Witness(ltime)
+	m, ok := s.members[node]
+	if !ok {
+		return nil, upsertIntent(s.recentIntents, node, t, ltime, time.Now())
+	}
+	if ltime <= m.statusLTime {
+		return nil, false
+	}
+	return m, true
 }
 
 // prune erases a member forced out with -prune. A member still leaving is

@@ -70,13 +70,22 @@ func (s *Serf) answerConflict(q *Query) {
 	}
 	s.memberLock.RUnlock()
 
-	buf, err := encodeMessage(messageConflictResponseType, out)
+	s.answer(q, messageConflictResponseType, out,
+		"[ERR] serf: Failed to encode conflict query response: %v",
+		"[ERR] serf: Failed to respond to conflict query: %v")
+}
+
+// answer encodes msg as a message of type t and sends it as this node's
+// response to q. A failure is logged with encodeFailed or respondFailed,
+// each a format for the error.
+func (s *Serf) answer(q *Query, t messageType, msg any, encodeFailed, respondFailed string) {
+	buf, err := encodeMessage(t, msg)
 	if err != nil {
-		s.logger.Printf("[ERR] serf: Failed to encode conflict query response: %v", err)
+		s.logger.Printf(encodeFailed, err)
 		return
 	}
 	if err := q.Respond(buf); err != nil {
-		s.logger.Printf("[ERR] serf: Failed to respond to conflict query: %v", err)
+		s.logger.Printf(respondFailed, err)
 	}
 }
 
@@ -156,14 +165,9 @@ func (s *Serf) answerListKeys(q *Query) {
 // response is cut down until it fits, saying so in the message.
 func (s *Serf) sendKeyResponse(q *Query, resp *nodeKeyResponse) {
 	if q.Name != InternalQueryPrefix+listKeysQuery {
-		buf, err := encodeMessage(messageKeyResponseType, resp)
-		if err != nil {
-			s.logger.Printf("[ERR] serf: Failed to encode key response: %v", err)
-			return
-		}
-		if err := q.Respond(buf); err != nil {
-			s.logger.Printf("[ERR] serf: Failed to respond to key query: %v", err)
-		}
+		s.answer(q, messageKeyResponseType, resp,
+			"[ERR] serf: Failed to encode key response: %v",
+			"[ERR] serf: Failed to respond to key query: %v")
 		return
 	}
 

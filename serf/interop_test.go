@@ -19,6 +19,7 @@ import (
 	"github.com/openserf/serf/internal/testutil/agentproc"
 	"github.com/openserf/serf/internal/testutil/cluster"
 	"github.com/openserf/serf/internal/testutil/oracle"
+	"github.com/openserf/serf/internal/testutil/wait"
 	"github.com/openserf/serf/serf"
 )
 
@@ -51,7 +52,7 @@ func oracleMembers(a *agentproc.Agent) (map[string]oracleMember, error) {
 // waitOracleSees waits until the real agent lists name with status.
 func waitOracleSees(t *testing.T, a *agentproc.Agent, name, status string, tags map[string]string) {
 	t.Helper()
-	cluster.WaitFor(t, wait, func() error {
+	wait.For(t, timeout, func() error {
 		ms, err := oracleMembers(a)
 		if err != nil {
 			return err
@@ -95,7 +96,7 @@ func startOracle(t *testing.T, version, name string, extra ...string) (*agentpro
 		"-log-level=debug",
 	}, extra...)
 	a := agentproc.Start(t, bin, args...)
-	a.WaitRPC(wait)
+	a.WaitRPC(timeout)
 	return a, events
 }
 
@@ -156,7 +157,7 @@ func TestInteropMembershipAndUserEvents(t *testing.T) {
 		if _, err := ours.Serf.Join([]string{real.BindAddr}, false); err != nil {
 			t.Fatalf("Join(%s) error: %v", real.BindAddr, err)
 		}
-		cluster.WaitFor(t, wait, func() error {
+		wait.For(t, timeout, func() error {
 			m, ok := ours.Member("real")
 			if !ok || m.Status != serf.StatusAlive || m.Tags["role"] != "web" {
 				return fmt.Errorf("we see real as %+v", m)
@@ -172,7 +173,7 @@ func TestInteropMembershipAndUserEvents(t *testing.T) {
 		if out, err := real.CLI("event", "-coalesce=false", "from-real", "payload-1"); err != nil || !strings.Contains(out, "Event 'from-real' dispatched!") {
 			t.Fatalf("serf event: %v: %s", err, out)
 		}
-		cluster.WaitFor(t, wait, func() error {
+		wait.For(t, timeout, func() error {
 			for _, e := range log.users() {
 				if e.Name == "from-real" && string(e.Payload) == "payload-1" {
 					return nil
@@ -185,7 +186,7 @@ func TestInteropMembershipAndUserEvents(t *testing.T) {
 		if err := ours.Serf.UserEvent("from-ours", []byte("payload-2"), false); err != nil {
 			t.Fatal(err)
 		}
-		cluster.WaitFor(t, wait, func() error {
+		wait.For(t, timeout, func() error {
 			data, _ := os.ReadFile(events)
 			if !strings.Contains(string(data), "user from-ours payload-2") {
 				return fmt.Errorf("real handler saw %q", data)
@@ -217,13 +218,13 @@ func TestInteropRealJoinsUs(t *testing.T) {
 			t.Fatalf("serf join: %v: %s", err, out)
 		}
 		waitOracleSees(t, real, "ours", "alive", map[string]string{"role": "db"})
-		cluster.WaitStatus(t, wait, []*cluster.Node{ours}, "real", serf.StatusAlive)
+		cluster.WaitStatus(t, timeout, []*cluster.Node{ours}, "real", serf.StatusAlive)
 
 		// The real agent leaves gracefully: we see it left.
 		if out, err := real.CLI("leave"); err != nil {
 			t.Fatalf("serf leave: %v: %s", err, out)
 		}
-		cluster.WaitStatus(t, wait, []*cluster.Node{ours}, "real", serf.StatusLeft)
+		cluster.WaitStatus(t, timeout, []*cluster.Node{ours}, "real", serf.StatusLeft)
 	})
 }
 
@@ -294,14 +295,14 @@ func TestInteropCoordinates(t *testing.T) {
 	oracle.EachVersion(t, func(t *testing.T, version, _ string) {
 		real, ours := joinOracle(t, version)
 		// Ours accepted the real agent's coordinate...
-		cluster.WaitFor(t, wait, func() error {
+		wait.For(t, timeout, func() error {
 			if _, ok := ours.Serf.GetCachedCoordinate("real"); !ok {
 				return fmt.Errorf("no coordinate for real yet")
 			}
 			return nil
 		})
 		// ...and the real agent ours: it can estimate the RTT to us.
-		cluster.WaitFor(t, wait, func() error {
+		wait.For(t, timeout, func() error {
 			out, err := real.CLI("rtt", "ours")
 			if err != nil || !strings.Contains(out, "Estimated ours <-> real rtt:") {
 				return fmt.Errorf("serf rtt: %v: %s", err, out)

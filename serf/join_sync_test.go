@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/openserf/serf/internal/testutil/cluster"
+	"github.com/openserf/serf/internal/testutil/wait"
 	"github.com/openserf/serf/serf"
 )
 
@@ -46,7 +47,7 @@ func TestJoinSyncConcurrentJoin(t *testing.T) {
 	for err := range errs {
 		t.Fatalf("Join(%s) error: %v", first, err)
 	}
-	cluster.WaitFor(t, 20*time.Second, func() error {
+	wait.For(t, 20*time.Second, func() error {
 		for _, node := range nodes {
 			if got := len(node.Serf.Members()); got != n {
 				return fmt.Errorf("%s knows %d members, want %d", node.Name, got, n)
@@ -63,7 +64,7 @@ func TestJoinSyncAloneStops(t *testing.T) {
 		cfg.MemberlistConfig.PushPullInterval = time.Hour
 	})
 	c.WaitConverged(t, 10*time.Second)
-	cluster.WaitFor(t, 10*time.Second, func() error {
+	wait.For(t, 10*time.Second, func() error {
 		for _, node := range c.Nodes {
 			if node.Serf.JoinSyncRunning() {
 				return fmt.Errorf("%s: join sync still running", node.Name)

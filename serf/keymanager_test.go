@@ -13,6 +13,7 @@ import (
 	"github.com/hashicorp/memberlist"
 	"github.com/openserf/serf/internal/testutil/cluster"
 	"github.com/openserf/serf/internal/testutil/nobody"
+	"github.com/openserf/serf/internal/testutil/wait"
 	"github.com/openserf/serf/serf"
 )
 
@@ -52,7 +53,7 @@ func TestKeyRotationAcrossCluster(t *testing.T) {
 		cfg.KeyringFile = filepath.Join(dir, cfg.NodeName+".keyring")
 		files = append(files, cfg.KeyringFile)
 	})
-	c.WaitConverged(t, wait)
+	c.WaitConverged(t, timeout)
 	km := c.Nodes[2].Serf.KeyManager()
 
 	resp, err := km.InstallKey(b64(next))
@@ -105,7 +106,7 @@ func TestKeyRotationAcrossCluster(t *testing.T) {
 	if err := c.Nodes[0].Serf.UserEvent("after-rotation", nil, false); err != nil {
 		t.Fatal(err)
 	}
-	cluster.WaitFor(t, wait, func() error {
+	wait.For(t, timeout, func() error {
 		for _, n := range c.Nodes {
 			if len(n.UserEvents()) != 1 {
 				return fmt.Errorf("%s has not got the event sent after rotation", n.Name)
@@ -125,7 +126,7 @@ func TestKeyRotationAcrossCluster(t *testing.T) {
 
 func TestKeyQueriesWithoutEncryption(t *testing.T) {
 	c := cluster.New(t, "ke", 3, nil)
-	c.WaitConverged(t, wait)
+	c.WaitConverged(t, timeout)
 	km := c.Nodes[0].Serf.KeyManager()
 	resp, err := km.ListKeys()
 	if err == nil || err.Error() != "3/3 nodes reported failure" {
@@ -152,7 +153,7 @@ func encryptedCluster(t *testing.T, prefix string, n int, k []byte, file func(st
 		cfg.MemberlistConfig.Keyring = ring
 		cfg.KeyringFile = file(cfg.NodeName)
 	})
-	c.WaitConverged(t, wait)
+	c.WaitConverged(t, timeout)
 	return c
 }
 

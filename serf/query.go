@@ -404,24 +404,19 @@ func (s *Serf) handleQueryResponse(resp *messageQueryResponse) {
 	if q.Finished() {
 		return
 	}
+	var fresh bool
+	var err error
+	counter, duplicate := "query_responses", "query_duplicate_responses"
 	if resp.ack() {
-		fresh, err := q.addAck(resp.From)
-		if !fresh {
-			s.metrics.IncrCounterWithLabels([]string{"serf", "query_duplicate_acks"}, 1, s.labels)
-			return
-		}
-		s.metrics.IncrCounterWithLabels([]string{"serf", "query_acks"}, 1, s.labels)
-		if err != nil {
-			s.logger.Printf("[WARN] %v", err)
-		}
-		return
+		fresh, err = q.addAck(resp.From)
+		counter, duplicate = "query_acks", "query_duplicate_acks"
+	} else {
+		fresh, err = q.addResponse(NodeResponse{From: resp.From, Payload: resp.Payload})
 	}
-	fresh, err := q.addResponse(NodeResponse{From: resp.From, Payload: resp.Payload})
 	if !fresh {
-		s.metrics.IncrCounterWithLabels([]string{"serf", "query_duplicate_responses"}, 1, s.labels)
-		return
+		counter = duplicate
 	}
-	s.metrics.IncrCounterWithLabels([]string{"serf", "query_responses"}, 1, s.labels)
+	s.metrics.IncrCounterWithLabels([]string{"serf", counter}, 1, s.labels)
 	if err != nil {
 		s.logger.Printf("[WARN] %v", err)
 	}

@@ -65,7 +65,7 @@ func TestKeyQueryRedelivery(t *testing.T) {
 		}
 		cfg.MemberlistConfig.Keyring = ring
 	})
-	c.WaitConverged(t, wait)
+	c.WaitConverged(t, timeout)
 	sender := c.Nodes[1].Serf
 	sender.SkipQueryGossip()
 

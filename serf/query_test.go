@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/openserf/serf/internal/testutil/cluster"
+	"github.com/openserf/serf/internal/testutil/wait"
 	"github.com/openserf/serf/serf"
 )
 
@@ -51,7 +52,7 @@ func queryCluster(t *testing.T, prefix string, n int) []*cluster.Node {
 		nodes = append(nodes, node)
 	}
 	for _, node := range nodes {
-		cluster.WaitStatus(t, wait, nodes, node.Name, serf.StatusAlive)
+		cluster.WaitStatus(t, timeout, nodes, node.Name, serf.StatusAlive)
 	}
 	return nodes
 }
@@ -200,7 +201,7 @@ func TestQueryLimitsAndResponseErrors(t *testing.T) {
 
 func TestInternalQueriesNotDelivered(t *testing.T) {
 	c := cluster.New(t, "iq", 3, nil)
-	c.WaitConverged(t, wait)
+	c.WaitConverged(t, timeout)
 	r, err := c.Nodes[0].Serf.Query("_serf_ping", nil, &serf.QueryParam{RequestAck: true, Timeout: time.Second})
 	if err != nil {
 		t.Fatalf("Query(_serf_ping) error: %v", err)
@@ -220,7 +221,7 @@ func TestInternalQueriesNotDelivered(t *testing.T) {
 
 func TestNameConflictResolution(t *testing.T) {
 	c := cluster.New(t, "nc", 3, nil)
-	c.WaitConverged(t, wait)
+	c.WaitConverged(t, timeout)
 
 	// A second node claims nc1's name and joins: the cluster knows nc1 at
 	// the old address, so the newcomer loses the vote and shuts down.
@@ -228,7 +229,7 @@ func TestNameConflictResolution(t *testing.T) {
 	intruder := cluster.Start(t, cfg)
 	_, _ = intruder.Serf.Join([]string{c.Nodes[0].Addr()}, false)
 
-	cluster.WaitFor(t, wait, func() error {
+	wait.For(t, timeout, func() error {
 		if intruder.Serf.State() != serf.SerfShutdown {
 			return fmt.Errorf("intruder state = %v, want shutdown", intruder.Serf.State())
 		}

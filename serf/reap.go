@@ -11,17 +11,25 @@ import (
 // reapLoop periodically erases failed members past ReconnectTimeout, left
 // members past TombstoneTimeout, and stale buffered intents.
 func (s *Serf) reapLoop() {
-	t := time.NewTicker(s.config.ReapInterval)
+	s.every(s.config.ReapInterval, func() {
+		now := time.Now()
+		s.memberLock.Lock()
+		defer s.memberLock.Unlock()
+		s.failedMembers = s.reap(s.failedMembers, now, s.config.ReconnectTimeout)
+		s.leftMembers = s.reap(s.leftMembers, now, s.config.TombstoneTimeout)
+		reapIntents(s.recentIntents, now, s.config.RecentIntentTimeout)
+	})
+}
+
+// every calls f once an interval until shutdown; the periodic goroutines
+// (started with goFunc) run in it.
+func (s *Serf) every(interval time.Duration, f func()) {
+	t := time.NewTicker(interval)
 	defer t.Stop()
 	for {
 		select {
 		case <-t.C:
-			now := time.Now()
-			s.memberLock.Lock()
-			s.failedMembers = s.reap(s.failedMembers, now, s.config.ReconnectTimeout)
-			s.leftMembers = s.reap(s.leftMembers, now, s.config.TombstoneTimeout)
-			reapIntents(s.recentIntents, now, s.config.RecentIntentTimeout)
-			s.memberLock.Unlock()
+			f()
 		case <-s.shutdownCh:
 			return
 		}
@@ -52,16 +60,7 @@ func (s *Serf) reap(list []*memberState, now time.Time, timeout time.Duration) [
 
 // reconnectLoop tries a failed member again every ReconnectInterval.
 func (s *Serf) reconnectLoop() {
-	t := time.NewTicker(s.config.ReconnectInterval)
-	defer t.Stop()
-	for {
-		select {
-		case <-t.C:
-			s.reconnect()
-		case <-s.shutdownCh:
-			return
-		}
-	}
+	s.every(s.config.ReconnectInterval, s.reconnect)
 }
 
 // reconnect picks a random failed member and asks memberlist to join it.
@@ -112,22 +111,15 @@ func (s *Serf) queueLimit() int {
 // checkQueueDepth samples a broadcast queue, warns when it is deep and
 // drops its oldest messages past the limit.
 func (s *Serf) checkQueueDepth(name string, q *memberlist.TransmitLimitedQueue) {
-	t := time.NewTicker(s.config.QueueCheckInterval)
-	defer t.Stop()
-	for {
-		select {
-		case <-t.C:
-			n := q.NumQueued()
-			s.metrics.AddSampleWithLabels([]string{"serf", "queue", name}, float32(n), s.labels)
-			if n >= s.config.QueueDepthWarning {
-				s.logger.Printf("[WARN] serf: %s queue depth: %d", name, n)
-			}
-			if limit := s.queueLimit(); n > limit {
-				s.logger.Printf("[WARN] serf: %s queue depth (%d) exceeds limit (%d), dropping messages!", name, n, limit)
-				q.Prune(limit)
-			}
-		case <-s.shutdownCh:
-			return
+	s.every(s.config.QueueCheckInterval, func() {
+		n := q.NumQueued()
+		s.metrics.AddSampleWithLabels([]string{"serf", "queue", name}, float32(n), s.labels)
+		if n >= s.config.QueueDepthWarning {
+			s.logger.Printf("[WARN] serf: %s queue depth: %d", name, n)
 		}
-	}
+		if limit := s.queueLimit(); n > limit {
+			s.logger.Printf("[WARN] serf: %s queue depth (%d) exceeds limit (%d), dropping messages!", name, n, limit)
+			q.Prune(limit)
+		}
+	})
 }

@@ -3,6 +3,7 @@ package serf
 import (
 	"errors"
 	"fmt"
+	"io"
 	"log"
 	"os"
 	"regexp"
@@ -156,14 +157,7 @@ func Create(conf *Config) (*Serf, error) {
 	mlc := conf.MemberlistConfig
 	cfg.Tags = copyTags(conf.Tags)
 
-	logger := cfg.Logger
-	if logger == nil {
-		out := cfg.LogOutput
-		if out == nil {
-			out = os.Stderr
-		}
-		logger = log.New(out, "", log.LstdFlags)
-	}
+	logger := loggerFor(cfg.Logger, cfg.LogOutput)
 	m := cfg.Metrics
 	if m == nil {
 		m = metrics.Default()
@@ -264,14 +258,7 @@ func Create(conf *Config) (*Serf, error) {
 	var transport *netTransport
 	userTransport := mlc.Transport
 	if mlc.Transport == nil {
-		mlLogger := mlc.Logger
-		if mlLogger == nil {
-			out := mlc.LogOutput
-			if out == nil {
-				out = os.Stderr
-			}
-			mlLogger = log.New(out, "", log.LstdFlags)
-		}
+		mlLogger := loggerFor(mlc.Logger, mlc.LogOutput)
 		transport, err = newNetTransport(mlc.BindAddr, mlc.BindPort, mlLogger, m, mlc.MetricLabels)
 		if err != nil {
 			s.stopGoroutines()
@@ -314,6 +301,19 @@ func Create(conf *Config) (*Serf, error) {
 	return s, nil
 }
 
+// loggerFor is the logger a config asks for: its Logger, else one that
+// writes to its LogOutput, else to standard error. Serf and memberlist
+// choose theirs alike.
+func loggerFor(logger *log.Logger, out io.Writer) *log.Logger {
+	if logger != nil {
+		return logger
+	}
+	if out == nil {
+		out = os.Stderr
+	}
+	return log.New(out, "", log.LstdFlags)
+}
+
 // goFunc runs f in a goroutine that Shutdown waits for. Once shutdown has
 // begun it starts nothing and returns false.
 func (s *Serf) goFunc(f func()) bool {
@@ -322,11 +322,7 @@ func (s *Serf) goFunc(f func()) bool {
 	if s.stopping {
 		return false
 	}
-	s.wg.Add(1)
-	go func() {
-		defer s.wg.Done()
-		f()
-	}()
+	s.wg.Go(f)
 	return true
 }
 

@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/openserf/serf/internal/testutil/cluster"
+	"github.com/openserf/serf/internal/testutil/wait"
 	"github.com/openserf/serf/serf"
 )
 
@@ -25,7 +26,7 @@ func restartable(t *testing.T, name, snap string, addr *string, port *int) *serf
 
 func TestSnapshotRejoinWithoutReplay(t *testing.T) {
 	c := cluster.New(t, "s", 2, nil)
-	c.WaitConverged(t, wait)
+	c.WaitConverged(t, timeout)
 	snap := filepath.Join(t.TempDir(), "snap")
 
 	var addr string
@@ -41,7 +42,7 @@ func TestSnapshotRejoinWithoutReplay(t *testing.T) {
 			t.Fatalf("UserEvent() error: %v", err)
 		}
 	}
-	cluster.WaitFor(t, wait, func() error {
+	wait.For(t, timeout, func() error {
 		if got := len(node.UserEvents()); got != 3 {
 			return fmt.Errorf("got %d events, want 3", got)
 		}
@@ -49,25 +50,16 @@ func TestSnapshotRejoinWithoutReplay(t *testing.T) {
 	})
 	// Crash: no leave. Shutdown flushes the snapshot.
 	node.Shutdown()
-	cluster.WaitStatus(t, wait, c.Nodes, "s-snap", serf.StatusFailed)
+	cluster.WaitStatus(t, timeout, c.Nodes, "s-snap", serf.StatusFailed)
 
 	again := cluster.Start(t, restartable(t, "s-snap", snap, &addr, &port))
 	// Rejoined with no join address given, through the snapshot.
-	cluster.WaitStatus(t, wait, append(c.Nodes, again), "s-snap", serf.StatusAlive)
-	cluster.WaitStatus(t, wait, []*cluster.Node{again}, c.Nodes[1].Name, serf.StatusAlive)
+	cluster.WaitStatus(t, timeout, append(c.Nodes, again), "s-snap", serf.StatusAlive)
+	cluster.WaitStatus(t, timeout, []*cluster.Node{again}, c.Nodes[1].Name, serf.StatusAlive)
 
 	// The old events came back in the push/pull state but are not
 	// delivered again; a new one is.
-	if err := c.Nodes[1].Serf.UserEvent("new", nil, false); err != nil {
-		t.Fatalf("UserEvent() error: %v", err)
-	}
-	cluster.WaitFor(t, wait, func() error {
-		got := again.UserEvents()
-		if len(got) != 1 || got[0].Name != "new" {
-			return fmt.Errorf("restarted node got %+v, want only the new event", got)
-		}
-		return nil
-	})
+	wantOnlyNewEvent(t, c.Nodes[1], again)
 	if !strings.Contains(again.Logs.String(), "[INFO] serf: Re-joined to previously known node: ") {
 		t.Errorf("no re-join line in the log")
 	}
@@ -106,7 +98,7 @@ func TestSnapshotWithGarbageStillLoads(t *testing.T) {
 		"[WARN] serf: Failed to convert clock time:",
 		"[INFO] serf: Attempting re-join to previously known node: peer one: 127.0.0.9:7946",
 	} {
-		cluster.WaitFor(t, wait, func() error {
+		wait.For(t, timeout, func() error {
 			if !strings.Contains(n.Logs.String(), want) {
 				return fmt.Errorf("log lacks %q:\n%s", want, n.Logs.String())
 			}
@@ -132,7 +124,7 @@ func TestSnapshotLeaveForgetsPeers(t *testing.T) {
 	for _, rejoin := range []bool{false, true} {
 		t.Run(fmt.Sprint("rejoin=", rejoin), func(t *testing.T) {
 			c := cluster.New(t, "lv", 2, nil)
-			c.WaitConverged(t, wait)
+			c.WaitConverged(t, timeout)
 			snap := filepath.Join(t.TempDir(), "snap")
 			cfg := cluster.Config("lv-snap")
 			cfg.SnapshotPath = snap
@@ -141,7 +133,7 @@ func TestSnapshotLeaveForgetsPeers(t *testing.T) {
 			if _, err := n.Serf.Join([]string{c.Nodes[0].Addr()}, false); err != nil {
 				t.Fatalf("Join() error: %v", err)
 			}
-			cluster.WaitStatus(t, wait, c.Nodes, "lv-snap", serf.StatusAlive)
+			cluster.WaitStatus(t, timeout, c.Nodes, "lv-snap", serf.StatusAlive)
 			if err := n.Serf.Leave(); err != nil {
 				t.Fatalf("Leave() error: %v", err)
 			}
@@ -156,7 +148,7 @@ func TestSnapshotLeaveForgetsPeers(t *testing.T) {
 			cfg.RejoinAfterLeave = rejoin
 			again := cluster.Start(t, cfg)
 			if rejoin {
-				cluster.WaitFor(t, wait, func() error {
+				wait.For(t, timeout, func() error {
 					if !strings.Contains(again.Logs.String(), "Attempting re-join to previously known node: lv") {
 						return fmt.Errorf("no re-join attempt in the log")
 					}

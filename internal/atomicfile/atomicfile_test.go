@@ -241,6 +241,20 @@ func TestReadOnlyDirectory(t *testing.T) {
 	noLeftovers(t, dir)
 }
 
+// writeNewAsNobody writes "new" to path as user nobody and checks that it
+// is there.
+func writeNewAsNobody(t *testing.T, path string) {
+	t.Helper()
+	var err error
+	nobody.Do(t, func() { err = atomicfile.WriteFile(path, []byte("new"), 0o600) })
+	if err != nil {
+		t.Fatalf("WriteFile() error: %v", err)
+	}
+	if got := content(t, path); got != "new" {
+		t.Errorf("content = %q, want new", got)
+	}
+}
+
 // An unprivileged agent whose file sits in a directory it cannot write
 // (as /etc/serf owned by root, the file owned by the agent's user), or
 // whose file belongs to another user but is group-writable, still writes
@@ -256,14 +270,7 @@ func TestUnprivilegedWritesInPlace(t *testing.T) {
 		if err := os.Chown(path, nobody.UID, nobody.GID); err != nil {
 			t.Fatal(err)
 		}
-		var err error
-		nobody.Do(t, func() { err = atomicfile.WriteFile(path, []byte("new"), 0o600) })
-		if err != nil {
-			t.Fatalf("WriteFile() error: %v", err)
-		}
-		if got := content(t, path); got != "new" {
-			t.Errorf("content = %q, want new", got)
-		}
+		writeNewAsNobody(t, path)
 		if mode, uid, _ := stat(t, path); mode != 0o600 || uid != nobody.UID {
 			t.Errorf("mode, owner = %v %d, want -rw------- %d", mode, uid, nobody.UID)
 		}
@@ -278,14 +285,7 @@ func TestUnprivilegedWritesInPlace(t *testing.T) {
 		if err := os.Chown(path, 0, nobody.GID); err != nil {
 			t.Fatal(err)
 		}
-		var err error
-		nobody.Do(t, func() { err = atomicfile.WriteFile(path, []byte("new"), 0o600) })
-		if err != nil {
-			t.Fatalf("WriteFile() error: %v", err)
-		}
-		if got := content(t, path); got != "new" {
-			t.Errorf("content = %q, want new", got)
-		}
+		writeNewAsNobody(t, path)
 		if mode, uid, gid := stat(t, path); mode != 0o660 || uid != 0 || gid != nobody.GID {
 			t.Errorf("mode, owner = %v %d:%d, want -rw-rw---- 0:%d", mode, uid, gid, nobody.GID)
 		}

@@ -182,29 +182,33 @@ func TestInteropLogLines(t *testing.T) {
 	}
 	theirPrint, ourPrint := byPrint(theirs), byPrint(ours)
 
-	for _, f := range slices.Sorted(maps.Keys(theirs)) {
-		_, have := ourPrint[same(f)]
-		_, allowed := serfOnly[f]
-		switch {
-		case !have && !allowed:
-			t.Errorf("Serf's %q (%s) is not one of ours; print it, or list it in serfOnly and docs/compatibility.md", f, theirs[f][0])
-		case have && allowed:
-			t.Errorf("Serf's %q is in serfOnly, but ours prints it (%s): drop it from the list and the docs", f, ours[ourPrint[same(f)]][0])
-		}
-	}
-	for _, f := range slices.Sorted(maps.Keys(ours)) {
-		_, have := theirPrint[same(f)]
-		_, allowed := oursOnly[f]
-		switch {
-		case !have && !allowed:
-			t.Errorf("our %q (%s) is not one of Serf's; use Serf's text, or list it in oursOnly and docs/compatibility.md", f, ours[f][0])
-		case have && allowed:
-			t.Errorf("our %q is in oursOnly, but Serf prints it too (%s): drop it from the list and the docs", f, theirs[theirPrint[same(f)]][0])
-		}
-	}
+	compareLines(t, theirs, ours, ourPrint, serfOnly,
+		"Serf's %q (%s) is not one of ours; print it, or list it in serfOnly and docs/compatibility.md",
+		"Serf's %q is in serfOnly, but ours prints it (%s): drop it from the list and the docs")
+	compareLines(t, ours, theirs, theirPrint, oursOnly,
+		"our %q (%s) is not one of Serf's; use Serf's text, or list it in oursOnly and docs/compatibility.md",
+		"our %q is in oursOnly, but Serf prints it too (%s): drop it from the list and the docs")
 	for _, f := range slices.Sorted(maps.Keys(serfOnly)) {
 		if _, ok := theirs[f]; !ok {
 			t.Errorf("serfOnly lists %q, which Serf %s's source does not have", f, serfVersion)
+		}
+	}
+}
+
+// compareLines checks each of a's lines against b's, whose byPrint is
+// bPrint: a line b does not print must be in aOnly (else missing is
+// reported), and one b prints must not be (else listed is). Both formats
+// take the line and where it is, in a or in b.
+func compareLines(t *testing.T, a, b map[string][]string, bPrint, aOnly map[string]string, missing, listed string) {
+	t.Helper()
+	for _, f := range slices.Sorted(maps.Keys(a)) {
+		_, have := bPrint[same(f)]
+		_, allowed := aOnly[f]
+		switch {
+		case !have && !allowed:
+			t.Errorf(missing, f, a[f][0])
+		case have && allowed:
+			t.Errorf(listed, f, b[bPrint[same(f)]][0])
 		}
 	}
 }

@@ -287,8 +287,8 @@ func (c *Cluster) WaitConverged(tb testing.TB, timeout time.Duration) {
 	})
 }
 
-// WaitFor is wait.For, the one polling loop of the tests, spelled for the
-// serf package's tests, whose deadline constant is named wait.
+// WaitFor is wait.For. Only command/agentcmd's tests still call it; it goes
+// when they call wait.For.
 func WaitFor(tb testing.TB, timeout time.Duration, cond func() error) {
 	tb.Helper()
 	wait.For(tb, timeout, cond)

@@ -12,13 +12,21 @@ import (
 
 func addr(t *Transport) memberlist.Address { return memberlist.Address{Addr: t.Addr()} }
 
+// twoTransports makes a network of link and two transports on it, which
+// are shut down, and the network waited for, when the test ends. Called
+// in a synctest bubble, it cleans up in the bubble.
+func twoTransports(t *testing.T, link Link) (n *Network, a, b *Transport) {
+	n = NewNetwork(link)
+	a, b = n.NewTransport(), n.NewTransport()
+	t.Cleanup(n.Wait)
+	t.Cleanup(func() { _ = a.Shutdown() })
+	t.Cleanup(func() { _ = b.Shutdown() })
+	return n, a, b
+}
+
 func TestPacketDelivery(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		n := NewNetwork(Link{Delay: 10 * time.Millisecond})
-		a, b := n.NewTransport(), n.NewTransport()
-		defer n.Wait()
-		defer a.Shutdown()
-		defer b.Shutdown()
+		_, a, b := twoTransports(t, Link{Delay: 10 * time.Millisecond})
 
 		start := time.Now()
 		if _, err := a.WriteToAddress([]byte("hello"), addr(b)); err != nil {
@@ -42,11 +50,7 @@ func TestPacketDelivery(t *testing.T) {
 
 func TestPacketLossAndJitter(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		n := NewNetwork(Link{Delay: 5 * time.Millisecond, Jitter: 5 * time.Millisecond, Loss: 0.2})
-		a, b := n.NewTransport(), n.NewTransport()
-		defer n.Wait()
-		defer a.Shutdown()
-		defer b.Shutdown()
+		n, a, b := twoTransports(t, Link{Delay: 5 * time.Millisecond, Jitter: 5 * time.Millisecond, Loss: 0.2})
 		const sent = 2000
 		start := time.Now()
 		for range sent {
@@ -120,11 +124,7 @@ func TestSilenceAndShutdown(t *testing.T) {
 
 func TestStream(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		n := NewNetwork(Link{Delay: 20 * time.Millisecond})
-		a, b := n.NewTransport(), n.NewTransport()
-		defer n.Wait()
-		defer a.Shutdown()
-		defer b.Shutdown()
+		_, a, b := twoTransports(t, Link{Delay: 20 * time.Millisecond})
 
 		done := make(chan string)
 		go func() {
