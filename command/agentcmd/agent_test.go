@@ -14,6 +14,7 @@ import (
 	"github.com/hashicorp/cli"
 	"github.com/openserf/serf/internal/testutil/cluster"
 	"github.com/openserf/serf/internal/testutil/oracle"
+	"github.com/openserf/serf/internal/testutil/wait"
 )
 
 // runAgentCommand runs `serf agent args...` in-process; stop ends it like
@@ -92,14 +93,14 @@ func TestAgentSignals(t *testing.T) {
 	ip := cluster.IP()
 	ui, signals, stop := runAgentCommand(t, "-node=sig", "-bind="+oracle.FreeAddr(t, ip),
 		"-rpc-addr="+oracle.FreeAddr(t, ip), "-profile=local")
-	cluster.WaitFor(t, 20*time.Second, func() error {
+	wait.For(t, 20*time.Second, func() error {
 		if !strings.Contains(ui.OutputWriter.String(), "Log data will now stream in as it occurs") {
 			return fmt.Errorf("agent not up yet")
 		}
 		return nil
 	})
 	signals <- syscall.SIGHUP
-	cluster.WaitFor(t, 20*time.Second, func() error {
+	wait.For(t, 20*time.Second, func() error {
 		if !strings.Contains(ui.OutputWriter.String(), "==> Reloading configuration...") {
 			return fmt.Errorf("no reload yet")
 		}
@@ -121,7 +122,7 @@ func TestAgentLogJSON(t *testing.T) {
 	ip := cluster.IP()
 	ui, _, stop := runAgentCommand(t, "-node=lj", "-bind="+oracle.FreeAddr(t, ip),
 		"-rpc-addr="+oracle.FreeAddr(t, ip), "-profile=local", "-log-json")
-	cluster.WaitFor(t, 20*time.Second, func() error {
+	wait.For(t, 20*time.Second, func() error {
 		if !strings.Contains(ui.OutputWriter.String(), "\n"+`{"@level":"info","@message":"EventMemberJoin: lj `) {
 			return fmt.Errorf("no JSON member-join line yet")
 		}

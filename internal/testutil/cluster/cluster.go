@@ -287,13 +287,6 @@ func (c *Cluster) WaitConverged(tb testing.TB, timeout time.Duration) {
 	})
 }
 
-// WaitFor is wait.For. Only command/agentcmd's tests still call it; it goes
-// when they call wait.For.
-func WaitFor(tb testing.TB, timeout time.Duration, cond func() error) {
-	tb.Helper()
-	wait.For(tb, timeout, cond)
-}
-
 func tail(s string, lines int) string {
 	parts := strings.Split(strings.TrimRight(s, "\n"), "\n")
 	if len(parts) > lines {
