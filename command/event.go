@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/hashicorp/cli"
+	"github.com/openserf/serf/client"
 )
 
 // EventCommand is `serf event`: it sends a user event, with an optional
@@ -50,17 +51,13 @@ func (c *EventCommand) Run(args []string) int {
 		payload = []byte(args[1])
 	}
 
-	rpc := o.connect(c.UI.Error)
-	if rpc == nil {
-		return 1
-	}
-	defer rpc.Close()
-
-	if err := rpc.UserEvent(name, payload, o.coalesce); err != nil {
-		return failf(c.UI, "Error sending event: %s", err)
-	}
-	c.UI.Output(fmt.Sprintf("Event '%s' dispatched! Coalescing enabled: %#v", name, o.coalesce))
-	return 0
+	return o.call(c.UI.Error, func(rpc *client.RPCClient) int {
+		if err := rpc.UserEvent(name, payload, o.coalesce); err != nil {
+			return failf(c.UI, "Error sending event: %s", err)
+		}
+		c.UI.Output(fmt.Sprintf("Event '%s' dispatched! Coalescing enabled: %#v", name, o.coalesce))
+		return 0
+	})
 }
 
 // eventHelp is what "serf event -h" prints.

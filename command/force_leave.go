@@ -5,6 +5,7 @@ import (
 	"strings"
 
 	"github.com/hashicorp/cli"
+	"github.com/openserf/serf/client"
 )
 
 // ForceLeaveCommand is `serf force-leave`: it tells the cluster that a
@@ -46,22 +47,18 @@ func (c *ForceLeaveCommand) Run(args []string) int {
 		return usageError(c.UI, "A node name must be specified to force leave.", c.Help())
 	}
 
-	rpc := o.connect(c.UI.Error)
-	if rpc == nil {
-		return 1
-	}
-	defer rpc.Close()
-
-	var err error
-	if o.prune {
-		err = rpc.ForceLeavePrune(nodes[0])
-	} else {
-		err = rpc.ForceLeave(nodes[0])
-	}
-	if err != nil {
-		return failf(c.UI, "Error force leaving: %s", err)
-	}
-	return 0
+	return o.call(c.UI.Error, func(rpc *client.RPCClient) int {
+		var err error
+		if o.prune {
+			err = rpc.ForceLeavePrune(nodes[0])
+		} else {
+			err = rpc.ForceLeave(nodes[0])
+		}
+		if err != nil {
+			return failf(c.UI, "Error force leaving: %s", err)
+		}
+		return 0
+	})
 }
 
 // forceLeaveHelp is what "serf force-leave -h" prints.

@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/hashicorp/cli"
+	"github.com/openserf/serf/client"
 )
 
 // InfoCommand is `serf info`: it prints an agent's debugging statistics,
@@ -32,17 +33,13 @@ func (c *InfoCommand) flags(o *infoOptions) *flag.FlagSet {
 
 func (c *InfoCommand) Run(args []string) int {
 	var o infoOptions
-	rpc := o.open(c.flags(&o), args, func(msg string) { printFailure(c.UI, o.format, msg) })
-	if rpc == nil {
-		return 1
-	}
-	defer rpc.Close()
-
-	stats, err := rpc.Stats()
-	if err != nil {
-		return printFailure(c.UI, o.format, fmt.Sprintf("Error querying agent: %s", err))
-	}
-	return printOutput(c.UI, statsOutput(stats), o.format)
+	return o.run(c.flags(&o), args, func(msg string) { printFailure(c.UI, o.format, msg) }, func(rpc *client.RPCClient) int {
+		stats, err := rpc.Stats()
+		if err != nil {
+			return printFailure(c.UI, o.format, fmt.Sprintf("Error querying agent: %s", err))
+		}
+		return printOutput(c.UI, statsOutput(stats), o.format)
+	})
 }
 
 // statsOutput is what info prints: section name to key to value. JSON

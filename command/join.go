@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/hashicorp/cli"
+	"github.com/openserf/serf/client"
 )
 
 // JoinCommand is `serf join`: it asks a running agent to join the cluster
@@ -42,20 +43,16 @@ func (c *JoinCommand) Run(args []string) int {
 		return usageError(c.UI, "At least one address to join must be specified.", c.Help())
 	}
 
-	rpc := o.connect(c.UI.Error)
-	if rpc == nil {
-		return 1
-	}
-	defer rpc.Close()
-
-	// The agent reports success when it reached at least one address;
-	// the count can be nonzero along with an error, which wins, as in Serf.
-	n, err := rpc.Join(addrs, o.replay)
-	if err != nil {
-		return failf(c.UI, "Error joining the cluster: %s", err)
-	}
-	c.UI.Output(fmt.Sprintf("Successfully joined cluster by contacting %d nodes.", n))
-	return 0
+	return o.call(c.UI.Error, func(rpc *client.RPCClient) int {
+		// The agent reports success when it reached at least one address;
+		// the count can be nonzero along with an error, which wins, as in Serf.
+		n, err := rpc.Join(addrs, o.replay)
+		if err != nil {
+			return failf(c.UI, "Error joining the cluster: %s", err)
+		}
+		c.UI.Output(fmt.Sprintf("Successfully joined cluster by contacting %d nodes.", n))
+		return 0
+	})
 }
 
 // joinHelp is what "serf join -h" prints.

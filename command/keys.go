@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/hashicorp/cli"
+	"github.com/openserf/serf/client"
 )
 
 // KeysCommand is `serf keys`: it installs, switches to, removes or lists
@@ -67,12 +68,12 @@ func (c *KeysCommand) Run(args []string) int {
 		return 1
 	}
 
-	cl := o.connect(ui.Error)
-	if cl == nil {
-		return 1
-	}
-	defer cl.Close()
+	return o.call(ui.Error, func(cl *client.RPCClient) int { return c.act(cl, &o) })
+}
 
+// act performs the one action o names with the connected client.
+func (c *KeysCommand) act(cl *client.RPCClient, o *keysOptions) int {
+	ui := &cli.PrefixedUi{InfoPrefix: "==> ", Ui: c.UI}
 	if o.list {
 		ui.Info("Asking all members for installed keys...")
 		keys, numNodes, failures, err := cl.ListKeys()

@@ -5,6 +5,7 @@ import (
 	"strings"
 
 	"github.com/hashicorp/cli"
+	"github.com/openserf/serf/client"
 )
 
 // LeaveCommand is `serf leave`: it makes a running agent leave the
@@ -28,17 +29,13 @@ func (c *LeaveCommand) flags(o *leaveOptions) *flag.FlagSet {
 
 func (c *LeaveCommand) Run(args []string) int {
 	var o leaveOptions
-	rpc := o.open(c.flags(&o), args, c.UI.Error)
-	if rpc == nil {
-		return 1
-	}
-	defer rpc.Close()
-
-	if err := rpc.Leave(); err != nil {
-		return failf(c.UI, "Error leaving: %s", err)
-	}
-	c.UI.Output("Graceful leave complete")
-	return 0
+	return o.run(c.flags(&o), args, c.UI.Error, func(rpc *client.RPCClient) int {
+		if err := rpc.Leave(); err != nil {
+			return failf(c.UI, "Error leaving: %s", err)
+		}
+		c.UI.Output("Graceful leave complete")
+		return 0
+	})
 }
 
 // leaveHelp is what "serf leave -h" prints.

@@ -66,17 +66,13 @@ func (c *MembersCommand) Run(args []string) int {
 		return printFailure(c.UI, o.format, fmt.Sprintf("Error: %s", err))
 	}
 
-	rpc := o.connect(func(msg string) { printFailure(c.UI, o.format, msg) })
-	if rpc == nil {
-		return 1
-	}
-	defer rpc.Close()
-
-	members, err := rpc.MembersFiltered(filter, o.status, o.name)
-	if err != nil {
-		return printFailure(c.UI, o.format, fmt.Sprintf("Error retrieving members: %s", err))
-	}
-	return printOutput(c.UI, newMembersOutput(members, o.detailed), o.format)
+	return o.call(func(msg string) { printFailure(c.UI, o.format, msg) }, func(rpc *client.RPCClient) int {
+		members, err := rpc.MembersFiltered(filter, o.status, o.name)
+		if err != nil {
+			return printFailure(c.UI, o.format, fmt.Sprintf("Error retrieving members: %s", err))
+		}
+		return printOutput(c.UI, newMembersOutput(members, o.detailed), o.format)
+	})
 }
 
 // membersOutput is what members prints. Its JSON shape is Serf's:

@@ -7,6 +7,7 @@ import (
 
 	"github.com/hashicorp/cli"
 	"github.com/hashicorp/logutils"
+	"github.com/openserf/serf/client"
 )
 
 // monitorRemoteEnded is printed when the agent closes the connection.
@@ -41,12 +42,11 @@ func (c *MonitorCommand) flags(o *monitorOptions) *flag.FlagSet {
 // (exit 1).
 func (c *MonitorCommand) Run(args []string) int {
 	var o monitorOptions
-	cl := o.open(c.flags(&o), args, c.UI.Error)
-	if cl == nil {
-		return 1
-	}
-	defer cl.Close()
+	return o.run(c.flags(&o), args, c.UI.Error, func(cl *client.RPCClient) int { return c.monitor(cl, &o) })
+}
 
+// monitor is the work of Run once connected.
+func (c *MonitorCommand) monitor(cl *client.RPCClient, o *monitorOptions) int {
 	// The event stream is opened first, as Serf does, so that an event
 	// the monitor's first log lines mention is not missed.
 	eventCh := make(chan map[string]interface{}, 512)

@@ -104,16 +104,27 @@ func (c *QueryCommand) Run(args []string) int {
 		payload = []byte(args[1])
 	}
 
-	cl := o.connect(func(msg string) { fail(msg, false) })
-	if cl == nil {
-		return 1
+	params := &client.QueryParam{
+		FilterNodes: o.nodes,
+		FilterTags:  filterTags,
+		RequestAck:  !o.noAck,
+		RelayFactor: uint8(o.relayFactor),
+		Timeout:     o.timeout,
+		Name:        name,
+		Payload:     payload,
 	}
-	defer cl.Close()
+	return o.call(func(msg string) { fail(msg, false) }, func(cl *client.RPCClient) int {
+		return c.send(cl, &o, params, fail)
+	})
+}
 
+// send is the work of Run once connected: it sends the query params
+// describes, prints its progress as o says and its failures with fail.
+func (c *QueryCommand) send(cl *client.RPCClient, o *queryOptions, params *client.QueryParam, fail func(string, bool) int) int {
 	var out queryOutput
 	switch o.format {
 	case "text":
-		out = &textQueryOutput{ui: c.UI, name: name, noAck: o.noAck}
+		out = &textQueryOutput{ui: c.UI, name: params.Name, noAck: o.noAck}
 	case "json":
 		out = &jsonQueryOutput{ui: c.UI, Responses: map[string]string{}}
 	default:
@@ -125,17 +136,7 @@ func (c *QueryCommand) Run(args []string) int {
 	// at a time.
 	ackCh := make(chan string)
 	respCh := make(chan client.NodeResponse)
-	params := &client.QueryParam{
-		FilterNodes: o.nodes,
-		FilterTags:  filterTags,
-		RequestAck:  !o.noAck,
-		RelayFactor: uint8(o.relayFactor),
-		Timeout:     o.timeout,
-		Name:        name,
-		Payload:     payload,
-		AckCh:       ackCh,
-		RespCh:      respCh,
-	}
+	params.AckCh, params.RespCh = ackCh, respCh
 	if err := cl.Query(params); err != nil {
 		return fail(fmt.Sprintf("Error sending query: %s", err), false)
 	}

@@ -59,11 +59,11 @@ func (c *ReachabilityCommand) flags(o *reachabilityOptions) *flag.FlagSet {
 // Run returns 0 when exactly the live members acked, each once.
 func (c *ReachabilityCommand) Run(args []string) int {
 	var o reachabilityOptions
-	cl := o.open(c.flags(&o), args, c.UI.Error)
-	if cl == nil {
-		return 1
-	}
-	defer cl.Close()
+	return o.run(c.flags(&o), args, c.UI.Error, func(cl *client.RPCClient) int { return c.test(cl, &o) })
+}
+
+// test is the work of Run once connected.
+func (c *ReachabilityCommand) test(cl *client.RPCClient, o *reachabilityOptions) int {
 	verbose := o.verbose
 
 	members, err := cl.Members()

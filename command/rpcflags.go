@@ -16,7 +16,7 @@ const defaultRPCAddr = "127.0.0.1:7373"
 // agent: -rpc-addr (default $SERF_RPC_ADDR, else 127.0.0.1:7373) and
 // -rpc-auth (default $SERF_RPC_AUTH). Each such command embeds them in
 // its options, starts its flag set with flagSet and reaches the agent
-// with connect.
+// with call (or run, which parses first).
 type rpcFlags struct {
 	rpcAddr string
 	rpcAuth string
@@ -37,14 +37,25 @@ func (r *rpcFlags) flagSet(name string, ui cli.Ui, help string) *flag.FlagSet {
 	return f
 }
 
-// open is the start of a command that needs nothing but its flags: it
-// parses args with f, the command's flag set, and connects (see connect).
-// It returns nil, with the failure reported, when either fails.
-func (r *rpcFlags) open(f *flag.FlagSet, args []string, fail func(msg string)) *client.RPCClient {
+// run is the whole of a command that needs nothing but its flags: it
+// parses args with f, the command's flag set, and calls work (see call).
+func (r *rpcFlags) run(f *flag.FlagSet, args []string, fail func(msg string), work func(*client.RPCClient) int) int {
 	if f.Parse(args) != nil {
-		return nil
+		return 1
 	}
-	return r.connect(fail)
+	return r.call(fail, work)
+}
+
+// call connects (see connect), hands the client to work and closes it
+// when work returns, with work's exit code. When the connection fails it
+// returns 1, the failure reported.
+func (r *rpcFlags) call(fail func(msg string), work func(*client.RPCClient) int) int {
+	cl := r.connect(fail)
+	if cl == nil {
+		return 1
+	}
+	defer cl.Close()
+	return work(cl)
 }
 
 // connect connects to the agent: dial, handshake, and auth when a token

@@ -35,13 +35,12 @@ func (c *RTTCommand) Run(args []string) int {
 	// against an unreachable agent reports the connection.
 	var o rttOptions
 	f := c.flags(&o)
-	cl := o.open(f, args, c.UI.Error)
-	if cl == nil {
-		return 1
-	}
-	defer cl.Close()
+	return o.run(f, args, c.UI.Error, func(cl *client.RPCClient) int { return c.estimate(cl, f.Args()) })
+}
 
-	nodes := f.Args()
+// estimate is the work of Run once connected, for the nodes named on the
+// command line.
+func (c *RTTCommand) estimate(cl *client.RPCClient, nodes []string) int {
 	switch len(nodes) {
 	case 1:
 		stats, err := cl.Stats()

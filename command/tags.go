@@ -5,6 +5,7 @@ import (
 	"strings"
 
 	"github.com/hashicorp/cli"
+	"github.com/openserf/serf/client"
 
 	"github.com/openserf/serf/command/flags"
 )
@@ -46,21 +47,17 @@ func (c *TagsCommand) Run(args []string) int {
 
 	// Serf connects before it checks the -set values, so an unreachable
 	// agent is reported ahead of a malformed tag; we keep that order.
-	rpc := o.connect(c.UI.Error)
-	if rpc == nil {
-		return 1
-	}
-	defer rpc.Close()
-
-	tags, err := flags.ParseTags(o.set)
-	if err != nil {
-		return failf(c.UI, "Error: %s", err)
-	}
-	if err := rpc.UpdateTags(tags, o.delete); err != nil {
-		return failf(c.UI, "Error setting tags: %s", err)
-	}
-	c.UI.Output("Successfully updated agent tags")
-	return 0
+	return o.call(c.UI.Error, func(rpc *client.RPCClient) int {
+		tags, err := flags.ParseTags(o.set)
+		if err != nil {
+			return failf(c.UI, "Error: %s", err)
+		}
+		if err := rpc.UpdateTags(tags, o.delete); err != nil {
+			return failf(c.UI, "Error setting tags: %s", err)
+		}
+		c.UI.Output("Successfully updated agent tags")
+		return 0
+	})
 }
 
 // tagsHelp is what "serf tags -h" prints.
