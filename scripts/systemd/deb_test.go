@@ -30,6 +30,9 @@ const (
 // users boot theirs under other names from the same cache.
 const debNode = "deb"
 
+// debUnit is the package's unit in the repository.
+const debUnit = "../../packaging/deb/serf.service"
+
 // Where the package puts the agent's state and settings.
 const (
 	debSnapshot = "/var/lib/serf/serf.snapshot"
@@ -432,5 +435,45 @@ func TestDebLintian(t *testing.T) {
 	}
 	if err != nil && tags == 0 {
 		t.Fatalf("lintian: %v", err)
+	}
+}
+
+// TestDebUnitVerifies runs systemd-analyze verify on the package's unit,
+// wherever systemd-analyze is installed: no error and no warning. verify
+// wants ExecStart's program to exist, so a copy of the unit names
+// /bin/true instead; the man page it points at is the package's, not the
+// host's, so verify does not look for it.
+func TestDebUnitVerifies(t *testing.T) {
+	analyze, err := exec.LookPath("systemd-analyze")
+	if err != nil {
+		t.Skip("systemd-analyze not installed (Debian package systemd)")
+	}
+	unit, err := os.ReadFile(debUnit)
+	if err != nil {
+		t.Fatal(err)
+	}
+	keys, err := serviceKeys(debUnit)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for key, want := range map[string]string{
+		"User": "serf", "KillSignal": "SIGINT", "Restart": "on-failure", "StateDirectory": "serf",
+		"EnvironmentFile": "-/etc/default/serf", "ExecReload": "/bin/kill -HUP $MAINPID",
+		"ExecStart": "/usr/bin/serf agent -config-file=/usr/share/serf/defaults.json $SERF_AGENT_OPTS",
+	} {
+		if keys[key] != want {
+			t.Errorf("%s: %s=%s, want %s", debUnit, key, keys[key], want)
+		}
+	}
+	path := filepath.Join(t.TempDir(), "serf.service")
+	if err := os.WriteFile(path, []byte(strings.ReplaceAll(string(unit), "/usr/bin/serf", "/bin/true")), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out, err := exec.Command(analyze, "verify", "--man=no", path).CombinedOutput()
+	if err != nil {
+		t.Fatalf("systemd-analyze verify: %v\n%s", err, out)
+	}
+	if strings.TrimSpace(string(out)) != "" {
+		t.Errorf("systemd-analyze verify warned:\n%s", out)
 	}
 }
