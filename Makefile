@@ -28,6 +28,9 @@ DEB_MAINTAINER := The openserf authors <authors@openserf.invalid>
 deb_upstream   = $(word 1,$(subst ~, ,$(VERSION)))
 deb_prerelease = $(word 2,$(subst ~, ,$(VERSION)))
 deb_build      = $(DIST)/.deb-build
+# File dates and the changelog's date are the commit's, so the same
+# commit and version make the same package, byte for byte.
+SOURCE_DATE_EPOCH := $(or $(shell git log -1 --format=%ct 2>/dev/null),0)
 
 deb:
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags "$(LDFLAGS) \
@@ -39,10 +42,10 @@ deb:
 	{ printf 'serf (%s) unstable; urgency=medium\n\n' '$(VERSION)'; \
 	  printf '  * Built from commit %s.\n\n' '$(or $(GIT_COMMIT),unknown)'; \
 	  printf ' -- %s  %s\n' '$(DEB_MAINTAINER)' \
-	    "$$(LC_ALL=C TZ=UTC date -R -d @$$(git log -1 --format=%ct 2>/dev/null || date +%s))"; \
+	    "$$(LC_ALL=C TZ=UTC date -R -d @$(SOURCE_DATE_EPOCH))"; \
 	} | gzip -9n >$(deb_build)/changelog.gz
 	cd $(TOOLS) && $(GO) build -o $(CURDIR)/bin/nfpm github.com/goreleaser/nfpm/v2/cmd/nfpm
-	SERF_DEB_VERSION='$(VERSION)' SERF_DEB_BIN='$(abspath $(DEB_BIN))' SERF_DEB_BUILD='$(abspath $(deb_build))' \
+	SOURCE_DATE_EPOCH=$(SOURCE_DATE_EPOCH) SERF_DEB_VERSION='$(VERSION)' SERF_DEB_BIN='$(abspath $(DEB_BIN))' SERF_DEB_BUILD='$(abspath $(deb_build))' \
 		./bin/nfpm package --config packaging/deb/nfpm.yaml --packager deb --target $(DIST)/
 	rm -rf $(deb_build)
 
