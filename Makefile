@@ -29,8 +29,9 @@ deb_upstream   = $(word 1,$(subst ~, ,$(VERSION)))
 deb_prerelease = $(word 2,$(subst ~, ,$(VERSION)))
 deb_build      = $(DIST)/.deb-build
 # File dates and the changelog's date are the commit's, so the same
-# commit and version make the same package, byte for byte.
-SOURCE_DATE_EPOCH := $(or $(shell git log -1 --format=%ct 2>/dev/null),0)
+# commit and version make the same package, byte for byte (a
+# SOURCE_DATE_EPOCH in the environment wins, as reproducible builds expect).
+SOURCE_DATE_EPOCH ?= $(or $(shell git log -1 --format=%ct 2>/dev/null),0)
 
 deb:
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags "$(LDFLAGS) \
