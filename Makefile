@@ -5,11 +5,50 @@ STATICCHECK ?= honnef.co/go/tools/cmd/staticcheck@v0.8.2
 GIT_COMMIT  := $(shell git rev-parse --short HEAD 2>/dev/null)
 LDFLAGS     := -s -w -X github.com/openserf/serf/command.GitCommit=$(GIT_COMMIT)
 
-.PHONY: build test lint tidy-check fuzz interop integration bench sim microbench clean
+.PHONY: build deb test lint tidy-check fuzz interop integration bench sim microbench clean
 
 # A static binary: no cgo, no local paths, the commit in "serf version".
 build:
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags "$(LDFLAGS)" -o bin/serf ./cmd/serf
+
+# The Debian package, $(DIST)/serf_$(VERSION)_amd64.deb
+# (docs/operations.md#debian-package): $(DEB_BIN) built as make build
+# does, with the package's version in "serf version", then packed by nfpm
+# (a tool of internal/tools) from packaging/deb/nfpm.yaml. VERSION is
+# command/version.go's, as Debian orders versions (0.1.0~dev comes before
+# 0.1.0); make deb VERSION=0.1.0~dev2 builds another.
+SERF_VERSION    := $(shell sed -n 's/^[[:space:]]*Version = "\(.*\)"$$/\1/p' command/version.go)
+SERF_PRERELEASE := $(shell sed -n 's/^[[:space:]]*VersionPrerelease = "\(.*\)"$$/\1/p' command/version.go)
+VERSION := $(SERF_VERSION)$(if $(SERF_PRERELEASE),~$(SERF_PRERELEASE))
+DIST    := dist
+DEB_BIN := bin/serf
+DEB_MAINTAINER := The openserf authors <authors@openserf.invalid>
+# The version's parts as "serf version" prints them: 0.1.0~dev2 is
+# Version 0.1.0 with VersionPrerelease dev2.
+deb_upstream   = $(word 1,$(subst ~, ,$(VERSION)))
+deb_prerelease = $(word 2,$(subst ~, ,$(VERSION)))
+deb_build      = $(DIST)/.deb-build
+# File dates and the changelog's date are the commit's, so the same
+# commit and version make the same package, byte for byte (a
+# SOURCE_DATE_EPOCH in the environment wins, as reproducible builds expect).
+SOURCE_DATE_EPOCH ?= $(or $(shell git log -1 --format=%ct 2>/dev/null),0)
+
+deb:
+	CGO_ENABLED=0 $(GO) build -trimpath -ldflags "$(LDFLAGS) \
+		-X github.com/openserf/serf/command.Version=$(deb_upstream) \
+		-X github.com/openserf/serf/command.VersionPrerelease=$(deb_prerelease)" \
+		-o $(DEB_BIN) ./cmd/serf
+	rm -rf $(deb_build) && mkdir -p $(deb_build)
+	gzip -9n <packaging/deb/serf.1 >$(deb_build)/serf.1.gz
+	{ printf 'serf (%s) unstable; urgency=medium\n\n' '$(VERSION)'; \
+	  printf '  * Built from commit %s.\n\n' '$(or $(GIT_COMMIT),unknown)'; \
+	  printf ' -- %s  %s\n' '$(DEB_MAINTAINER)' \
+	    "$$(LC_ALL=C TZ=UTC date -R -d @$(SOURCE_DATE_EPOCH))"; \
+	} | gzip -9n >$(deb_build)/changelog.gz
+	cd $(TOOLS) && $(GO) build -o $(CURDIR)/bin/nfpm github.com/goreleaser/nfpm/v2/cmd/nfpm
+	SOURCE_DATE_EPOCH=$(SOURCE_DATE_EPOCH) SERF_DEB_VERSION='$(VERSION)' SERF_DEB_BIN='$(abspath $(DEB_BIN))' SERF_DEB_BUILD='$(abspath $(deb_build))' \
+		./bin/nfpm package --config packaging/deb/nfpm.yaml --packager deb --target $(DIST)/
+	rm -rf $(deb_build)
 
 test:
 	$(GO) test -race -count=1 ./...
@@ -70,4 +109,4 @@ microbench:
 	cd $(TOOLS) && $(GO) test -run '^$$' -bench . ./...
 
 clean:
-	rm -rf bin
+	rm -rf bin dist

@@ -20,6 +20,13 @@
 // have no way out, so whatever a test installs in one comes from /stage
 // or from the tree's recipe (tree_test.go; bump treeVersion on a change).
 //
+// deb_test.go does the same with the Debian package: TestMain builds two
+// versions with make deb (only when -run selects a TestDeb test), and
+// TestDebPackage installs, upgrades, removes and purges them in a
+// container named deb. TestDebLintian runs lintian on the host; it runs
+// without SERF_SYSTEMD=1 too, building its own package, wherever lintian
+// is installed.
+//
 // A test boots its own container (boot: files to bind-mount read-only at
 // /stage, then run, must, sh, writeFile, show and journal inside it),
 // starts a peer at the other end of its link (startPeer, then waitStatus

@@ -25,6 +25,9 @@ const (
 	envBin     = "SERF_SYSTEMD_BIN"
 	envPeerBin = "SERF_SYSTEMD_PEER_BIN"
 	envRun     = "SERF_SYSTEMD_RUN"
+	envDebOld  = "SERF_SYSTEMD_DEB_OLD"
+	envDebNew  = "SERF_SYSTEMD_DEB_NEW"
+	envDebErr  = "SERF_SYSTEMD_DEB_ERROR"
 )
 
 // The suite's inputs, set by TestMain.
@@ -39,6 +42,11 @@ var (
 	// runID names this run's cgroups: the PID of the process outside the
 	// sandbox, so a later run can tell a dead run's leftovers.
 	runID string
+
+	// debOld and debNew are the Debian packages of two versions
+	// (deb_test.go), built only when -run can select a TestDeb test;
+	// debFailReason, when set, is why they could not be.
+	debOld, debNew, debFailReason string
 
 	// skipReason or failReason, when set, is why every test skips or
 	// fails.
@@ -72,6 +80,7 @@ func run(m *testing.M) int {
 	}
 	if netns.InSandbox() {
 		tree, ourBin, peerBin, runID = os.Getenv(envTree), os.Getenv(envBin), os.Getenv(envPeerBin), os.Getenv(envRun)
+		debOld, debNew, debFailReason = os.Getenv(envDebOld), os.Getenv(envDebNew), os.Getenv(envDebErr)
 		return m.Run()
 	}
 
@@ -101,6 +110,23 @@ func run(m *testing.M) int {
 		peer = real
 	}
 	fmt.Printf("systemd: the peer agent runs %s\n", peer)
+	if selected("TestDebPackage", "TestDebLintian") {
+		start := time.Now()
+		old, err := buildDeb(filepath.Join(work, "deb-old"), debOldVersion)
+		var deb string
+		if err == nil {
+			deb, err = buildDeb(filepath.Join(work, "deb-new"), debNewVersion)
+		}
+		if err != nil {
+			// Only the TestDeb tests need the packages; they fail with
+			// this.
+			os.Setenv(envDebErr, err.Error())
+		} else {
+			os.Setenv(envDebOld, old)
+			os.Setenv(envDebNew, deb)
+			fmt.Printf("systemd: Debian packages %s and %s built in %.1fs\n", debOldVersion, debNewVersion, time.Since(start).Seconds())
+		}
+	}
 	os.Setenv(envTree, dir)
 	os.Setenv(envBin, bin)
 	os.Setenv(envPeerBin, peer)
