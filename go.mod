@@ -3,6 +3,7 @@ module github.com/openserf/serf
 go 1.26.0
 
 require (
+	github.com/coreos/go-systemd/v22 v22.7.0
 	github.com/go-viper/mapstructure/v2 v2.5.0
 	github.com/hashicorp/cli v1.1.7
 	github.com/hashicorp/go-metrics v0.7.0

@@ -242,6 +242,9 @@ func (a *Agent) Leave() error {
 	if a.serf == nil {
 		return nil
 	}
+	if a.notify != nil {
+		a.notify.stoppingNow()
+	}
 	a.logger.Printf("[INFO] agent: requesting graceful leave from Serf")
 	return a.serf.Leave()
 }
@@ -262,8 +265,9 @@ func (a *Agent) GracefulLeave() <-chan error {
 // Shutdown stops everything the agent started, in the order `serf agent`
 // always has: the retry join, mDNS discovery, the RPC server, then the
 // handler scripts and Serf (cutting a graceful leave under way short),
-// and last telemetry. It returns when every goroutine the agent started
-// has exited. Handler scripts still running are left to run to their
+// then the systemd notifier (whose STOPPING=1 goes out as Shutdown
+// begins) and last telemetry. It returns when every goroutine the agent
+// started has exited. Handler scripts still running are left to run to their
 // end, as in Serf; events queued for handlers are dropped.
 //
 // Shutdown is idempotent and safe to call from several goroutines; each
@@ -279,9 +283,16 @@ func (a *Agent) shutdown() error {
 	a.closing = true
 	a.goLock.Unlock()
 
+	if a.notify != nil {
+		a.notify.stoppingNow()
+	}
 	a.stopDaemon()
 	err := a.stop()
 	a.wg.Wait()
+	if a.notify != nil {
+		// Last, so that it can still ping while the rest stops.
+		a.notify.stop()
+	}
 	if a.telemetry != nil {
 		a.telemetry.Stop()
 	}

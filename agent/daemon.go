@@ -6,6 +6,8 @@ import (
 	"maps"
 	"net"
 	"sync"
+
+	"github.com/openserf/serf/serf"
 )
 
 // logRingLines is how many recent log lines `serf monitor` is replayed.
@@ -26,6 +28,7 @@ type daemon struct {
 	rpc       *RPCServer
 	discovery *Discovery // nil without discover
 	retry     *retryJoin // nil until StartRetryJoin
+	notify    *notifier  // nil without NOTIFY_SOCKET
 
 	reloadLock sync.Mutex
 	conf       *Config // the configuration in force; nil in an agent made by Create
@@ -97,10 +100,18 @@ func New(conf *Config, terminal io.Writer) (*Agent, []string, error) {
 	return a, notices, nil
 }
 
-// startDaemon starts mDNS discovery, when configured, and the RPC server,
-// after Serf. Shutdown stops what it started.
+// startDaemon starts the systemd notifier when NOTIFY_SOCKET is set, mDNS
+// discovery when configured, and the RPC server, after Serf. Shutdown
+// stops what it started.
 func (a *Agent) startDaemon() error {
 	conf := a.conf
+	a.notify = newNotifier(a.logger, a.notifyStatus, func() bool {
+		return a.serf.State() != serf.SerfShutdown
+	})
+	if a.notify != nil {
+		a.notify.start()
+		a.RegisterEventHandler(a.notify)
+	}
 	if conf.Discover != "" {
 		iface, _ := conf.MDNSNetworkInterface()
 		if iface != nil {

@@ -14,8 +14,10 @@
 //     node, mDNS discovery (mdns.go) and the RPC server (rpc.go) that
 //     `serf members`, `serf join` and the other commands talk to, whose
 //     wire types live in package client. The agent also owns the retry
-//     join (retry_join.go), the SIGHUP reload (reload.go) and a graceful
-//     leave given a deadline (GracefulLeave).
+//     join (retry_join.go), the SIGHUP reload (reload.go), a graceful
+//     leave given a deadline (GracefulLeave), and under systemd the
+//     notification protocol (notify.go: READY, RELOADING, STOPPING,
+//     STATUS and watchdog pings, only when NOTIFY_SOCKET is set).
 //   - Lifecycle (agent.go): Create, Start, Leave and Shutdown; tags and
 //     keyring files (files.go); fanning Serf's events out to the event
 //     handlers (events.go). An agent made by Create is the node alone,
@@ -26,8 +28,9 @@
 //
 // Every goroutine the package starts is owned by the value that started
 // it and has exited when that value's Shutdown returns: the agent's event
-// loop, graceful leave and retry join, and its RPC server's and
-// discovery's, and the RPC server's connection, stream and timer work.
+// loop, graceful leave, retry join and systemd notifier, its RPC
+// server's and discovery's, and the RPC server's connection, stream and
+// timer work.
 // Loggers are passed in; the package keeps no global state of its own
 // (go-metrics' global sink excepted, which Telemetry installs and New
 // starts).

@@ -22,13 +22,19 @@ var errReloadTagsWithTagsFile = errors.New("Failed to update tags: Tags config n
 // The error is Serf's message for the step that failed; the steps before
 // it are applied, and the configuration becomes the one in force all the
 // same (the configured tags excepted, so the next reload tries them
-// again). Reload does nothing in an agent made by Create.
+// again). Under systemd (NOTIFY_SOCKET set), RELOADING=1 goes out as the
+// reload begins and READY=1 once it ends, failed or not: the agent runs
+// on either way. Reload does nothing in an agent made by Create.
 func (a *Agent) Reload(conf *Config) error {
 	a.reloadLock.Lock()
 	defer a.reloadLock.Unlock()
 	old := a.conf
 	if old == nil {
 		return nil
+	}
+	if a.notify != nil {
+		a.notify.reloading()
+		defer a.notify.ready()
 	}
 	conf = MergeConfig(nil, conf)
 

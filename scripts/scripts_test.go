@@ -35,6 +35,7 @@ func TestSystemdUnitVerifies(t *testing.T) {
 	for _, want := range []string{
 		"EnvironmentFile=-/etc/default/serf", "EnvironmentFile=-/etc/sysconfig/serf",
 		"$SERF_AGENT_OPTS", "KillSignal=SIGINT", "Restart=on-failure",
+		"Type=notify", "NotifyAccess=main", "ExecReload=/bin/kill -HUP $MAINPID", "WatchdogSec=",
 	} {
 		if !strings.Contains(string(unit), want) {
 			t.Errorf("serf.service lacks %q", want)

@@ -102,6 +102,10 @@ func (c *AgentCommand) Run(args []string) int {
 	c.UI.Output("Log data will now stream in as it occurs:\n")
 	gate.Flush()
 
+	// Under systemd (Type=notify) the unit is active from here: the RPC
+	// server answers and the start join is done. The retry join, as in
+	// Serf, goes on in the background.
+	a.Ready()
 	a.StartRetryJoin()
 	return c.handleSignals(conf, a)
 }

@@ -132,10 +132,6 @@ func (d *debSession) dpkg(args ...string) string {
 // way out): bookworm's base has everything the package depends on.
 func (d *debSession) install() {
 	t, c := d.t, d.c
-	// The agent's sd_notify support is not in this tree yet, and a
-	// Type=notify unit would wait for its READY=1 in vain: until it lands,
-	// a drop-in runs the unit as Type=exec. Delete it when it does.
-	c.writeFile("/etc/systemd/system/serf.service.d/type.conf", "[Service]\nType=exec\n")
 	out := d.dpkg("-i", debOld)
 	t.Logf("dpkg -i %s:\n%s", filepath.Base(debOld), out)
 	c.must("apt-get", "install", "-f", "-y", "-q")

@@ -36,9 +36,17 @@ type unitCase struct {
 	restart bool // Restart=on-failure: a crashed agent is started again
 	// notify is Type=notify: the unit is active only once the agent is
 	// ready. The steps then also check that systemctl start returns with
-	// the agent's RPC answering, that systemctl reload returns with the
-	// change applied, and that a start with a bad file fails.
+	// the agent's RPC answering and its start join done, that the agent's
+	// STATUS= shows in systemctl status, that a reload ends with the unit
+	// active again, and that a start with a bad file fails.
 	notify bool
+	// watchdog is WatchdogSec=: the agent pings, and a hung agent is
+	// killed and, with restart, started again.
+	watchdog bool
+	// hardened is ProtectSystem= and the rest of our unit's sandboxing: an
+	// event handler still runs and writes /etc and /var, but not /usr, and
+	// has a /tmp of its own.
+	hardened bool
 }
 
 // The two units the issue names: the second seed article's, as printed,
@@ -56,6 +64,9 @@ var (
 		envSource: "../serf.env",
 		reload:    true,
 		restart:   true,
+		notify:    true,
+		watchdog:  true,
+		hardened:  true,
 	}
 )
 
@@ -81,10 +92,12 @@ func testUnit(t *testing.T, u unitCase) {
 	s.install()
 	s.start()
 	s.journal()
+	s.handler()
 	s.reload()
 	s.stop()
 	s.crash()
 	s.badConfig()
+	s.watchdog()
 	t.Logf("FIGURE %s unit: start to peer-sees-alive %.2fs, stop to peer-sees-left %.2fs (systemctl stop %.2fs), %s",
 		u.name, s.figures.alive.Seconds(), s.figures.left.Seconds(), s.figures.stop.Seconds(), s.figures.crash)
 }
@@ -108,6 +121,8 @@ func (u unitCase) check(t *testing.T) {
 		{"Type=notify (Type=" + typ + ")", typ == "notify", u.notify},
 		{"ExecReload=", keys["ExecReload"] != "", u.reload},
 		{"Restart= on failure (Restart=" + restart + ")", restart == "on-failure" || restart == "always", u.restart},
+		{"WatchdogSec=", keys["WatchdogSec"] != "", u.watchdog},
+		{"ProtectSystem=", keys["ProtectSystem"] != "", u.hardened},
 	} {
 		if c.got != c.wants {
 			t.Fatalf("%s: has %s = %v, but the test case says %v: update unitCase %q to match", u.file, c.what, c.got, c.wants, u.name)
@@ -157,10 +172,28 @@ type session struct {
 	}
 }
 
-// config is /etc/serf/serf.json with the role tag.
+// config is /etc/serf/serf.json with the role tag and the probe handler.
 func config(role string) string {
-	return `{"start_join": ["` + peerIP + `"], "tags": {"role": "` + role + `"}}` + "\n"
+	return `{"start_join": ["` + peerIP + `"], "tags": {"role": "` + role + `"}, ` +
+		`"event_handlers": ["user:probe=` + probeHandler + `"]}` + "\n"
 }
+
+// probeHandler is an event handler that writes down what it may do under
+// the unit: write /etc, write /usr, whether its /tmp is the system's, and
+// whether it can gain privileges.
+const (
+	probeHandler = "/usr/local/bin/serf-probe"
+	probeOut     = "/var/lib/serf-probe.out"
+	probeScript  = `#!/bin/sh
+can() { if "$@" 2>/dev/null; then echo yes; else echo no; fi; }
+{
+	echo "event=$SERF_EVENT name=$SERF_USER_EVENT"
+	echo "etc=$(can touch /etc/serf/probe)"
+	echo "usr=$(can touch /usr/local/probe)"
+	echo "tmp=$(can touch /tmp/serf-probe)"
+	grep '^NoNewPrivs:' /proc/self/status
+} > ` + probeOut + ".tmp\nmv " + probeOut + ".tmp " + probeOut + "\n"
+)
 
 // install puts the binary, the unit and its configuration in place as
 // the docs say, and enables the unit: systemd unloads a stopped unit
@@ -179,6 +212,8 @@ install -m 644 /stage/serf.service /etc/systemd/system/serf.service`)
 		c.writeFile(s.u.envFile, `SERF_AGENT_OPTS="-config-dir=/etc/serf"`+"\n")
 	}
 	c.writeFile("/etc/serf/serf.json", config("db"))
+	c.writeFile(probeHandler, probeScript)
+	c.must("chmod", "755", probeHandler)
 	c.must("systemctl", "daemon-reload")
 	c.must("systemctl", "enable", "serf")
 }
@@ -190,9 +225,13 @@ func (s *session) start() {
 	c.must("systemctl", "start", "serf")
 	if s.u.notify {
 		// Type=notify: systemctl start returns once the agent said
-		// READY=1, so its RPC answers at once.
-		if out, err := c.run("serf", "members"); err != nil {
+		// READY=1, so its RPC answers at once, and the start join is
+		// done: it knows the peer already.
+		out, err := c.run("serf", "members")
+		if err != nil {
 			t.Errorf("start: systemctl start returned before the agent's RPC answered: %v\n%s", err, out)
+		} else if !hasMember(out, peerNode, "alive") {
+			t.Errorf("start: systemctl start returned before the start join was done:\n%s", out)
 		}
 	}
 	if st := c.show("serf", "ActiveState", "SubState"); st["ActiveState"] != "active" || st["SubState"] != "running" {
@@ -201,6 +240,34 @@ func (s *session) start() {
 	s.p.waitStatus(s.u.name, "alive", seeTimeout)
 	s.figures.alive = time.Since(begin)
 	s.p.waitTag(s.u.name, "role", "db", seeTimeout)
+	if s.u.notify {
+		s.waitStatusText("start", "alive 2 of 2 members; last event member-join")
+	}
+}
+
+// waitStatusText waits until the STATUS= the agent sent, which systemctl
+// status shows as "Status:", is want.
+func (s *session) waitStatusText(step, want string) {
+	s.t.Helper()
+	wait.For(s.t, unitTimeout, func() error {
+		if got := s.c.show("serf", "StatusText")["StatusText"]; got != want {
+			return fmt.Errorf("%s: serf.service has StatusText=%q, want %q", step, got, want)
+		}
+		return nil
+	})
+	if out, _ := s.c.run("systemctl", "status", "--no-pager", "serf"); !strings.Contains(out, "Status: \""+want+"\"") {
+		s.t.Errorf("%s: systemctl status lacks Status: %q:\n%s", step, want, out)
+	}
+}
+
+// hasMember reports whether serf members output lists node with status.
+func hasMember(out, node, status string) bool {
+	for _, line := range strings.Split(out, "\n") {
+		if f := strings.Fields(line); len(f) >= 3 && f[0] == node && f[2] == status {
+			return true
+		}
+	}
+	return false
 }
 
 // journal: journalctl -u serf shows the agent's own output.
@@ -215,6 +282,37 @@ func (s *session) journal() {
 		"[INFO] agent: joined: 1 nodes",
 	}
 	s.waitJournal("journal", "", want...)
+	if lines := s.c.journal("serf", ""); hasLine(lines, "agent: failed to notify systemd") {
+		s.t.Errorf("journal: the agent could not reach systemd's notify socket:\n%s", strings.Join(lines, "\n"))
+	}
+}
+
+// handler: an event handler runs under the unit, and what it can do is
+// what docs/operations.md says: under our hardening it writes /etc and
+// /var but not /usr, its /tmp is private, and it cannot gain privileges.
+func (s *session) handler() {
+	t, c := s.t, s.c
+	c.must("serf", "event", "probe")
+	want := "event=user name=probe\netc=yes\nusr=yes\ntmp=yes\nNoNewPrivs:\t0\n"
+	if s.u.hardened {
+		want = "event=user name=probe\netc=yes\nusr=no\ntmp=yes\nNoNewPrivs:\t1\n"
+	}
+	wait.For(t, unitTimeout, func() error {
+		got, err := c.run("cat", probeOut)
+		if err != nil {
+			return fmt.Errorf("handler: %w", err)
+		}
+		if got != want {
+			return fmt.Errorf("handler: %s =\n%s\nwant\n%s", probeOut, got, want)
+		}
+		return nil
+	})
+	// The file the handler wrote in /tmp is in the system's /tmp only
+	// without PrivateTmp=.
+	_, err := c.run("test", "-e", "/tmp/serf-probe")
+	if inSystemTmp := err == nil; inSystemTmp == s.u.hardened {
+		t.Errorf("handler: /tmp/serf-probe in the system's /tmp = %v, want %v", inSystemTmp, !s.u.hardened)
+	}
 }
 
 // waitJournal waits until journalctl -u serf, after mark, has a line
@@ -273,11 +371,20 @@ func (s *session) reload() {
 			t.Fatalf("reload: %v", err)
 		}
 		if s.u.notify {
-			// RELOADING=1 ... READY=1: systemctl reload returns once the
-			// agent has applied the change.
-			if out, err := c.run("serf", "members", "-format=json"); err != nil || !strings.Contains(out, `"role": "web"`) {
-				t.Errorf("reload: systemctl reload returned before the agent had the new tag: %v\n%s", err, out)
-			}
+			// RELOADING=1 ... READY=1: the unit is reloading until the
+			// agent is done, then active again with the change applied.
+			// systemctl reload itself returns once kill has sent the
+			// signal (systemd 252 waits for no READY=1 after ExecReload).
+			wait.For(t, unitTimeout, func() error {
+				st := c.show("serf", "ActiveState", "SubState")
+				if st["ActiveState"] != "active" || st["SubState"] != "running" {
+					return fmt.Errorf("reload: serf.service is %v, want active (running)", st)
+				}
+				if out, err := c.run("serf", "members", "-format=json"); err != nil || !strings.Contains(out, `"role": "web"`) {
+					return fmt.Errorf("reload: the agent lacks the new tag: %v\n%s", err, out)
+				}
+				return nil
+			})
 		}
 	} else {
 		const refused = "Job type reload is not applicable for unit serf.service"
@@ -291,6 +398,9 @@ func (s *session) reload() {
 	}
 	s.p.waitTag(s.u.name, "role", "web", seeTimeout)
 	s.waitJournal("reload", mark, "Reloading configuration...", "[INFO] agent: Reload changed tags:")
+	if s.u.notify {
+		s.waitJournal("reload", mark, "Reloading serf.service - Serf cluster agent...", "Reloaded serf.service - Serf cluster agent.")
+	}
 	if now := s.mainPID(); now != pid {
 		t.Errorf("reload: MainPID went from %d to %d, want the same agent reloaded in place", pid, now)
 	}
@@ -377,12 +487,10 @@ func (s *session) crash() {
 		if err != nil {
 			return err
 		}
-		for _, line := range strings.Split(out, "\n") {
-			if f := strings.Fields(line); len(f) >= 3 && f[0] == peerNode && f[2] == "alive" {
-				return nil
-			}
+		if !hasMember(out, peerNode, "alive") {
+			return fmt.Errorf("crash: the restarted agent does not see %s alive:\n%s", peerNode, out)
 		}
-		return fmt.Errorf("crash: the restarted agent does not see %s alive:\n%s", peerNode, out)
+		return nil
 	})
 	s.p.waitStatus(s.u.name, "alive", seeTimeout)
 	rejoined := time.Since(begin)
@@ -485,4 +593,61 @@ systemctl daemon-reload`)
 	c.writeFile("/etc/sysconfig/serf", opts("sysconfig"))
 	c.must("systemctl", "restart", "serf")
 	p.waitTag(node, "envfile", "sysconfig", seeTimeout)
+}
+
+// watchdog: with WatchdogSec= the agent pings systemd while it runs, and
+// an agent that stops answering (here SIGSTOP) is killed with SIGABRT
+// and, with Restart=on-failure, started again. A drop-in shortens the
+// unit's WatchdogSec= to keep the test short, and goes again at the end.
+func (s *session) watchdog() {
+	if !s.u.watchdog {
+		return
+	}
+	t, c := s.t, s.c
+	const dropIn = "/etc/systemd/system/serf.service.d/watchdog.conf"
+	c.writeFile(dropIn, "[Service]\nWatchdogSec=2\n")
+	c.must("systemctl", "daemon-reload")
+	c.must("systemctl", "restart", "serf")
+	if got := c.show("serf", "WatchdogUSec")["WatchdogUSec"]; got != "2s" {
+		t.Fatalf("watchdog: WatchdogUSec=%s, want 2s from the drop-in", got)
+	}
+	s.p.waitStatus(s.u.name, "alive", seeTimeout)
+
+	// Pings arrive: systemd's record of the last one moves on, and the
+	// agent outlives several of its 2 s limits.
+	first := c.show("serf", "WatchdogTimestampMonotonic")["WatchdogTimestampMonotonic"]
+	pid := s.mainPID()
+	seen := 0
+	last := first
+	wait.For(t, unitTimeout, func() error {
+		if now := c.show("serf", "WatchdogTimestampMonotonic")["WatchdogTimestampMonotonic"]; now != last {
+			last = now
+			seen++
+		}
+		if seen < 4 {
+			return fmt.Errorf("watchdog: %d pings seen, want 4 (WatchdogTimestampMonotonic=%s)", seen, last)
+		}
+		return nil
+	})
+	if now := s.mainPID(); now != pid {
+		t.Fatalf("watchdog: MainPID went from %d to %d while the agent was pinging", pid, now)
+	}
+
+	// A hung agent.
+	restarts, _ := strconv.Atoi(c.show("serf", "NRestarts")["NRestarts"])
+	mark := c.journalMark()
+	c.must("kill", "-STOP", strconv.Itoa(pid))
+	s.waitJournal("watchdog", mark, "serf.service: Watchdog timeout (limit 2s)!",
+		"serf.service: Failed with result 'watchdog'.")
+	wait.For(t, unitTimeout, func() error {
+		st := c.show("serf", "ActiveState", "MainPID", "NRestarts")
+		if st["ActiveState"] != "active" || st["MainPID"] == "0" || st["MainPID"] == strconv.Itoa(pid) || st["NRestarts"] != strconv.Itoa(restarts+1) {
+			return fmt.Errorf("watchdog: serf.service is %v, want active with a new MainPID and NRestarts=%d", st, restarts+1)
+		}
+		return nil
+	})
+	s.p.waitStatus(s.u.name, "alive", seeTimeout)
+
+	c.must("rm", dropIn)
+	c.must("systemctl", "daemon-reload")
 }

@@ -64,6 +64,8 @@ var oursOnly = map[string]string{
 	"[WARN] agent: Script '%s' killed after %v":                                            "handler time limit (agent.Options.HandlerTimeout)",
 	"[INFO] agent: Script '%s' still running at shutdown, left to run to its end":          "a script running at shutdown is left to finish, and says so",
 	"[ERR] agent: Failed to kill script '%s': %v":                                          "the handler time limit could not kill a script",
+	"[WARN] agent: failed to notify systemd: %v":                                           "sd_notify under systemd, which Serf does not speak",
+	"[WARN] agent: ignoring the systemd watchdog: %v":                                      "sd_notify under systemd, which Serf does not speak",
 }
 
 // level starts every log line.
