@@ -205,6 +205,22 @@ type Config struct {
 	// them for ever. Default DefaultPrometheusRetention.
 	PrometheusRetentionRaw string `mapstructure:"prometheus_retention_time"`
 
+	// Memberlist's timings and sizes, beyond Serf (docs/agent.md, "Tuning
+	// gossip"). Each one set overrides the profile's value; unset ones
+	// (an empty duration, a zero number) keep it. LoadConfig checks their
+	// bounds. A reload does not change them.
+	GossipIntervalRaw       string `mapstructure:"gossip_interval"`
+	GossipNodes             int    `mapstructure:"gossip_nodes"`
+	GossipToTheDeadTimeRaw  string `mapstructure:"gossip_to_the_dead_time"`
+	ProbeIntervalRaw        string `mapstructure:"probe_interval"`
+	ProbeTimeoutRaw         string `mapstructure:"probe_timeout"`
+	SuspicionMult           int    `mapstructure:"suspicion_mult"`
+	SuspicionMaxTimeoutMult int    `mapstructure:"suspicion_max_timeout_mult"`
+	RetransmitMult          int    `mapstructure:"retransmit_mult"`
+	PushPullIntervalRaw     string `mapstructure:"push_pull_interval"`
+	TCPTimeoutRaw           string `mapstructure:"tcp_timeout"`
+	UDPBufferSize           int    `mapstructure:"udp_buffer_size"`
+
 	// BroadcastTimeoutRaw bounds how long a leave or tag broadcast is
 	// waited for. Default 5s; LoadConfig raises anything below 1s to 1s.
 	BroadcastTimeoutRaw string `mapstructure:"broadcast_timeout"`
@@ -306,6 +322,12 @@ func (c *Config) CheckDurations() error {
 		{"retry_interval", c.RetryIntervalRaw},
 		{"broadcast_timeout", c.BroadcastTimeoutRaw},
 		{"prometheus_retention_time", c.PrometheusRetentionRaw},
+		{"gossip_interval", c.GossipIntervalRaw},
+		{"gossip_to_the_dead_time", c.GossipToTheDeadTimeRaw},
+		{"probe_interval", c.ProbeIntervalRaw},
+		{"probe_timeout", c.ProbeTimeoutRaw},
+		{"push_pull_interval", c.PushPullIntervalRaw},
+		{"tcp_timeout", c.TCPTimeoutRaw},
 	} {
 		if d.raw == "" {
 			continue
@@ -458,6 +480,17 @@ func overlay(dst, src *Config) {
 	setString(&dst.StatsdAddr, src.StatsdAddr)
 	setString(&dst.BroadcastTimeoutRaw, src.BroadcastTimeoutRaw)
 	setString(&dst.PrometheusRetentionRaw, src.PrometheusRetentionRaw)
+	setString(&dst.GossipIntervalRaw, src.GossipIntervalRaw)
+	setInt(&dst.GossipNodes, src.GossipNodes)
+	setString(&dst.GossipToTheDeadTimeRaw, src.GossipToTheDeadTimeRaw)
+	setString(&dst.ProbeIntervalRaw, src.ProbeIntervalRaw)
+	setString(&dst.ProbeTimeoutRaw, src.ProbeTimeoutRaw)
+	setInt(&dst.SuspicionMult, src.SuspicionMult)
+	setInt(&dst.SuspicionMaxTimeoutMult, src.SuspicionMaxTimeoutMult)
+	setInt(&dst.RetransmitMult, src.RetransmitMult)
+	setString(&dst.PushPullIntervalRaw, src.PushPullIntervalRaw)
+	setString(&dst.TCPTimeoutRaw, src.TCPTimeoutRaw)
+	setInt(&dst.UDPBufferSize, src.UDPBufferSize)
 	setPtr(&dst.ValidateNodeNames, src.ValidateNodeNames)
 	setPtr(&dst.MsgpackUseNewTimeFormat, src.MsgpackUseNewTimeFormat)
 }
@@ -469,6 +502,12 @@ func setString(dst *string, src string) {
 }
 
 // setPtr points *dst at a copy of *src when src is set.
+func setInt(dst *int, src int) {
+	if src != 0 {
+		*dst = src
+	}
+}
+
 func setPtr[T any](dst **T, src *T) {
 	if src != nil {
 		*dst = valuePtr(*src)

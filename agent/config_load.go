@@ -126,6 +126,14 @@ func (c *Config) finish() ([]string, error) {
 			"Failed to start the Serf agent: Error creating Serf: user event size limit exceeds limit of %d bytes",
 			MaxUserEventSizeLimit)
 	}
+
+	// The gossip tuning keys are ours; their check comes after all of
+	// Serf's. An unknown profile is left to New, which reports it as Serf.
+	if ml, err := memberlistProfile(c.Profile); err == nil {
+		if err := applyTuning(c, ml); err != nil {
+			return warnings, err
+		}
+	}
 	return warnings, nil
 }
 
