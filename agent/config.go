@@ -200,6 +200,17 @@ type Config struct {
 	StatsiteAddr string `mapstructure:"statsite_addr"`
 	StatsdAddr   string `mapstructure:"statsd_addr"`
 
+	// HTTPAddr, beyond Serf, turns on the HTTP listener (health checks and
+	// /metrics): "host:port", or "unix:///path" for a unix socket made
+	// with HTTPUnixMode (octal, default 0600). With HTTPTLSCertFile and
+	// HTTPTLSKeyFile it speaks TLS. HTTPAuth is the Bearer token every
+	// endpoint but the health checks requires; RPCAuthKey when unset.
+	HTTPAddr        string `mapstructure:"http_addr"`
+	HTTPUnixMode    string `mapstructure:"http_unix_mode"`
+	HTTPTLSCertFile string `mapstructure:"http_tls_cert_file"`
+	HTTPTLSKeyFile  string `mapstructure:"http_tls_key_file"`
+	HTTPAuth        string `mapstructure:"http_auth"`
+
 	// PrometheusRetentionRaw is how long /metrics keeps a series that is
 	// no longer reported (a script's timing, a peer's counter); 0 keeps
 	// them for ever. Default DefaultPrometheusRetention.
@@ -480,6 +491,11 @@ func overlay(dst, src *Config) {
 	setString(&dst.StatsdAddr, src.StatsdAddr)
 	setString(&dst.BroadcastTimeoutRaw, src.BroadcastTimeoutRaw)
 	setString(&dst.PrometheusRetentionRaw, src.PrometheusRetentionRaw)
+	setString(&dst.HTTPAddr, src.HTTPAddr)
+	setString(&dst.HTTPUnixMode, src.HTTPUnixMode)
+	setString(&dst.HTTPTLSCertFile, src.HTTPTLSCertFile)
+	setString(&dst.HTTPTLSKeyFile, src.HTTPTLSKeyFile)
+	setString(&dst.HTTPAuth, src.HTTPAuth)
 	setString(&dst.GossipIntervalRaw, src.GossipIntervalRaw)
 	setInt(&dst.GossipNodes, src.GossipNodes)
 	setString(&dst.GossipToTheDeadTimeRaw, src.GossipToTheDeadTimeRaw)

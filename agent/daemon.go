@@ -26,6 +26,8 @@ type daemon struct {
 	advertise *net.TCPAddr // nil when none is configured
 
 	rpc       *RPCServer
+	http      *HTTPServer // nil without http_addr
+	readiness readiness
 	discovery *Discovery // nil without discover
 	retry     *retryJoin // nil until StartRetryJoin
 	notify    *notifier  // nil without NOTIFY_SOCKET
@@ -68,7 +70,12 @@ func New(conf *Config, terminal io.Writer) (*Agent, []string, error) {
 		writers = append(writers, syslog)
 	}
 
-	tel, err := StartTelemetry(TelemetryConfig{StatsiteAddr: conf.StatsiteAddr, StatsdAddr: conf.StatsdAddr})
+	tel, err := StartTelemetry(TelemetryConfig{
+		StatsiteAddr:        conf.StatsiteAddr,
+		StatsdAddr:          conf.StatsdAddr,
+		Prometheus:          conf.HTTPAddr != "",
+		PrometheusRetention: conf.PrometheusRetention(),
+	})
 	if err != nil {
 		return nil, nil, err
 	}
@@ -145,6 +152,22 @@ func (a *Agent) startDaemon() error {
 		return fmt.Errorf("Error starting RPC listener: %w", err)
 	}
 	a.rpc = NewRPCServer(a, conf.RPCAuthKey, l, a.ring, a.logger)
+
+	if conf.HTTPAddr != "" {
+		hl, err := listenHTTP(conf)
+		if err != nil {
+			return fmt.Errorf("Error starting HTTP listener: %w", err)
+		}
+		token := conf.HTTPAuth
+		if token == "" {
+			token = conf.RPCAuthKey
+		}
+		if tcp, ok := hl.Addr().(*net.TCPAddr); ok && token == "" && !tcp.IP.IsLoopback() {
+			a.logger.Printf("[WARN] agent.http: Listening on %s without a token: anyone who reaches it can read the metrics", tcp)
+		}
+		a.http = newHTTPServer(a, hl, token)
+		a.logger.Printf("[INFO] agent.http: Listening on %s", hl.Addr())
+	}
 	return nil
 }
 
@@ -157,9 +180,20 @@ func (a *Agent) stopDaemon() {
 	if a.discovery != nil {
 		a.discovery.Shutdown()
 	}
+	if a.http != nil {
+		a.http.Shutdown()
+	}
 	if a.rpc != nil {
 		a.rpc.Shutdown()
 	}
+}
+
+// HTTPAddr is the address the HTTP listener took, or nil without one.
+func (a *Agent) HTTPAddr() net.Addr {
+	if a.http == nil {
+		return nil
+	}
+	return a.http.Addr()
 }
 
 // BindAddr is the address gossip binds to, with the interface's address

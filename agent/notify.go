@@ -256,8 +256,10 @@ func (a *Agent) notifyStatus(lastEvent string) string {
 // `serf agent` calls it once Start has returned (the RPC server takes
 // connections) and the start join, if any, has worked; the retry join
 // goes on in the background, as in Serf, and does not hold it back.
-// Without NOTIFY_SOCKET, and in an agent made by Create, it does nothing.
+// It also marks the agent started for /v1/health/ready. Without
+// NOTIFY_SOCKET, and in an agent made by Create, that is all it does.
 func (a *Agent) Ready() {
+	a.readiness.started.Store(true)
 	if a.notify != nil {
 		a.notify.ready()
 	}

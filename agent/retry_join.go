@@ -64,6 +64,7 @@ func (r *retryJoin) run(a *Agent, addrs []string, replay bool, maxAttempts int, 
 		n, err := a.Join(addrs, replay)
 		if err == nil {
 			a.logger.Printf("[INFO] agent: Join completed. Synced with %d initial agents", n)
+			a.readiness.joined.Store(true)
 			return
 		}
 		if maxAttempts > 0 && attempt > maxAttempts {

@@ -120,6 +120,10 @@ func (c *AgentCommand) banner(conf *agent.Config, a *agent.Agent) {
 		c.UI.Info(fmt.Sprintf("Advertise addr: '%s'", adv))
 	}
 	c.UI.Info(fmt.Sprintf("                   RPC addr: '%s'", conf.RPCAddr))
+	if addr := a.HTTPAddr(); addr != nil {
+		// Ours, only when asked for: Serf has no HTTP listener.
+		c.UI.Info(fmt.Sprintf("                  HTTP addr: '%s'", addr))
+	}
 	c.UI.Info(fmt.Sprintf("                  Encrypted: %#v", a.EncryptionEnabled()))
 	c.UI.Info(fmt.Sprintf("                   Snapshot: %v", conf.SnapshotPath != ""))
 	c.UI.Info(fmt.Sprintf("                    Profile: %s", conf.Profile))
@@ -238,6 +242,9 @@ Options:
                            0 is no limit.
   -role=name               Deprecated: the same as -tag role=name.
   -rpc-addr=127.0.0.1:7373 Where the RPC server listens for the CLI.
+  -http-addr=127.0.0.1:7374
+                           Also serve health checks and Prometheus metrics
+                           over HTTP there (or unix:///path). Off by default.
   -snapshot=path           File that records members and clocks, so that a
                            restarted agent rejoins and replays no old events.
   -tag key=value           A tag of this node; may be repeated.

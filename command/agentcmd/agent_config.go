@@ -91,6 +91,7 @@ func (f *agentFlags) flagSet(stderr io.Writer) *flag.FlagSet {
 	fs.IntVar(&f.protocol, "protocol", -1, "protocol version")
 	fs.StringVar(&c.Role, "role", "", "role (deprecated: use tags)")
 	fs.StringVar(&c.RPCAddr, "rpc-addr", "", "address of the RPC listener")
+	fs.StringVar(&c.HTTPAddr, "http-addr", "", "address of the HTTP listener (off by default)")
 	fs.StringVar(&c.Profile, "profile", "", "timing profile: lan, wan or local")
 	fs.StringVar(&c.SnapshotPath, "snapshot", "", "path to the snapshot file")
 	fs.Var((*flags.List)(&f.tags), "tag", "tag as key=value")
