@@ -163,7 +163,7 @@ func (a *Agent) startDaemon() error {
 			token = conf.RPCAuthKey
 		}
 		if tcp, ok := hl.Addr().(*net.TCPAddr); ok && token == "" && !tcp.IP.IsLoopback() {
-			a.logger.Printf("[WARN] agent.http: Listening on %s without a token: anyone who reaches it can read the metrics", tcp)
+			a.logger.Printf("[WARN] agent.http: Listening on %s without a token: anyone who can reach it can use it", tcp)
 		}
 		a.http = newHTTPServer(a, hl, token)
 		a.logger.Printf("[INFO] agent.http: Listening on %s", hl.Addr())

@@ -10,12 +10,14 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
 
+	metrics "github.com/hashicorp/go-metrics"
 	"github.com/openserf/serf/serf"
 )
 
@@ -92,14 +94,14 @@ func newHTTPServer(a *Agent, l net.Listener, token string) *HTTPServer {
 		writeJSONError(w, http.StatusNotFound, "no such endpoint: "+r.URL.Path)
 	})
 	s.server = &http.Server{
-		Handler:           mux,
+		Handler:           s.counted(mux),
 		ReadHeaderTimeout: 10 * time.Second,
 		IdleTimeout:       2 * time.Minute,
 		ErrorLog:          a.logger,
 	}
 	s.wg.Go(func() {
 		if err := s.server.Serve(l); err != nil && !errors.Is(err, http.ErrServerClosed) {
-			a.logger.Printf("[ERR] agent.http: Serve: %v", err)
+			a.logger.Printf("[ERR] agent.http: Stopped serving: %v", err)
 		}
 	})
 	return s
@@ -119,6 +121,40 @@ func (s *HTTPServer) Shutdown() {
 	}
 	s.wg.Wait()
 }
+
+// counted counts every request in agent.http.request, labelled with the
+// endpoint's path (the request's path for the known endpoints, "other"
+// for the rest, so that a scan of random paths makes no new series) and
+// the status code.
+func (s *HTTPServer) counted(h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		rec := &statusRecorder{ResponseWriter: w, status: http.StatusOK}
+		h.ServeHTTP(rec, r)
+		path := "other"
+		switch r.URL.Path {
+		case "/v1/health/live", "/v1/health/ready", "/metrics":
+			path = r.URL.Path
+		}
+		labels := append(slices.Clone(s.agent.labels),
+			metrics.Label{Name: "path", Value: path},
+			metrics.Label{Name: "code", Value: strconv.Itoa(rec.status)})
+		s.agent.metrics.IncrCounterWithLabels([]string{"agent", "http", "request"}, 1, labels)
+	})
+}
+
+// statusRecorder remembers the status a handler wrote.
+type statusRecorder struct {
+	http.ResponseWriter
+	status int
+}
+
+func (r *statusRecorder) WriteHeader(code int) {
+	r.status = code
+	r.ResponseWriter.WriteHeader(code)
+}
+
+// Unwrap lets http.ResponseController reach the connection's writer.
+func (r *statusRecorder) Unwrap() http.ResponseWriter { return r.ResponseWriter }
 
 // only lets requests with method (and HEAD, for GET) through to h, and
 // answers others 405 with the Allow header.

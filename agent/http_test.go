@@ -86,6 +86,13 @@ func TestHTTPHealthAndMetrics(t *testing.T) {
 	if families["go_goroutines"] == nil {
 		t.Error("no go_goroutines on /metrics")
 	}
+	// The requests before this scrape are counted by endpoint and code.
+	if got, ok := value(families["agent_http_request"], "path", "/v1/health/ready", "code", "503"); !ok || got != 1 {
+		t.Errorf("agent_http_request{path=/v1/health/ready,code=503} = %v (found %v), want 1", got, ok)
+	}
+	if got, ok := value(families["agent_http_request"], "path", "/v1/health/live", "code", "200"); !ok || got != 1 {
+		t.Errorf("agent_http_request{path=/v1/health/live,code=200} = %v (found %v), want 1", got, ok)
+	}
 
 	if code, body, _ := get(t, c, base+"/nope", ""); code != 404 || body["error"] == "" {
 		t.Errorf("GET /nope = %d %v, want 404 with an error", code, body)
