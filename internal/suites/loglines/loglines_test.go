@@ -69,6 +69,11 @@ var oursOnly = map[string]string{
 	"[INFO] agent.http: Listening on %s":                                                     "the HTTP API (ours)",
 	"[WARN] agent.http: Listening on %s without a token: anyone who can reach it can use it": "the HTTP API (ours) on a non-loopback address with no token",
 	"[ERR] agent.http: Stopped serving: %v":                                                  "the HTTP API (ours)",
+	"[INFO] agent.http: Graceful leave triggered":                                            "the HTTP API's leave, as the RPC's",
+	"[ERR] agent.http: leave failed: %v":                                                     "the HTTP API's leave, as the RPC's",
+	"[ERR] agent.http: shutdown failed: %v":                                                  "the HTTP API's leave, as the RPC's",
+	"[WARN] agent.http: Dropping events to %s: it does not read them fast enough":            "one line per run of events dropped for a slow HTTP stream",
+	"[WARN] agent.http: Dropping logs to %s (%d lines)":                                      "one line per burst of log lines dropped for a slow HTTP monitor",
 }
 
 // level starts every log line.
