@@ -72,6 +72,11 @@ func Measure(ctx context.Context, c *Cluster, plan Plan, logf func(string, ...an
 		return r
 	}
 
+	if c.cfg.HTTP {
+		measureWithHTTP(ctx, c, plan, r, logf, errorf)
+		return r
+	}
+
 	// The steps in order; each logs its figures. Measure stops between
 	// steps once ctx ends (an interrupted run is not reported).
 	steps := []func(){

@@ -73,3 +73,41 @@ func TestSmoke(t *testing.T) {
 			r.DetectFailed, r.MissingFailed, r.DetectLeft, r.MissingLeft)
 	}
 }
+
+// TestSmokeHTTP runs the sequence of a cluster of ours with -http-addr:
+// the join, the idle cost and the HTTP API's figures.
+func TestSmokeHTTP(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts agents")
+	}
+	dir := t.TempDir()
+	handler, err := WriteHandler(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	var reg Registry
+	c, err := StartCluster(ctx, ClusterConfig{Bin: serfbin.Path(t), N: 3, Net: 250 + rand.IntN(5), Dir: dir, Handler: handler, HTTP: true}, &reg)
+	if err != nil {
+		t.Fatalf("StartCluster: %v", err)
+	}
+	t.Cleanup(c.Close)
+	r := Measure(ctx, c, Plan{
+		ConvergeCap:  15 * time.Second,
+		MembersCalls: 3,
+		RateWindow:   100 * time.Millisecond,
+		CostWindow:   300 * time.Millisecond,
+		Poll:         100 * time.Millisecond,
+	}, t.Logf)
+	if len(r.Errors) > 0 {
+		t.Errorf("Errors = %q, want none", r.Errors)
+	}
+	if !r.Converged || len(r.MembersHTTP) != 3 || r.HTTPEventRate <= 0 || len(r.RSSIdle) != 3 {
+		t.Errorf("converged %v, %d HTTP members calls, %v HTTP events/s, %d idle RSS; want true, 3, > 0, 3",
+			r.Converged, len(r.MembersHTTP), r.HTTPEventRate, len(r.RSSIdle))
+	}
+	if len(r.Events) != 0 || len(r.DetectFailed) != 0 {
+		t.Errorf("the HTTP cluster measured events %v, departures %v; want neither", r.Events, r.DetectFailed)
+	}
+}
