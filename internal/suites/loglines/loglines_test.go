@@ -69,6 +69,8 @@ var oursOnly = map[string]string{
 	"[INFO] agent.http: Listening on %s":                                                     "the HTTP API (ours)",
 	"[WARN] agent.http: Listening on %s without a token: anyone who can reach it can use it": "the HTTP API (ours) on a non-loopback address with no token",
 	"[ERR] agent.http: Stopped serving: %v":                                                  "the HTTP API (ours)",
+	"[DEBUG] agent: %s resolved to %v":                                                       "dns+srv:// join addresses (ours)",
+	"[WARN] agent: failed to resolve %s: %v":                                                 "dns+srv:// join addresses (ours)",
 }
 
 // level starts every log line.
