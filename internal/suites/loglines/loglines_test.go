@@ -58,6 +58,8 @@ var oursOnly = map[string]string{
 	"[INFO] agent: Reload changed the log level from %s to %s":                               "every reload change is logged",
 	"[INFO] agent: Reload changed the event handlers to %q":                                  "every reload change is logged",
 	"[INFO] agent: Reload changed tags: %s":                                                  "every reload change is logged",
+	"[INFO] agent: Reload changed the retry join settings; retrying the join with %q":        "a reload applies the retry join",
+	"[INFO] agent: Reload emptied retry_join; the retry join is stopped":                     "a reload applies the retry join",
 	"[WARN] agent: Reload cannot change log_json; it takes effect when the agent restarts":   "log_json (ours) is fixed at start",
 	"[WARN] agent: Event '%s' script '%s' output: %s":                                        "a failing script's output is logged at WARN",
 	"[WARN] agent: Event handler queue full for '%s', dropping event %s":                     "each handler has its own bounded queue",
