@@ -23,10 +23,11 @@ import (
 // The name does not exist when the first agent starts, so its retry join
 // fails until the zone names the seed; a second agent, whose retry_join
 // names nothing, gets the SRV name from its config file on SIGHUP and
-// joins; `serf join` with the name works too.
+// joins; a fourth joins with -join and the name; `serf join` with the
+// name works too.
 func TestDNSJoin(t *testing.T) {
 	requireLab(t)
-	c := NewCluster(t, "dj", 4, ourBin)
+	c := NewCluster(t, "dj", 5, ourBin)
 	dns := serveDNS(t, c.Host(1))
 	useNameServer(t, c.Host(1).IP)
 	const name = "dns+srv://_serf._tcp.lab.test"
@@ -68,11 +69,18 @@ func TestDNSJoin(t *testing.T) {
 		t.Errorf("%s: log lacks %q", late.Host.Name, want)
 	}
 
+	// A start join by the name, as -join.
+	starter := c.Start(c.Host(5), ourBin, "-iface=eth1", "-join="+name)
+	Converged(t, 30*time.Second, []*Agent{seed, joiner, late, starter})
+	if want := "Join completed. Synced with 1 initial agents"; !contains(starter.Log(), want) {
+		t.Errorf("%s: output lacks %q", starter.Host.Name, want)
+	}
+
 	out, err := joiner.CLI("join", name)
 	if err != nil || !strings.Contains(out, "Successfully joined cluster by contacting 1 nodes.") {
 		t.Errorf("serf join %s on %s = %q, %v, want one node contacted", name, joiner.Host.Name, out, err)
 	}
-	if n := dns.Asked("_serf._tcp.lab.test", "SRV"); n < 3 {
+	if n := dns.Asked("_serf._tcp.lab.test", "SRV"); n < 4 {
 		t.Errorf("the name server was asked about the SRV name %d times, want at least one a join", n)
 	}
 }
