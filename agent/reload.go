@@ -19,10 +19,9 @@ var errReloadTagsWithTagsFile = errors.New("Failed to update tags: Tags config n
 // once StartRetryJoin was called, stops the retry join under way (waiting
 // for an attempt in progress) and starts it afresh with the new settings,
 // unless retry_join is now empty: a join that had already worked is then
-// done once more. Unlike
-// Serf, tags are changed only where the configuration changed them, so
-// tags from the tags file or set with `serf tags` survive a reload. Every
-// change is logged.
+// done once more. Unlike Serf, tags are changed only where the
+// configuration changed them, so tags from the tags file or set with
+// `serf tags` survive a reload. Every change is logged.
 //
 // The error is Serf's message for the step that failed; the steps before
 // it are applied, and the configuration becomes the one in force all the
