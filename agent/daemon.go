@@ -174,9 +174,7 @@ func (a *Agent) startDaemon() error {
 // stopDaemon stops the retry join, mDNS discovery and the RPC server, in
 // that order, and waits for their goroutines. Called by Shutdown only.
 func (a *Agent) stopDaemon() {
-	if a.retry != nil {
-		a.retry.stop()
-	}
+	a.stopRetryRun()
 	if a.discovery != nil {
 		a.discovery.Shutdown()
 	}

@@ -13,11 +13,15 @@ import (
 var errReloadTagsWithTagsFile = errors.New("Failed to update tags: Tags config not allowed while using tag files")
 
 // Reload applies a configuration read again (`serf agent` on SIGHUP, with
-// LoadConfig): the log level, the handler scripts and the tags, in that
-// order. A log level that is not valid keeps the one in force. Unlike
-// Serf, tags are changed only where the configuration changed them, so
-// tags from the tags file or set with `serf tags` survive a reload. Every
-// change is logged.
+// LoadConfig): the log level, the retry join, the handler scripts and the
+// tags, in that order. A log level that is not valid keeps the one in
+// force. A change of retry_join, retry_interval or retry_max_attempts,
+// once StartRetryJoin was called, stops the retry join under way (waiting
+// for an attempt in progress) and starts it afresh with the new settings,
+// unless retry_join is now empty: a join that had already worked is then
+// done once more. Unlike Serf, tags are changed only where the
+// configuration changed them, so tags from the tags file or set with
+// `serf tags` survive a reload. Every change is logged.
 //
 // The error is Serf's message for the step that failed; the steps before
 // it are applied, and the configuration becomes the one in force all the
@@ -53,6 +57,7 @@ func (a *Agent) Reload(conf *Config) error {
 		conf.LogJSON = old.LogJSON
 	}
 	a.conf = conf
+	a.reloadRetryJoin(retrySettingsOf(old), retrySettingsOf(conf))
 
 	if err := a.UpdateEventHandlers(conf.EventScripts()); err != nil {
 		return err
