@@ -104,6 +104,7 @@ func New(conf *Config, terminal io.Writer) (*Agent, []string, error) {
 		conf:       conf,
 		configTags: maps.Clone(conf.Tags),
 	}
+	a.readiness.retrying.Store(len(conf.RetryJoin) > 0)
 	return a, notices, nil
 }
 

@@ -218,8 +218,9 @@ func writeJSONError(w http.ResponseWriter, status int, msg string) {
 // readiness is what Readiness reads: set by Ready and by a retry join
 // that worked.
 type readiness struct {
-	started atomic.Bool // Ready was called: started, start join done
-	joined  atomic.Bool // the retry join worked
+	started  atomic.Bool // Ready was called: started, start join done
+	joined   atomic.Bool // the retry join worked
+	retrying atomic.Bool // the configuration in force has a retry_join
 }
 
 // Readiness is "" when the agent is ready to be counted on, and why not
@@ -243,7 +244,7 @@ func (a *Agent) Readiness() string {
 	if m := s.LocalMember(); m.Status != serf.StatusAlive {
 		return "not alive"
 	}
-	if a.conf != nil && len(a.conf.RetryJoin) > 0 && !a.readiness.joined.Load() && s.NumNodes() < 2 {
+	if a.readiness.retrying.Load() && !a.readiness.joined.Load() && s.NumNodes() < 2 {
 		return "joining"
 	}
 	return ""

@@ -170,7 +170,7 @@ func apiCluster(t *testing.T, tr apiTransport, n int, edit func(*Config)) []*api
 	t.Helper()
 	var nodes []*apiNode
 	for i := range n {
-		conf := daemonConfig(t, fmt.Sprintf("%s%d", tr.name, i+1), func(c *Config) {
+		conf := daemonConfig(t, fmt.Sprintf("node%d", i+1), func(c *Config) {
 			tr.edit(c)
 			if edit != nil {
 				edit(c)
@@ -217,9 +217,16 @@ func names(ms []client.Member) []string {
 	return out
 }
 
-// Every endpoint, on a three-agent cluster whose API needs a token.
+// Every endpoint, on a three-agent cluster: over TCP with a token, over
+// TLS and over a unix socket.
 func TestHTTPAPIEndpoints(t *testing.T) {
-	nodes := apiCluster(t, tcpTransport(t, "s3cret"), 3, func(c *Config) {
+	for _, tr := range []apiTransport{tcpTransport(t, "s3cret"), tlsTransport(t), unixTransport(t)} {
+		t.Run(tr.name, func(t *testing.T) { testEndpoints(t, tr) })
+	}
+}
+
+func testEndpoints(t *testing.T, tr apiTransport) {
+	nodes := apiCluster(t, tr, 3, func(c *Config) {
 		c.Tags = map[string]string{"role": "web"}
 	})
 	n1, n2, n3 := nodes[0], nodes[1], nodes[2]
@@ -227,7 +234,7 @@ func TestHTTPAPIEndpoints(t *testing.T) {
 	t.Run("members", func(t *testing.T) {
 		var all client.MembersResponse
 		n1.json(t, "GET", "/v1/members", "", &all)
-		if got := names(all.Members); !slices.Equal(got, []string{"tcp1", "tcp2", "tcp3"}) {
+		if got := names(all.Members); !slices.Equal(got, []string{"node1", "node2", "node3"}) {
 			t.Errorf("members = %v", got)
 		}
 		for _, m := range all.Members {
@@ -236,9 +243,9 @@ func TestHTTPAPIEndpoints(t *testing.T) {
 			}
 		}
 		var some client.MembersResponse
-		n1.json(t, "GET", "/v1/members?name=tcp[12]&status=alive&tag=role=w.b", "", &some)
-		if got := names(some.Members); !slices.Equal(got, []string{"tcp1", "tcp2"}) {
-			t.Errorf("filtered members = %v, want tcp1 tcp2", got)
+		n1.json(t, "GET", "/v1/members?name=node[12]&status=alive&tag=role=w.b", "", &some)
+		if got := names(some.Members); !slices.Equal(got, []string{"node1", "node2"}) {
+			t.Errorf("filtered members = %v, want node1 node2", got)
 		}
 		var none client.MembersResponse
 		n1.json(t, "GET", "/v1/members?tag=role=db", "", &none)
@@ -250,7 +257,7 @@ func TestHTTPAPIEndpoints(t *testing.T) {
 	t.Run("agent", func(t *testing.T) {
 		var info agentInfo
 		n2.json(t, "GET", "/v1/agent", "", &info)
-		if info.Member.Name != "tcp2" || info.Stats["agent"]["name"] != "tcp2" || info.Stats["serf"]["members"] != "3" {
+		if info.Member.Name != "node2" || info.Stats["agent"]["name"] != "node2" || info.Stats["serf"]["members"] != "3" {
 			t.Errorf("agent = %+v", info)
 		}
 	})
@@ -268,8 +275,8 @@ func TestHTTPAPIEndpoints(t *testing.T) {
 		wait.For(t, 10*time.Second, func() error {
 			var ms client.MembersResponse
 			n1.json(t, "GET", "/v1/members?tag=dc=east", "", &ms)
-			if got := names(ms.Members); !slices.Equal(got, []string{"tcp3"}) {
-				return fmt.Errorf("tcp1 sees dc=east on %v", got)
+			if got := names(ms.Members); !slices.Equal(got, []string{"node3"}) {
+				return fmt.Errorf("node1 sees dc=east on %v", got)
 			}
 			return nil
 		})
@@ -310,7 +317,7 @@ func TestHTTPAPIEndpoints(t *testing.T) {
 			}
 		}
 		slices.Sort(acks)
-		if !done || !slices.Equal(acks, []string{"tcp1", "tcp2", "tcp3"}) {
+		if !done || !slices.Equal(acks, []string{"node1", "node2", "node3"}) {
 			t.Errorf("query: acks %v, done %v; want three acks and done", acks, done)
 		}
 	})
@@ -326,24 +333,24 @@ func TestHTTPAPIEndpoints(t *testing.T) {
 				}
 				got = append(got, c.Node)
 			}
-			if !slices.Equal(got, []string{"tcp1", "tcp2", "tcp3"}) {
+			if !slices.Equal(got, []string{"node1", "node2", "node3"}) {
 				return fmt.Errorf("coordinates of %v", got)
 			}
 			return nil
 		})
 		var one nodeCoordinate
-		n1.json(t, "GET", "/v1/coordinates/tcp2", "", &one)
-		if one.Node != "tcp2" || one.Coord == nil {
-			t.Errorf("coordinate of tcp2 = %+v", one)
+		n1.json(t, "GET", "/v1/coordinates/node2", "", &one)
+		if one.Node != "node2" || one.Coord == nil {
+			t.Errorf("coordinate of node2 = %+v", one)
 		}
 		var rtt rttReply
-		n1.json(t, "GET", "/v1/rtt/tcp2", "", &rtt)
-		if rtt.A != "tcp2" || rtt.B != "tcp1" || rtt.Milliseconds <= 0 || rtt.RTT == "" {
-			t.Errorf("rtt tcp2 = %+v", rtt)
+		n1.json(t, "GET", "/v1/rtt/node2", "", &rtt)
+		if rtt.A != "node2" || rtt.B != "node1" || rtt.Milliseconds <= 0 || rtt.RTT == "" {
+			t.Errorf("rtt node2 = %+v", rtt)
 		}
-		n1.json(t, "GET", "/v1/rtt/tcp2/tcp3", "", &rtt)
-		if rtt.A != "tcp2" || rtt.B != "tcp3" {
-			t.Errorf("rtt tcp2 tcp3 = %+v", rtt)
+		n1.json(t, "GET", "/v1/rtt/node2/node3", "", &rtt)
+		if rtt.A != "node2" || rtt.B != "node3" {
+			t.Errorf("rtt node2 node3 = %+v", rtt)
 		}
 	})
 
@@ -386,7 +393,7 @@ func TestHTTPAPIEndpoints(t *testing.T) {
 		if code != 404 {
 			t.Errorf("force-leave of nobody = %d %s, want 404", code, b)
 		}
-		n1.json(t, "POST", "/v1/agent/force-leave", `{"Node":"tcp3","Prune":false}`, nil)
+		n1.json(t, "POST", "/v1/agent/force-leave", `{"Node":"node3","Prune":false}`, nil)
 	})
 
 	t.Run("leave", func(t *testing.T) {
@@ -399,7 +406,7 @@ func TestHTTPAPIEndpoints(t *testing.T) {
 		wait.For(t, 10*time.Second, func() error {
 			var ms client.MembersResponse
 			n1.json(t, "GET", "/v1/members?status=left", "", &ms)
-			if got := names(ms.Members); !slices.Equal(got, []string{"tcp3"}) {
+			if got := names(ms.Members); !slices.Equal(got, []string{"node3"}) {
 				return fmt.Errorf("left members %v", got)
 			}
 			return nil
@@ -417,15 +424,15 @@ func TestHTTPAPINeedsToken(t *testing.T) {
 		{"GET", "/v1/agent", ""},
 		{"POST", "/v1/agent/join", `{"Existing":["127.0.0.1:1"]}`},
 		{"POST", "/v1/agent/leave", ""},
-		{"POST", "/v1/agent/force-leave", `{"Node":"tcp1"}`},
+		{"POST", "/v1/agent/force-leave", `{"Node":"node1"}`},
 		{"GET", "/v1/agent/tags", ""},
 		{"POST", "/v1/agent/tags", `{"Tags":{"x":"y"}}`},
 		{"POST", "/v1/event/e", ""},
 		{"GET", "/v1/keys", ""},
 		{"POST", "/v1/keys/install", `{"Key":"x"}`},
 		{"GET", "/v1/coordinates", ""},
-		{"GET", "/v1/coordinates/tcp1", ""},
-		{"GET", "/v1/rtt/tcp1", ""},
+		{"GET", "/v1/coordinates/node1", ""},
+		{"GET", "/v1/rtt/node1", ""},
 		{"POST", "/v1/query/q", ""},
 		{"GET", "/v1/events", ""},
 		{"GET", "/v1/monitor", ""},

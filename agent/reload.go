@@ -57,6 +57,7 @@ func (a *Agent) Reload(conf *Config) error {
 		conf.LogJSON = old.LogJSON
 	}
 	a.conf = conf
+	a.readiness.retrying.Store(len(conf.RetryJoin) > 0)
 	a.reloadRetryJoin(retrySettingsOf(old), retrySettingsOf(conf))
 
 	if err := a.UpdateEventHandlers(conf.EventScripts()); err != nil {
