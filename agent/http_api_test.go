@@ -217,6 +217,19 @@ func names(ms []client.Member) []string {
 	return out
 }
 
+// waitMembers waits until GET /v1/members?query lists exactly want.
+func (n *apiNode) waitMembers(t *testing.T, query string, want ...string) {
+	t.Helper()
+	wait.For(t, 10*time.Second, func() error {
+		var ms client.MembersResponse
+		n.json(t, "GET", "/v1/members?"+query, "", &ms)
+		if got := names(ms.Members); !slices.Equal(got, want) {
+			return fmt.Errorf("members?%s = %v, want %v", query, got, want)
+		}
+		return nil
+	})
+}
+
 // Every endpoint, on a three-agent cluster: over TCP with a token, over
 // TLS and over a unix socket.
 func TestHTTPAPIEndpoints(t *testing.T) {
@@ -272,14 +285,7 @@ func testEndpoints(t *testing.T, tr apiTransport) {
 		if reply.Tags["dc"] != "east" {
 			t.Errorf("GET tags = %v", reply.Tags)
 		}
-		wait.For(t, 10*time.Second, func() error {
-			var ms client.MembersResponse
-			n1.json(t, "GET", "/v1/members?tag=dc=east", "", &ms)
-			if got := names(ms.Members); !slices.Equal(got, []string{"node3"}) {
-				return fmt.Errorf("node1 sees dc=east on %v", got)
-			}
-			return nil
-		})
+		n1.waitMembers(t, "tag=dc=east", "node3")
 	})
 
 	t.Run("event", func(t *testing.T) {
@@ -301,7 +307,7 @@ func testEndpoints(t *testing.T, tr apiTransport) {
 	})
 
 	t.Run("query", func(t *testing.T) {
-		sc, _ := n1.stream(t, "POST", "/v1/query/ping?timeout=1s", "")
+		sc, _ := n1.stream(t, "POST", "/v1/query/ping?timeout=3s", "")
 		var acks []string
 		done := false
 		for sc.Scan() {
@@ -403,14 +409,7 @@ func testEndpoints(t *testing.T, tr apiTransport) {
 		case <-time.After(10 * time.Second):
 			t.Fatal("the agent did not stop after an HTTP leave")
 		}
-		wait.For(t, 10*time.Second, func() error {
-			var ms client.MembersResponse
-			n1.json(t, "GET", "/v1/members?status=left", "", &ms)
-			if got := names(ms.Members); !slices.Equal(got, []string{"node3"}) {
-				return fmt.Errorf("left members %v", got)
-			}
-			return nil
-		})
+		n1.waitMembers(t, "status=left", "node3")
 	})
 }
 
@@ -665,14 +664,7 @@ func TestHTTPAPIEventStreams(t *testing.T) {
 	})
 	// Gossip went on: n2 sees a tag set on n1 after the flood.
 	n1.json(t, "POST", "/v1/agent/tags", `{"Tags":{"after":"flood"}}`, nil)
-	wait.For(t, 10*time.Second, func() error {
-		var ms client.MembersResponse
-		n2.json(t, "GET", "/v1/members?tag=after=flood", "", &ms)
-		if len(ms.Members) != 1 {
-			return errors.New("n2 does not see the tag n1 set after the flood")
-		}
-		return nil
-	})
+	n2.waitMembers(t, "tag=after=flood", "node1")
 
 	// A stream still open does not hold Shutdown up.
 	_, _ = n1.stream(t, "GET", "/v1/events", "text/event-stream")

@@ -2,11 +2,13 @@ package agent
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"fmt"
 	"net/http"
 	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -121,6 +123,31 @@ func (sw *streamWriter) keepalive() error {
 	return sw.flush()
 }
 
+// pump writes each item of ch with write until ch is closed, which it
+// reports with true, or until the client goes, the server shuts down or
+// a write fails. An idle server-sent-events stream gets a keepalive.
+func pump[T any](ctx context.Context, sw *streamWriter, ch <-chan T, write func(T) error) bool {
+	keepalive := time.NewTicker(httpKeepalive)
+	defer keepalive.Stop()
+	for {
+		var err error
+		select {
+		case v, ok := <-ch:
+			if !ok {
+				return true
+			}
+			err = write(v)
+		case <-keepalive.C:
+			err = sw.keepalive()
+		case <-ctx.Done():
+			return false
+		}
+		if err != nil {
+			return false
+		}
+	}
+}
+
 // queryParams reads POST /v1/query/{name}'s parameters: node= and
 // tag=key=regexp (repeatable) filter who answers, relay= is the relay
 // factor, timeout= a duration (0: Serf's default), ack=false asks for no
@@ -183,34 +210,48 @@ func (s *HTTPServer) query(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return nil
 	}
-	keepalive := time.NewTicker(httpKeepalive)
-	defer keepalive.Stop()
+	recs := make(chan client.QueryRecord)
+	stop := make(chan struct{})
+	var relay sync.WaitGroup
+	relay.Go(func() { relayQuery(resp, recs, stop) })
+	defer relay.Wait()
+	defer close(stop)
+	if pump(r.Context(), sw, recs, func(rec client.QueryRecord) error { return sw.record(rec.Type, rec) }) {
+		_ = sw.record(client.QueryRecordDone, client.QueryRecord{Type: client.QueryRecordDone})
+	}
+	return nil
+}
+
+// relayQuery sends a query's acks and responses on out as records, in the
+// order they come, and closes out when the query ends; closing stop ends
+// it sooner.
+func relayQuery(resp *serf.QueryResponse, out chan<- client.QueryRecord, stop <-chan struct{}) {
+	defer close(out)
 	ackCh, respCh := resp.AckCh(), resp.ResponseCh()
 	for ackCh != nil || respCh != nil {
+		var rec client.QueryRecord
 		select {
 		case from, ok := <-ackCh:
 			if !ok {
 				ackCh = nil
 				continue
 			}
-			err = sw.record(client.QueryRecordAck, client.QueryRecord{Type: client.QueryRecordAck, From: from})
+			rec = client.QueryRecord{Type: client.QueryRecordAck, From: from}
 		case nr, ok := <-respCh:
 			if !ok {
 				respCh = nil
 				continue
 			}
-			err = sw.record(client.QueryRecordResponse, client.QueryRecord{Type: client.QueryRecordResponse, From: nr.From, Payload: nr.Payload})
-		case <-keepalive.C:
-			err = sw.keepalive()
-		case <-r.Context().Done():
-			return nil
+			rec = client.QueryRecord{Type: client.QueryRecordResponse, From: nr.From, Payload: nr.Payload}
+		case <-stop:
+			return
 		}
-		if err != nil {
-			return nil
+		select {
+		case out <- rec:
+		case <-stop:
+			return
 		}
 	}
-	_ = sw.record(client.QueryRecordDone, client.QueryRecord{Type: client.QueryRecordDone})
-	return nil
 }
 
 // queryEvent is a query reaching this agent, as the event stream shows
@@ -234,14 +275,7 @@ type httpEventStream struct {
 }
 
 func (es *httpEventStream) HandleEvent(e serf.Event) {
-	match := false
-	for _, f := range es.filters {
-		if f.Matches(e) {
-			match = true
-			break
-		}
-	}
-	if !match {
+	if !matchesAny(es.filters, e) {
 		return
 	}
 	select {
@@ -284,30 +318,20 @@ func (s *HTTPServer) events(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return nil
 	}
-	keepalive := time.NewTicker(httpKeepalive)
-	defer keepalive.Stop()
-	for {
-		select {
-		case e := <-es.ch:
-			switch e := e.(type) {
-			case serf.MemberEvent:
-				kind := e.Type.String()
-				err = sw.record(kind, client.MemberEventRecord{Event: kind, Members: rpcMembers(e.Members)})
-			case serf.UserEvent:
-				err = sw.record("user", client.UserEventRecord{Event: "user", LTime: uint64(e.LTime), Name: e.Name, Payload: e.Payload, Coalesce: e.Coalesce})
-			case *serf.Query:
-				err = sw.record("query", queryEvent{Event: "query", LTime: uint64(e.LTime), Name: e.Name, Payload: e.Payload})
-			}
-			es.dropping.Store(false)
-		case <-keepalive.C:
-			err = sw.keepalive()
-		case <-r.Context().Done():
-			return nil
+	pump(r.Context(), sw, es.ch, func(e serf.Event) error {
+		es.dropping.Store(false)
+		switch e := e.(type) {
+		case serf.MemberEvent:
+			kind := e.Type.String()
+			return sw.record(kind, client.MemberEventRecord{Event: kind, Members: rpcMembers(e.Members)})
+		case serf.UserEvent:
+			return sw.record("user", client.UserEventRecord{Event: "user", LTime: uint64(e.LTime), Name: e.Name, Payload: e.Payload, Coalesce: e.Coalesce})
+		case *serf.Query:
+			return sw.record("query", queryEvent{Event: "query", LTime: uint64(e.LTime), Name: e.Name, Payload: e.Payload})
 		}
-		if err != nil {
-			return nil
-		}
-	}
+		return nil
+	})
+	return nil
 }
 
 // httpLogStream queues the log lines one GET /v1/monitor client asked
@@ -368,26 +392,18 @@ func (s *HTTPServer) monitor(w http.ResponseWriter, r *http.Request) error {
 	}
 	ring.RegisterHandler(ls)
 	defer ring.DeregisterHandler(ls)
-	keepalive := time.NewTicker(httpKeepalive)
-	defer keepalive.Stop()
-	for {
-		select {
-		case line := <-ls.ch:
-			b := []byte(line)
-			if asJSON {
-				b = LogLineJSON(b, time.Now())
-			}
-			err = sw.raw("", b)
-			if n := ls.dropped.Swap(0); n > 0 && err == nil {
-				s.agent.logger.Printf("[WARN] agent.http: Dropping logs to %s (%d lines)", r.RemoteAddr, n)
-			}
-		case <-keepalive.C:
-			err = sw.keepalive()
-		case <-r.Context().Done():
-			return nil
+	pump(r.Context(), sw, ls.ch, func(line string) error {
+		b := []byte(line)
+		if asJSON {
+			b = LogLineJSON(b, time.Now())
 		}
-		if err != nil {
-			return nil
+		if err := sw.raw("", b); err != nil {
+			return err
 		}
-	}
+		if n := ls.dropped.Swap(0); n > 0 {
+			s.agent.logger.Printf("[WARN] agent.http: Dropping logs to %s (%d lines)", r.RemoteAddr, n)
+		}
+		return nil
+	})
+	return nil
 }

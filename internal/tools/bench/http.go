@@ -61,19 +61,14 @@ func measureHTTP(ctx context.Context, c *Cluster, plan Plan, r *RunResult, error
 		}
 		r.MembersHTTP = append(r.MembersHTTP, time.Since(start).Seconds())
 	}
-	if plan.RateWindow <= 0 {
+	rate, err := eventRate(ctx, plan.RateWindow, func(i int) error {
+		return httpEvent(ctx, hc, base, "rate", strconv.Itoa(i))
+	})
+	if err != nil {
+		errorf("http rate event: %v", err)
 		return
 	}
-	start := time.Now()
-	sent := 0
-	for time.Since(start) < plan.RateWindow && ctx.Err() == nil {
-		if err := httpEvent(ctx, hc, base, "rate", strconv.Itoa(sent)); err != nil {
-			errorf("http rate event: %v", err)
-			return
-		}
-		sent++
-	}
-	r.HTTPEventRate = float64(sent) / time.Since(start).Seconds()
+	r.HTTPEventRate = rate
 }
 
 // httpMembers does one GET /v1/members and returns how many members it

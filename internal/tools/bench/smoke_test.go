@@ -9,28 +9,34 @@ import (
 	"github.com/openserf/serf/internal/testutil/serfbin"
 )
 
+// smokeCluster starts three of our agents, with -http-addr when http
+// is set.
+func smokeCluster(t *testing.T, ctx context.Context, http bool) *Cluster {
+	t.Helper()
+	dir := t.TempDir()
+	handler, err := WriteHandler(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var reg Registry
+	// Networks 250-254 are never used by Run; pick one at random in case
+	// two of these tests run at once.
+	c, err := StartCluster(ctx, ClusterConfig{Bin: serfbin.Path(t), N: 3, Net: 250 + rand.IntN(5), Dir: dir, Handler: handler, HTTP: http}, &reg)
+	if err != nil {
+		t.Fatalf("StartCluster: %v", err)
+	}
+	return c
+}
+
 // TestSmoke runs the whole measuring sequence on a cluster of three of
 // our agents, with a short plan.
 func TestSmoke(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts agents")
 	}
-	dir := t.TempDir()
-	bin := serfbin.Path(t)
-	handler, err := WriteHandler(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
-	var reg Registry
-	// Networks 250-254 are never used by Run; pick one at random in case
-	// two of these tests run at once.
-	c, err := StartCluster(ctx, ClusterConfig{Bin: bin, N: 3, Net: 250 + rand.IntN(5), Dir: dir, Handler: handler}, &reg)
-	if err != nil {
-		t.Fatalf("StartCluster: %v", err)
-	}
+	c := smokeCluster(t, ctx, false)
 	t.Cleanup(func() {
 		c.Close()
 		for _, a := range c.Agents {
@@ -80,18 +86,9 @@ func TestSmokeHTTP(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts agents")
 	}
-	dir := t.TempDir()
-	handler, err := WriteHandler(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
-	var reg Registry
-	c, err := StartCluster(ctx, ClusterConfig{Bin: serfbin.Path(t), N: 3, Net: 250 + rand.IntN(5), Dir: dir, Handler: handler, HTTP: true}, &reg)
-	if err != nil {
-		t.Fatalf("StartCluster: %v", err)
-	}
+	c := smokeCluster(t, ctx, true)
 	t.Cleanup(c.Close)
 	r := Measure(ctx, c, Plan{
 		ConvergeCap:  15 * time.Second,
