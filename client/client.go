@@ -5,7 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"log"
+	"maps"
 	"net"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -247,10 +249,7 @@ func newRPCClient(conn net.Conn, timeout time.Duration, newTimeFormat bool) *RPC
 func (c *RPCClient) Close() error {
 	c.fail(nil)
 	c.dispatchLock.Lock()
-	outs := make([]*delivery, 0, len(c.outs))
-	for d := range c.outs {
-		outs = append(outs, d)
-	}
+	outs := slices.Collect(maps.Keys(c.outs))
 	c.dispatchLock.Unlock()
 	for _, d := range outs {
 		d.stop()

@@ -60,7 +60,7 @@ func TestEventCommand(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			args := append([]string{"-rpc-addr=" + a.RPCAddr}, tt.args...)
-			runWithUI(t, newEvent, args...).check(t, args, cmdResult{out: tt.want})
+			runWithUI(t, named("event"), args...).check(t, args, cmdResult{out: tt.want})
 
 			e, ok := nextEvent()
 			if !ok {
@@ -93,7 +93,7 @@ func TestEventCommandErrors(t *testing.T) {
 	addr, msg := refusedRPCAddr(t)
 	help := (&EventCommand{}).Help()
 
-	runCases(t, newEvent, nil, []cmdCase{
+	runCases(t, named("event"), nil, []cmdCase{
 		{"no name", []string{"-rpc-addr=" + a.RPCAddr}, usage("An event name must be specified.", help)},
 		{"too many", []string{"-rpc-addr=" + a.RPCAddr, "a", "b", "c"},
 			usage("Too many command line arguments. Only a name and payload must be specified.", help)},

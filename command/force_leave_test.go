@@ -23,13 +23,13 @@ func TestForceLeaveCommand(t *testing.T) {
 	t.Run("failed member becomes left", func(t *testing.T) {
 		a, peer := failedPeer(t, "fl")
 		args := []string{"-rpc-addr=" + a.RPCAddr, peer}
-		runWithUI(t, newForceLeave, args...).check(t, args, cmdResult{})
+		runWithUI(t, named("force-leave"), args...).check(t, args, cmdResult{})
 		waitMemberStatus(t, a, peer, "left")
 	})
 	t.Run("prune erases it", func(t *testing.T) {
 		a, peer := failedPeer(t, "flp")
 		args := []string{"-rpc-addr=" + a.RPCAddr, "-prune", peer}
-		runWithUI(t, newForceLeave, args...).check(t, args, cmdResult{})
+		runWithUI(t, named("force-leave"), args...).check(t, args, cmdResult{})
 		waitMemberStatus(t, a, peer, "")
 	})
 	t.Run("unknown member", func(t *testing.T) {
@@ -38,7 +38,7 @@ func TestForceLeaveCommand(t *testing.T) {
 			{"-rpc-addr=" + a.RPCAddr, "nobody"},
 			{"-rpc-addr=" + a.RPCAddr, "-prune", "nobody"},
 		} {
-			runWithUI(t, newForceLeave, args...).check(t, args, cmdResult{})
+			runWithUI(t, named("force-leave"), args...).check(t, args, cmdResult{})
 		}
 	})
 }
@@ -53,7 +53,7 @@ func TestForceLeaveCommandErrors(t *testing.T) {
 	help := (&ForceLeaveCommand{}).Help()
 	noName := usage("A node name must be specified to force leave.", help)
 	timedOut := failure("Error force leaving: timed out broadcasting node removal")
-	runCases(t, newForceLeave, nil, []cmdCase{
+	runCases(t, named("force-leave"), nil, []cmdCase{
 		{"timeout", []string{"-rpc-addr=" + a.RPCAddr, "nobody"}, timedOut},
 		{"timeout prune", []string{"-rpc-addr=" + a.RPCAddr, "-prune", "nobody"}, timedOut},
 		{"no name", []string{"-rpc-addr=" + a.RPCAddr}, noName},

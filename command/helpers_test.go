@@ -11,19 +11,28 @@ import (
 	"github.com/openserf/serf/internal/testutil/wait"
 )
 
-// The commands under test, each around the UI it is given.
-func newEvent(ui cli.Ui) cli.Command        { return &EventCommand{UI: ui} }
-func newForceLeave(ui cli.Ui) cli.Command   { return &ForceLeaveCommand{UI: ui} }
-func newInfo(ui cli.Ui) cli.Command         { return &InfoCommand{UI: ui} }
-func newJoin(ui cli.Ui) cli.Command         { return &JoinCommand{UI: ui} }
-func newKeys(ui cli.Ui) cli.Command         { return &KeysCommand{UI: ui} }
-func newLeave(ui cli.Ui) cli.Command        { return &LeaveCommand{UI: ui} }
-func newMembers(ui cli.Ui) cli.Command      { return &MembersCommand{UI: ui} }
+// named returns the builder of the command Commands makes under name,
+// around the UI it is given.
+func named(name string) func(cli.Ui) cli.Command {
+	return func(ui cli.Ui) cli.Command {
+		factory, ok := Commands(ui)[name]
+		if !ok {
+			panic("no command " + name)
+		}
+		cmd, err := factory()
+		if err != nil {
+			panic(err)
+		}
+		return cmd
+	}
+}
+
+// The commands that wait, built without the interrupt channel Commands
+// would give them (a process-wide SIGINT watcher); a test that
+// interrupts them builds them with its own.
 func newMonitor(ui cli.Ui) cli.Command      { return &MonitorCommand{UI: ui} }
 func newQuery(ui cli.Ui) cli.Command        { return &QueryCommand{UI: ui} }
 func newReachability(ui cli.Ui) cli.Command { return &ReachabilityCommand{UI: ui} }
-func newRTT(ui cli.Ui) cli.Command          { return &RTTCommand{UI: ui} }
-func newTags(ui cli.Ui) cli.Command         { return &TagsCommand{UI: ui} }
 
 // cmdResult is what one run of a command produced.
 type cmdResult struct {

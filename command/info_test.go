@@ -16,7 +16,7 @@ func TestInfoCommand(t *testing.T) {
 	})
 
 	args := []string{"-rpc-addr=" + a.RPCAddr}
-	r := runWithUI(t, newInfo, args...)
+	r := runWithUI(t, named("info"), args...)
 	if r.code != 0 || r.err != "" {
 		t.Fatalf("Run(%q) = %d, error output %q, want 0 and none", args, r.code, r.err)
 	}
@@ -35,7 +35,7 @@ func TestInfoCommand(t *testing.T) {
 	}
 
 	args = []string{"-rpc-addr=" + a.RPCAddr, "-format=json"}
-	r = runWithUI(t, newInfo, args...)
+	r = runWithUI(t, named("info"), args...)
 	var stats map[string]map[string]string
 	if err := json.Unmarshal([]byte(r.out), &stats); err != nil || r.code != 0 {
 		t.Fatalf("Run(%q) = %d, %q; JSON error %v", args, r.code, r.out, err)
@@ -53,7 +53,7 @@ func TestInfoCommandErrors(t *testing.T) {
 	addr, msg := refusedRPCAddr(t)
 	help := (&InfoCommand{}).Help()
 
-	runCases(t, newInfo, nil, []cmdCase{
+	runCases(t, named("info"), nil, []cmdCase{
 		{"no agent", []string{"-rpc-addr=" + addr}, failure(msg)},
 		{"no agent json", []string{"-rpc-addr=" + addr, "-format=json"}, cmdResult{code: 1, out: jsonFailure(msg)}},
 		{"invalid format", []string{"-rpc-addr=" + a.RPCAddr, "-format=xml"},

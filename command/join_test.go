@@ -11,7 +11,7 @@ func TestJoinCommand(t *testing.T) {
 	c := startTestAgent(t, testAgentOptions{Name: "join-c"})
 	help := (&JoinCommand{}).Help()
 
-	runCases(t, newJoin, []string{"-rpc-addr=" + a.RPCAddr}, []cmdCase{
+	runCases(t, named("join"), []string{"-rpc-addr=" + a.RPCAddr}, []cmdCase{
 		{"one address", []string{b.Addr}, cmdResult{out: "Successfully joined cluster by contacting 1 nodes.\n"}},
 		{"replay, two addresses", []string{"-replay", b.Addr, c.Addr},
 			cmdResult{out: "Successfully joined cluster by contacting 2 nodes.\n"}},
@@ -32,14 +32,14 @@ func TestJoinCommandErrors(t *testing.T) {
 	args := []string{"-rpc-addr=" + a.RPCAddr, addr}
 	want := "Error joining the cluster: 1 error occurred:\n\t* failed to join " + addr +
 		": dial tcp " + addr + ": connect: connection refused\n\n\n"
-	runWithUI(t, newJoin, args...).check(t, args, cmdResult{code: 1, err: want})
+	runWithUI(t, named("join"), args...).check(t, args, cmdResult{code: 1, err: want})
 
 	args = []string{"-rpc-addr=" + addr, a.Addr}
-	runWithUI(t, newJoin, args...).check(t, args, failure(msg))
+	runWithUI(t, named("join"), args...).check(t, args, failure(msg))
 
 	// A name that cannot resolve.
 	args = []string{"-rpc-addr=" + a.RPCAddr, "/x"}
-	r := runWithUI(t, newJoin, args...)
+	r := runWithUI(t, named("join"), args...)
 	if r.code != 1 || !strings.HasPrefix(r.err, "Error joining the cluster: 1 error occurred:\n\t* failed to resolve /x: ") {
 		t.Errorf("Run(%q) = %d, %q, want 1 and a resolve error", args, r.code, r.err)
 	}

@@ -13,7 +13,7 @@ import (
 func TestKeygenCommand(t *testing.T) {
 	seen := map[string]bool{}
 	for _, args := range [][]string{nil, {"-bogus", "extra"}, {"-h"}} {
-		r := runWithUI(t, func(ui cli.Ui) cli.Command { return &KeygenCommand{UI: ui} }, args...)
+		r := runWithUI(t, named("keygen"), args...)
 		if r.code != 0 || r.err != "" {
 			t.Fatalf("Run(%q) = %d, error output %q, want 0 and none", args, r.code, r.err)
 		}

@@ -26,7 +26,7 @@ func TestKeysCommandUsage(t *testing.T) {
 	dead, connErr := refusedRPCAddr(t)
 	help := (&KeysCommand{}).Help()
 	onlyOne := failure("Only one of -install, -use, -remove, or -list allowed")
-	runCases(t, newKeys, []string{"-rpc-addr=" + dead}, []cmdCase{
+	runCases(t, named("keys"), []string{"-rpc-addr=" + dead}, []cmdCase{
 		{"no action", nil, failure(help)},
 		{"empty keys are no action", []string{"-install=", "-use", "", "-remove="}, failure(help)},
 		{"install and use", []string{"-install=a", "-use=b"}, onlyOne},
@@ -62,7 +62,7 @@ func TestKeysCommandRotation(t *testing.T) {
 	)
 	// Each step depends on the keyrings the previous ones left: the
 	// subtests run in order.
-	runCases(t, newKeys, []string{addr}, []cmdCase{
+	runCases(t, named("keys"), []string{addr}, []cmdCase{
 		{"list one key", []string{"-list"}, cmdResult{out: listed(key1)}},
 		{"install", []string{"-install", key2}, cmdResult{out: installing + "==> Successfully installed key!\n"}},
 		{"install again", []string{"-install=" + key2}, cmdResult{out: installing + "==> Successfully installed key!\n"}},
@@ -87,7 +87,7 @@ func TestKeysCommandWithoutEncryption(t *testing.T) {
 	_, key := keysTestKey(9)
 	addr := "-rpc-addr=" + b.RPCAddr
 	const noKeyring = "No keyring to modify (encryption not enabled)"
-	runCases(t, newKeys, []string{addr}, []cmdCase{
+	runCases(t, named("keys"), []string{addr}, []cmdCase{
 		{"list", []string{"-list"}, bothRefuse("==> Asking all members for installed keys...\n",
 			"Keyring is empty (encryption not enabled)", "Failed to gather member keys")},
 		{"install", []string{"-install=" + key},
@@ -103,7 +103,7 @@ func TestKeysCommandAuth(t *testing.T) {
 	t.Parallel()
 	raw, key := keysTestKey(4)
 	a := startTestAgent(t, testAgentOptions{Name: "a", Key: raw, AuthKey: "secret"})
-	runCases(t, newKeys, []string{"-rpc-addr=" + a.RPCAddr}, []cmdCase{
+	runCases(t, named("keys"), []string{"-rpc-addr=" + a.RPCAddr}, []cmdCase{
 		{"no token", []string{"-list"}, cmdResult{code: 1, out: "==> Asking all members for installed keys...\n",
 			err: "\nFailed to gather member keys: Authentication required\n"}},
 		{"no token install", []string{"-install=" + key}, cmdResult{code: 1, out: "==> Installing key on all members...\n",
@@ -127,7 +127,7 @@ func TestKeysCommandPartialFailure(t *testing.T) {
 		return fc.send(seq, "4/5 nodes reported success", resp) == nil
 	}))
 	args := []string{"-rpc-addr=" + fa.addr, "-use=k"}
-	runWithUI(t, newKeys, args...).check(t, args, cmdResult{code: 1, out: "==> Changing primary key on all members...\n",
+	runWithUI(t, named("keys"), args...).check(t, args, cmdResult{code: 1, out: "==> Changing primary key on all members...\n",
 		err: "failed:  alpha-long-name  timeout\n" +
 			"failed:  zeta             requested key is not in the keyring\n" +
 			"\nError changing primary key: 4/5 nodes reported success\n"})

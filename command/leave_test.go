@@ -35,7 +35,7 @@ func TestLeaveCommand(t *testing.T) {
 	a, b := startPair(t, testAgentOptions{Name: "leave-a"}, testAgentOptions{Name: "leave-b"})
 
 	args := []string{"-rpc-addr=" + a.RPCAddr}
-	runWithUI(t, newLeave, args...).check(t, args, cmdResult{out: "Graceful leave complete\n"})
+	runWithUI(t, named("leave"), args...).check(t, args, cmdResult{out: "Graceful leave complete\n"})
 
 	select {
 	case <-a.Agent.ShutdownCh():
@@ -46,12 +46,12 @@ func TestLeaveCommand(t *testing.T) {
 
 	// The test's RPC server outlives the agent (a real agent's process
 	// exits), so a second leave reaches the agent and fails.
-	runWithUI(t, newLeave, args...).check(t, args, failure("Error leaving: Leave called after Shutdown"))
+	runWithUI(t, named("leave"), args...).check(t, args, failure("Error leaving: Leave called after Shutdown"))
 }
 
 func TestLeaveCommandErrors(t *testing.T) {
 	addr, msg := refusedRPCAddr(t)
-	runCases(t, newLeave, nil, []cmdCase{
+	runCases(t, named("leave"), nil, []cmdCase{
 		{"no agent", []string{"-rpc-addr=" + addr}, failure(msg)},
 		{"unknown flag", []string{"-bogus"}, showsHelp((&LeaveCommand{}).Help())},
 	})

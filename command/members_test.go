@@ -106,12 +106,12 @@ func TestMembersCommand(t *testing.T) {
 			cmdResult{code: 1, out: jsonFailure("Error retrieving members: client closed")}},
 		{"unknown flag", []string{"-bogus"}, showsHelp(help)},
 	}
-	runCases(t, newMembers, []string{"-rpc-addr=" + a.RPCAddr}, tests)
+	runCases(t, named("members"), []string{"-rpc-addr=" + a.RPCAddr}, tests)
 }
 
 func TestMembersCommandConnectError(t *testing.T) {
 	addr, msg := refusedRPCAddr(t)
-	runCases(t, newMembers, []string{"-rpc-addr=" + addr}, []cmdCase{
+	runCases(t, named("members"), []string{"-rpc-addr=" + addr}, []cmdCase{
 		{"text", nil, failure(msg)},
 		{"json", []string{"-format=json"}, cmdResult{code: 1, out: jsonFailure(msg)}},
 		// As in Serf, the format is checked only once there is output.
@@ -184,17 +184,17 @@ func clientCommands(agentName string) []clientCommand {
 	none := func(*testAgent) []string { return nil }
 	exact := func(s string) *regexp.Regexp { return regexp.MustCompile(`^` + regexp.QuoteMeta(s) + `$`) }
 	return []clientCommand{
-		{"members", newMembers, none, regexp.MustCompile(`^` + agentName + `  `), "Error retrieving members"},
-		{"info", newInfo, none, regexp.MustCompile(`^agent:\n\tname = ` + agentName + `\n`), "Error querying agent"},
-		{"join", newJoin, func(p *testAgent) []string { return []string{p.Addr} },
+		{"members", named("members"), none, regexp.MustCompile(`^` + agentName + `  `), "Error retrieving members"},
+		{"info", named("info"), none, regexp.MustCompile(`^agent:\n\tname = ` + agentName + `\n`), "Error querying agent"},
+		{"join", named("join"), func(p *testAgent) []string { return []string{p.Addr} },
 			exact("Successfully joined cluster by contacting 1 nodes.\n"), "Error joining the cluster"},
-		{"event", newEvent, func(*testAgent) []string { return []string{"deploy", "x"} },
+		{"event", named("event"), func(*testAgent) []string { return []string{"deploy", "x"} },
 			exact("Event 'deploy' dispatched! Coalescing enabled: true\n"), "Error sending event"},
-		{"tags", newTags, func(*testAgent) []string { return []string{"-set", "a=b", "-delete", "c"} },
+		{"tags", named("tags"), func(*testAgent) []string { return []string{"-set", "a=b", "-delete", "c"} },
 			exact("Successfully updated agent tags\n"), "Error setting tags"},
-		{"force-leave", newForceLeave, func(*testAgent) []string { return []string{"nobody"} },
+		{"force-leave", named("force-leave"), func(*testAgent) []string { return []string{"nobody"} },
 			exact(""), "Error force leaving"},
-		{"leave", newLeave, none, exact("Graceful leave complete\n"), "Error leaving"},
+		{"leave", named("leave"), none, exact("Graceful leave complete\n"), "Error leaving"},
 	}
 }
 
@@ -273,7 +273,7 @@ func TestClientCommandsWithEncryption(t *testing.T) {
 	a := startTestAgent(t, testAgentOptions{Name: "enc-a", Key: key})
 	peer := startTestAgent(t, testAgentOptions{Name: "enc-peer", Key: key})
 
-	r := runWithUI(t, newInfo, "-rpc-addr="+a.RPCAddr)
+	r := runWithUI(t, named("info"), "-rpc-addr="+a.RPCAddr)
 	if !strings.Contains(r.out, "\tencrypted = true\n") {
 		t.Errorf("info output = %q, want encrypted = true", r.out)
 	}
@@ -282,7 +282,7 @@ func TestClientCommandsWithEncryption(t *testing.T) {
 			c.runOK(t, peer, "-rpc-addr="+a.RPCAddr)
 			if c.name == "join" {
 				waitMemberStatus(t, a, "enc-peer", "alive")
-				out := runWithUI(t, newMembers, "-rpc-addr="+a.RPCAddr, "-status=alive").out
+				out := runWithUI(t, named("members"), "-rpc-addr="+a.RPCAddr, "-status=alive").out
 				if strings.Count(out, "alive") != 2 {
 					t.Errorf("members after an encrypted join = %q, want two alive members", out)
 				}
@@ -302,31 +302,31 @@ type clientCommandHelp struct {
 
 func clientCommandHelps() []clientCommandHelp {
 	return []clientCommandHelp{
-		{"members", newMembers, func() *flag.FlagSet { return (&MembersCommand{}).flags(&membersOptions{}) },
+		{"members", named("members"), func() *flag.FlagSet { return (&MembersCommand{}).flags(&membersOptions{}) },
 			"Usage: serf members [options]", "Lists the members of a Serf cluster"},
-		{"join", newJoin, func() *flag.FlagSet { return (&JoinCommand{}).flags(&joinOptions{}) },
+		{"join", named("join"), func() *flag.FlagSet { return (&JoinCommand{}).flags(&joinOptions{}) },
 			"Usage: serf join [options] address ...", "Tell Serf agent to join cluster"},
-		{"leave", newLeave, func() *flag.FlagSet { return (&LeaveCommand{}).flags(&leaveOptions{}) },
+		{"leave", named("leave"), func() *flag.FlagSet { return (&LeaveCommand{}).flags(&leaveOptions{}) },
 			"Usage: serf leave", "Gracefully leaves the Serf cluster and shuts down"},
-		{"force-leave", newForceLeave, func() *flag.FlagSet { return (&ForceLeaveCommand{}).flags(&forceLeaveOptions{}) },
+		{"force-leave", named("force-leave"), func() *flag.FlagSet { return (&ForceLeaveCommand{}).flags(&forceLeaveOptions{}) },
 			"Usage: serf force-leave [options] name", `Forces a member of the cluster to enter the "left" state`},
-		{"event", newEvent, func() *flag.FlagSet { return (&EventCommand{}).flags(&eventOptions{}) },
+		{"event", named("event"), func() *flag.FlagSet { return (&EventCommand{}).flags(&eventOptions{}) },
 			"Usage: serf event [options] name payload", "Send a custom event through the Serf cluster"},
-		{"tags", newTags, func() *flag.FlagSet { return (&TagsCommand{}).flags(&tagsOptions{}) },
+		{"tags", named("tags"), func() *flag.FlagSet { return (&TagsCommand{}).flags(&tagsOptions{}) },
 			"Usage: serf tags [options] ...", "Modify tags of a running Serf agent"},
-		{"keygen", func(ui cli.Ui) cli.Command { return &KeygenCommand{UI: ui} }, nil,
+		{"keygen", named("keygen"), nil,
 			"Usage: serf keygen", "Generates a new encryption key"},
-		{"info", newInfo, func() *flag.FlagSet { return (&InfoCommand{}).flags(&infoOptions{}) },
+		{"info", named("info"), func() *flag.FlagSet { return (&InfoCommand{}).flags(&infoOptions{}) },
 			"Usage: serf info [options]", "Provides debugging information for operators"},
 		{"query", newQuery, func() *flag.FlagSet { return (&QueryCommand{}).flags(&queryOptions{}) },
 			"Usage: serf query [options] name payload", "Send a query to the Serf cluster"},
 		{"reachability", newReachability, func() *flag.FlagSet { return (&ReachabilityCommand{}).flags(&reachabilityOptions{}) },
 			"Usage: serf reachability [options]", "Test network reachability"},
-		{"rtt", newRTT, func() *flag.FlagSet { return (&RTTCommand{}).flags(&rttOptions{}) },
+		{"rtt", named("rtt"), func() *flag.FlagSet { return (&RTTCommand{}).flags(&rttOptions{}) },
 			"Usage: serf rtt [options] node1 [node2]", "Estimates network round trip time between nodes"},
 		{"monitor", newMonitor, func() *flag.FlagSet { return (&MonitorCommand{}).flags(&monitorOptions{}) },
 			"Usage: serf monitor [options]", "Stream logs from a Serf agent"},
-		{"keys", newKeys, func() *flag.FlagSet { return (&KeysCommand{}).flags(&keysOptions{}) },
+		{"keys", named("keys"), func() *flag.FlagSet { return (&KeysCommand{}).flags(&keysOptions{}) },
 			"Usage: serf keys [options]...", "Manipulate the internal encryption keyring used by Serf"},
 	}
 }

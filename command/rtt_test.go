@@ -41,7 +41,7 @@ func TestRTTCommand(t *testing.T) {
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			args := append([]string{"-rpc-addr=" + tc.agent.RPCAddr}, tc.args...)
-			r := runWithUI(t, newRTT, args...)
+			r := runWithUI(t, named("rtt"), args...)
 			m := estimate.FindStringSubmatch(r.out)
 			if r.code != 0 || m == nil || m[1] != tc.n1 || m[2] != tc.n2 || r.err != "" {
 				t.Errorf("Run(%q) = %d, output %q, error %q; want 0, \"Estimated %s <-> %s rtt: <n> ms\"",
@@ -68,7 +68,7 @@ func TestRTTCommand(t *testing.T) {
 		t.Fatalf("DistanceTo gives %q, want 1.354 ms", want)
 	}
 	args := []string{"-rpc-addr=" + fa.addr, "near", "far"}
-	runWithUI(t, newRTT, args...).check(t, args, cmdResult{out: want})
+	runWithUI(t, named("rtt"), args...).check(t, args, cmdResult{out: want})
 }
 
 func TestRTTCommandErrors(t *testing.T) {
@@ -78,7 +78,7 @@ func TestRTTCommandErrors(t *testing.T) {
 	dead, connErr := refusedRPCAddr(t)
 	help := (&RTTCommand{}).Help()
 	names := usage("One or two node names must be specified", help)
-	runCases(t, newRTT, nil, []cmdCase{
+	runCases(t, named("rtt"), nil, []cmdCase{
 		{"no names", []string{"-rpc-addr=" + a.RPCAddr}, names},
 		{"three names", []string{"-rpc-addr=" + a.RPCAddr, "a", "b", "c"}, names},
 		// The connection comes before the names are checked.

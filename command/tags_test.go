@@ -28,7 +28,7 @@ func TestTagsCommand(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			args := append([]string{"-rpc-addr=" + a.RPCAddr}, tt.args...)
-			runWithUI(t, newTags, args...).check(t, args, cmdResult{out: ok})
+			runWithUI(t, named("tags"), args...).check(t, args, cmdResult{out: ok})
 			if got := a.Agent.Serf().LocalMember().Tags; !maps.Equal(got, tt.want) {
 				t.Errorf("tags after Run(%q) = %v, want %v", args, got, tt.want)
 			}
@@ -41,7 +41,7 @@ func TestTagsCommandErrors(t *testing.T) {
 	addr, msg := refusedRPCAddr(t)
 	help := (&TagsCommand{}).Help()
 
-	runCases(t, newTags, nil, []cmdCase{
+	runCases(t, named("tags"), nil, []cmdCase{
 		{"nothing to do", []string{"-rpc-addr=" + a.RPCAddr}, showsHelp(help)},
 		{"arguments are not tags", []string{"-rpc-addr=" + a.RPCAddr, "a=b"}, showsHelp(help)},
 		{"invalid tag", []string{"-rpc-addr=" + a.RPCAddr, "-set", "foo"}, failure("Error: Invalid tag: 'foo'")},

@@ -418,21 +418,31 @@ func TestRunnerQueryNotRun(t *testing.T) {
 // late, as in Serf, where the later one only starts then. Both outputs
 // are refused with Serf's message.
 func TestRunnerQueryDeadline(t *testing.T) {
-	query := querier(t)
-	dir := t.TempDir()
-	block, release := hold(t, dir)
-	r, logs := startRunner(t, RunnerConfig{Specs: specs(t,
-		"query:late="+block+"; echo slow",
-		"query:late=echo fast",
-	)})
-	q, resp := query("late", "", 500*time.Millisecond)
-	r.Handle(q)
+	_, logs, resp, release := slowFirst(t, "late", "", 500*time.Millisecond)
 	for nr := range resp.ResponseCh() {
 		t.Errorf("response %q from %s after the deadline passed with the earlier handler running", nr.Payload, nr.From)
 	}
 	release()
 	line := "[WARN] agent: Failed to respond to query 'query: late': failed to respond to key query: response is past the deadline\n"
 	logs.waitFor(t, line, 2)
+}
+
+// slowFirst starts a Runner with two handlers for the query name: first
+// one that runs before (a shell command; "" for none), waits for release
+// and prints slow, then one that prints fast. It sends the query with
+// timeout, hands it to the Runner and returns the query's responses.
+func slowFirst(t *testing.T, name, before string, timeout time.Duration) (r *Runner, logs *logBuffer, resp *serf.QueryResponse, release func()) {
+	t.Helper()
+	query := querier(t)
+	block, release := hold(t, t.TempDir())
+	slow := block + "; echo slow"
+	if before != "" {
+		slow = before + "; " + slow
+	}
+	r, logs = startRunner(t, RunnerConfig{Specs: specs(t, "query:"+name+"="+slow, "query:"+name+"=echo fast")})
+	q, resp := query(name, "", timeout)
+	r.Handle(q)
+	return r, logs, resp, release
 }
 
 func TestRunnerOrder(t *testing.T) {

@@ -98,15 +98,8 @@ func TestRunnerShutdownEndsTimeout(t *testing.T) {
 // query once the Runner has shut down with an earlier handler for it
 // running, as in Serf, whose event loop never gets past that script.
 func TestRunnerShutdownAbandonsQuery(t *testing.T) {
-	query := querier(t)
 	dir := t.TempDir()
-	block, release := hold(t, dir)
-	r, logs := startRunner(t, RunnerConfig{Specs: specs(t,
-		"query:q=touch "+path(dir, "started")+"; "+block+"; echo slow",
-		"query:q=echo fast",
-	)})
-	q, resp := query("q", "", 2*time.Second)
-	r.Handle(q)
+	r, logs, resp, release := slowFirst(t, "q", "touch "+path(dir, "started"), 2*time.Second)
 	waitFile(t, filepath.Join(dir, "started"))
 	logs.waitFor(t, "script output: fast\n", 1)
 	r.Shutdown()

@@ -143,11 +143,7 @@ func testOurImage(t *testing.T, e *engine, prefix, base, serf string) {
 	})
 
 	t.Run("Kill", func(t *testing.T) {
-		start := time.Now()
-		l.must(t, "kill", "--signal", "KILL", stopped)
-		waitFor(t, failTimeout, l.sees(watcher, map[string]string{"serf3": "failed"}))
-		figure(t, "docker kill -s KILL -> peers see failed", time.Since(start))
-		l.wantExit(t, stopped, 137)
+		l.kill(t, "KILL", stopped, watcher, "serf3", "failed", failTimeout, 137)
 	})
 
 	t.Run("Restart", func(t *testing.T) {
@@ -175,13 +171,9 @@ func testOurImage(t *testing.T, e *engine, prefix, base, serf string) {
 
 	t.Run("Interrupt", func(t *testing.T) {
 		l.settle(t, all...)
-		start := time.Now()
-		l.must(t, "kill", "--signal", "INT", ender)
-		waitFor(t, leaveTimeout, l.sees(watcher, map[string]string{"serf2": "left"}))
-		figure(t, "docker kill -s INT -> peers see left", time.Since(start))
 		// The command, a shell started in the background, ignores SIGINT;
-		// the entry point gave it SIGTERM instead.
-		l.wantExit(t, ender, 143)
+		// the entry point gives it SIGTERM instead, so it exits 143.
+		l.kill(t, "INT", ender, watcher, "serf2", "left", leaveTimeout, 143)
 	})
 
 	t.Run("Stdin", func(t *testing.T) {
@@ -384,6 +376,18 @@ func (l *lab) wantExit(t *testing.T, container string, want int) {
 // rather than left; see docs/operations.md. The graceful leaves this
 // test asserts are made after the window.
 const joinSyncWindow = 5 * time.Second
+
+// kill sends sig to container with docker kill and waits until watcher
+// sees node, the container's agent, in status; it reports the time that
+// took and checks that the container exited with code exit.
+func (l *lab) kill(t *testing.T, sig, container, watcher, node, status string, timeout time.Duration, exit int) {
+	t.Helper()
+	start := time.Now()
+	l.must(t, "kill", "--signal", sig, container)
+	waitFor(t, timeout, l.sees(watcher, map[string]string{node: status}))
+	figure(t, "docker kill -s "+sig+" -> peers see "+status, time.Since(start))
+	l.wantExit(t, container, exit)
+}
 
 // settle waits until each of containers has run for joinSyncWindow.
 func (l *lab) settle(t *testing.T, containers ...string) {

@@ -346,6 +346,48 @@ func (c *container) journal(unit, mark string) []string {
 	return strings.Split(strings.TrimRight(out, "\n"), "\n")
 }
 
+// waitJournal waits until journalctl -u serf, after mark, has a line
+// containing each of want; when it gives up, it shows where the agent's
+// lines went instead. step names the check in the failure.
+func (c *container) waitJournal(step, mark string, want ...string) {
+	c.t.Helper()
+	err := wait.Until(unitTimeout, func() error {
+		lines := c.journal("serf", mark)
+		for _, w := range want {
+			if !hasLine(lines, w) {
+				return fmt.Errorf("%s: journalctl -u serf lacks %q; it has:\n%s", step, w, strings.Join(lines, "\n"))
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		// Where the agent's lines went instead.
+		args := []string{"--no-pager", "-o", "verbose", "_COMM=serf"}
+		if mark != "" {
+			args = append(args, "--after-cursor="+mark)
+		}
+		out, _ := c.run("journalctl", args...)
+		var fields []string
+		for _, line := range strings.Split(out, "\n") {
+			line = strings.TrimSpace(line)
+			if strings.HasPrefix(line, "_SYSTEMD_UNIT=") || strings.HasPrefix(line, "MESSAGE=") || strings.HasPrefix(line, "_PID=") {
+				fields = append(fields, line)
+			}
+		}
+		c.t.Fatalf("%v\nthe agent's lines in the journal:\n%s", err, strings.Join(fields, "\n"))
+	}
+}
+
+// mainPID is the serf unit's MainPID, 0 when it has none.
+func (c *container) mainPID() int {
+	c.t.Helper()
+	pid, err := strconv.Atoi(c.show("serf", "MainPID")["MainPID"])
+	if err != nil {
+		c.t.Fatalf("MainPID: %v", err)
+	}
+	return pid
+}
+
 // copyFile copies src to dst, keeping its mode.
 func copyFile(src, dst string) error {
 	in, err := os.Open(src)

@@ -177,7 +177,7 @@ func (d *debSession) start() {
 	})
 	c.must("serf", "join", peerIP)
 	d.p.waitTag(debNode, "role", "db", seeTimeout)
-	pid := d.mainPID()
+	pid := d.c.mainPID()
 	if user := strings.TrimSpace(c.must("ps", "-o", "user=", "-p", strconv.Itoa(pid))); user != "serf" {
 		t.Errorf("start: the agent (PID %d) runs as %q, want serf", pid, user)
 	}
@@ -201,7 +201,7 @@ func (d *debSession) start() {
 // were, with no question asked.
 func (d *debSession) upgrade() {
 	t, c := d.t, d.c
-	pid := d.mainPID()
+	pid := d.c.mainPID()
 	size := d.snapshotSize()
 	defaults := c.must("cat", "/etc/default/serf")
 	mark := c.journalMark()
@@ -217,7 +217,7 @@ func (d *debSession) upgrade() {
 	})
 	d.wantVersion("upgrade", "0.1.0-dev2")
 	// The process runs the new file, not the deleted old one.
-	if exe := strings.TrimSpace(c.must("readlink", fmt.Sprintf("/proc/%d/exe", d.mainPID()))); exe != "/usr/bin/serf" {
+	if exe := strings.TrimSpace(c.must("readlink", fmt.Sprintf("/proc/%d/exe", d.c.mainPID()))); exe != "/usr/bin/serf" {
 		t.Errorf("upgrade: the agent runs %q, want /usr/bin/serf", exe)
 	}
 	wait.For(t, seeTimeout, func() error {
@@ -233,7 +233,7 @@ func (d *debSession) upgrade() {
 		return fmt.Errorf("upgrade: the new agent does not see %s alive:\n%s", peerNode, out)
 	})
 	d.p.waitTag(debNode, "role", "db", seeTimeout)
-	d.waitJournal("upgrade", mark, "[INFO] agent: requesting graceful leave from Serf",
+	d.c.waitJournal("upgrade", mark, "[INFO] agent: requesting graceful leave from Serf",
 		"[INFO] serf: Ignoring previous leave in snapshot", "[INFO] serf: Re-joined to previously known node")
 	wait.For(t, unitTimeout, func() error {
 		if now := d.snapshotSize(); now <= size {
@@ -349,16 +349,6 @@ func (d *debSession) wantVersion(step, want string) {
 	}
 }
 
-// mainPID is the unit's MainPID, 0 when it has none.
-func (d *debSession) mainPID() int {
-	d.t.Helper()
-	pid, err := strconv.Atoi(d.c.show("serf", "MainPID")["MainPID"])
-	if err != nil {
-		d.t.Fatalf("MainPID: %v", err)
-	}
-	return pid
-}
-
 // snapshotSize is the size of the snapshot file in bytes.
 func (d *debSession) snapshotSize() int {
 	d.t.Helper()
@@ -367,21 +357,6 @@ func (d *debSession) snapshotSize() int {
 		d.t.Fatalf("size of %s: %v", debSnapshot, err)
 	}
 	return n
-}
-
-// waitJournal waits until journalctl -u serf, after mark, has a line
-// containing each of want.
-func (d *debSession) waitJournal(step, mark string, want ...string) {
-	d.t.Helper()
-	wait.For(d.t, unitTimeout, func() error {
-		lines := d.c.journal("serf", mark)
-		for _, w := range want {
-			if !hasLine(lines, w) {
-				return fmt.Errorf("%s: journalctl -u serf lacks %q; it has:\n%s", step, w, strings.Join(lines, "\n"))
-			}
-		}
-		return nil
-	})
 }
 
 // lintianTag is one line of lintian's output: E: serf: tag [where].

@@ -281,7 +281,7 @@ func (s *session) journal() {
 		"[INFO] serf: EventMemberJoin: " + peerNode + " " + peerIP,
 		"[INFO] agent: joined: 1 nodes",
 	}
-	s.waitJournal("journal", "", want...)
+	s.c.waitJournal("journal", "", want...)
 	if lines := s.c.journal("serf", ""); hasLine(lines, "agent: failed to notify systemd") {
 		s.t.Errorf("journal: the agent could not reach systemd's notify socket:\n%s", strings.Join(lines, "\n"))
 	}
@@ -315,54 +315,13 @@ func (s *session) handler() {
 	}
 }
 
-// waitJournal waits until journalctl -u serf, after mark, has a line
-// containing each of want.
-func (s *session) waitJournal(step, mark string, want ...string) {
-	s.t.Helper()
-	err := wait.Until(unitTimeout, func() error {
-		lines := s.c.journal("serf", mark)
-		for _, w := range want {
-			if !hasLine(lines, w) {
-				return fmt.Errorf("%s: journalctl -u serf lacks %q; it has:\n%s", step, w, strings.Join(lines, "\n"))
-			}
-		}
-		return nil
-	})
-	if err != nil {
-		// Where the agent's lines went instead.
-		args := []string{"--no-pager", "-o", "verbose", "_COMM=serf"}
-		if mark != "" {
-			args = append(args, "--after-cursor="+mark)
-		}
-		out, _ := s.c.run("journalctl", args...)
-		var fields []string
-		for _, line := range strings.Split(out, "\n") {
-			line = strings.TrimSpace(line)
-			if strings.HasPrefix(line, "_SYSTEMD_UNIT=") || strings.HasPrefix(line, "MESSAGE=") || strings.HasPrefix(line, "_PID=") {
-				fields = append(fields, line)
-			}
-		}
-		s.t.Fatalf("%v\nthe agent's lines in the journal:\n%s", err, strings.Join(fields, "\n"))
-	}
-}
-
-// mainPID is the unit's MainPID, 0 when it has none.
-func (s *session) mainPID() int {
-	s.t.Helper()
-	pid, err := strconv.Atoi(s.c.show("serf", "MainPID")["MainPID"])
-	if err != nil {
-		s.t.Fatalf("MainPID: %v", err)
-	}
-	return pid
-}
-
 // reload: a changed tag in /etc/serf reaches the peer after systemctl
 // reload where the unit has ExecReload=. Where it has not, systemd refuses
 // the reload and leaves the agent alone, and the operator's way is to
 // send the agent SIGHUP through systemctl kill.
 func (s *session) reload() {
 	t, c := s.t, s.c
-	pid := s.mainPID()
+	pid := s.c.mainPID()
 	mark := c.journalMark()
 	c.writeFile("/etc/serf/serf.json", config("web"))
 	out, err := c.run("systemctl", "reload", "serf")
@@ -397,11 +356,11 @@ func (s *session) reload() {
 		c.must("systemctl", "kill", "--kill-whom=main", "--signal=SIGHUP", "serf")
 	}
 	s.p.waitTag(s.u.name, "role", "web", seeTimeout)
-	s.waitJournal("reload", mark, "Reloading configuration...", "[INFO] agent: Reload changed tags:")
+	s.c.waitJournal("reload", mark, "Reloading configuration...", "[INFO] agent: Reload changed tags:")
 	if s.u.notify {
-		s.waitJournal("reload", mark, "Reloading serf.service - Serf cluster agent...", "Reloaded serf.service - Serf cluster agent.")
+		s.c.waitJournal("reload", mark, "Reloading serf.service - Serf cluster agent...", "Reloaded serf.service - Serf cluster agent.")
 	}
-	if now := s.mainPID(); now != pid {
+	if now := s.c.mainPID(); now != pid {
 		t.Errorf("reload: MainPID went from %d to %d, want the same agent reloaded in place", pid, now)
 	}
 }
@@ -426,7 +385,7 @@ func (s *session) stop() {
 	s.p.waitStatus(s.u.name, "left", seeTimeout)
 	s.figures.left = time.Since(begin)
 	s.wantState("stop", map[string]string{"ActiveState": "inactive", "Result": "success", "ExecMainCode": "1", "ExecMainStatus": "0"})
-	s.waitJournal("stop", mark, "==> Caught signal: interrupt", "==> Gracefully shutting down agent...",
+	s.c.waitJournal("stop", mark, "==> Caught signal: interrupt", "==> Gracefully shutting down agent...",
 		"[INFO] agent: requesting graceful leave from Serf", "serf.service: Deactivated successfully.")
 }
 
@@ -456,7 +415,7 @@ func (s *session) crash() {
 	c.must("systemctl", "start", "serf")
 	s.p.waitStatus(s.u.name, "alive", seeTimeout)
 	restarts := c.show("serf", "NRestarts")["NRestarts"]
-	pid := s.mainPID()
+	pid := s.c.mainPID()
 	mark := c.journalMark()
 	begin := time.Now()
 	c.must("kill", "-9", strconv.Itoa(pid))
@@ -468,7 +427,7 @@ func (s *session) crash() {
 		if st := c.show("serf", "ActiveState", "NRestarts"); st["ActiveState"] != "failed" || st["NRestarts"] != restarts {
 			t.Errorf("crash: serf.service is %s after %s restarts, want failed and no restart", st["ActiveState"], st["NRestarts"])
 		}
-		s.waitJournal("crash", mark, "Main process exited, code=killed, status=9/KILL", "Failed with result 'signal'.")
+		s.c.waitJournal("crash", mark, "Main process exited, code=killed, status=9/KILL", "Failed with result 'signal'.")
 		s.figures.crash = fmt.Sprintf("kill -9 to peer-sees-failed %.2fs, not restarted", failed.Seconds())
 		return
 	}
@@ -494,7 +453,7 @@ func (s *session) crash() {
 	})
 	s.p.waitStatus(s.u.name, "alive", seeTimeout)
 	rejoined := time.Since(begin)
-	s.waitJournal("crash", mark, "Main process exited, code=killed, status=9/KILL",
+	s.c.waitJournal("crash", mark, "Main process exited, code=killed, status=9/KILL",
 		"Scheduled restart job, restart counter is at "+strconv.Itoa(n+1)+".", "[INFO] agent: joined: 1 nodes")
 	s.figures.crash = fmt.Sprintf("kill -9 to restarted %.2fs, to rejoined %.2fs", restarted.Seconds(), rejoined.Seconds())
 }
@@ -509,7 +468,7 @@ func (s *session) badConfig() {
 		c.must("systemctl", "start", "serf")
 	}
 	s.p.waitStatus(s.u.name, "alive", seeTimeout)
-	pid := s.mainPID()
+	pid := s.c.mainPID()
 	c.writeFile("/etc/serf/bad.json", `{"tags": {`)
 	mark := c.journalMark()
 	if s.u.reload {
@@ -517,7 +476,7 @@ func (s *session) badConfig() {
 	} else {
 		c.must("systemctl", "kill", "--kill-whom=main", "--signal=SIGHUP", "serf")
 	}
-	s.waitJournal("badconfig reload", mark, "==> Error decoding '/etc/serf/bad.json': unexpected EOF",
+	s.c.waitJournal("badconfig reload", mark, "==> Error decoding '/etc/serf/bad.json': unexpected EOF",
 		"Failed to reload configs")
 	if st := c.show("serf", "ActiveState", "MainPID"); st["ActiveState"] != "active" || st["MainPID"] != strconv.Itoa(pid) {
 		t.Fatalf("badconfig: after a reload with a bad file serf.service is %v, want active with MainPID %d", st, pid)
@@ -541,7 +500,7 @@ func (s *session) badConfig() {
 		want["ActiveState"], want["SubState"] = "activating", "auto-restart"
 	}
 	s.wantState("badconfig", want)
-	s.waitJournal("badconfig", mark, "==> Error decoding '/etc/serf/bad.json': unexpected EOF",
+	s.c.waitJournal("badconfig", mark, "==> Error decoding '/etc/serf/bad.json': unexpected EOF",
 		"Main process exited, code=exited, status=1/FAILURE", "Failed with result 'exit-code'.")
 	if !s.u.restart {
 		return
@@ -616,7 +575,7 @@ func (s *session) watchdog() {
 	// Pings arrive: systemd's record of the last one moves on, and the
 	// agent outlives several of its 2 s limits.
 	first := c.show("serf", "WatchdogTimestampMonotonic")["WatchdogTimestampMonotonic"]
-	pid := s.mainPID()
+	pid := s.c.mainPID()
 	seen := 0
 	last := first
 	wait.For(t, unitTimeout, func() error {
@@ -629,7 +588,7 @@ func (s *session) watchdog() {
 		}
 		return nil
 	})
-	if now := s.mainPID(); now != pid {
+	if now := s.c.mainPID(); now != pid {
 		t.Fatalf("watchdog: MainPID went from %d to %d while the agent was pinging", pid, now)
 	}
 
@@ -637,7 +596,7 @@ func (s *session) watchdog() {
 	restarts, _ := strconv.Atoi(c.show("serf", "NRestarts")["NRestarts"])
 	mark := c.journalMark()
 	c.must("kill", "-STOP", strconv.Itoa(pid))
-	s.waitJournal("watchdog", mark, "serf.service: Watchdog timeout (limit 2s)!",
+	s.c.waitJournal("watchdog", mark, "serf.service: Watchdog timeout (limit 2s)!",
 		"serf.service: Failed with result 'watchdog'.")
 	wait.For(t, unitTimeout, func() error {
 		st := c.show("serf", "ActiveState", "MainPID", "NRestarts")

@@ -115,34 +115,34 @@ func waitFile(t *testing.T, path string) {
 	})
 }
 
+// outlivesEveryStop runs runOutlive with bin once for each of
+// agentStops, in parallel, and checks that the script fared as it does
+// under Serf 0.11.0.
+func outlivesEveryStop(t *testing.T, bin string) {
+	t.Helper()
+	for _, stop := range agentStops {
+		t.Run(stop.name, func(t *testing.T) {
+			t.Parallel()
+			if got := runOutlive(t, bin, stop.name); got != stop.want {
+				t.Errorf("%s: after %s: %+v, want %+v (as Serf 0.11.0)", bin, stop.name, got, stop.want)
+			}
+		})
+	}
+}
+
 // TestHandlerOutlivesAgent stops an agent in each way while a handler
 // script runs: the agent exits at once, and the script is left to finish
 // after it, as in Serf (TestInteropHandlerOutlivesAgent).
 func TestHandlerOutlivesAgent(t *testing.T) {
 	t.Parallel()
-	for _, stop := range agentStops {
-		t.Run(stop.name, func(t *testing.T) {
-			t.Parallel()
-			if got := runOutlive(t, serfBin, stop.name); got != stop.want {
-				t.Errorf("after %s: %+v, want %+v (as Serf 0.11.0)", stop.name, got, stop.want)
-			}
-		})
-	}
+	outlivesEveryStop(t, serfBin)
 }
 
 // TestInteropHandlerOutlivesAgent runs TestHandlerOutlivesAgent's
 // scenario against real Serf 0.11.0, the reference for its expectations.
 func TestInteropHandlerOutlivesAgent(t *testing.T) {
 	t.Parallel()
-	bin := oracle.Available(t, "v0.11.0")
-	for _, stop := range agentStops {
-		t.Run(stop.name, func(t *testing.T) {
-			t.Parallel()
-			if got := runOutlive(t, bin, stop.name); got != stop.want {
-				t.Errorf("serf v0.11.0 after %s: %+v, want %+v", stop.name, got, stop.want)
-			}
-		})
-	}
+	outlivesEveryStop(t, oracle.Available(t, "v0.11.0"))
 }
 
 // queryOrderHandlers are handlers of which two match each query: a slow

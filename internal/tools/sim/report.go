@@ -150,10 +150,7 @@ func (r *Report) Table(kind string) string {
 	var b strings.Builder
 	b.WriteString("| scenario | N | source | trials | 50% | 99% | 99.9% | 100% | not reached |\n")
 	b.WriteString("|---|---:|---|---:|---:|---:|---:|---:|---:|\n")
-	for _, s := range r.Summaries {
-		if s.Kind != kind {
-			continue
-		}
+	for _, s := range r.where(func(s Summary) bool { return s.Kind == kind }) {
 		fmt.Fprintf(&b, "| %s | %d | %s | %d |", s.Scenario, s.N, s.Source, s.Trials)
 		for i := range Quantiles {
 			fmt.Fprintf(&b, " %s (%s) |", formatSeconds(s.Mean[i]), formatSeconds(s.Max[i]))
@@ -163,14 +160,26 @@ func (r *Report) Table(kind string) string {
 	return b.String()
 }
 
-// summary finds one summary, if measured.
-func (r *Report) summary(source, kind string, n int, scenario string) (Summary, bool) {
+// where returns the summaries keep selects, in the report's order.
+func (r *Report) where(keep func(Summary) bool) []Summary {
+	var found []Summary
 	for _, s := range r.Summaries {
-		if s.Source == source && s.Kind == kind && s.N == n && s.Scenario == scenario {
-			return s, true
+		if keep(s) {
+			found = append(found, s)
 		}
 	}
-	return Summary{}, false
+	return found
+}
+
+// summary finds one summary, if measured.
+func (r *Report) summary(source, kind string, n int, scenario string) (Summary, bool) {
+	found := r.where(func(s Summary) bool {
+		return s.Source == source && s.Kind == kind && s.N == n && s.Scenario == scenario
+	})
+	if len(found) == 0 {
+		return Summary{}, false
+	}
+	return found[0], true
 }
 
 // Validation compares model and real code wherever both ran: the mean of
@@ -179,10 +188,7 @@ func (r *Report) Validation() string {
 	var b strings.Builder
 	b.WriteString("| kind | scenario | N | 50% real / model | 99.9% real / model | 100% real / model |\n")
 	b.WriteString("|---|---|---:|---:|---:|---:|\n")
-	for _, s := range r.Summaries {
-		if s.Source != SourceReal {
-			continue
-		}
+	for _, s := range r.where(func(s Summary) bool { return s.Source == SourceReal }) {
 		m, ok := r.summary(SourceModel, s.Kind, s.N, s.Scenario)
 		if !ok {
 			continue
@@ -322,11 +328,12 @@ func (r *Report) Markdown(files []string) string {
 	if len(r.Real) > 0 {
 		big := r.Real[len(r.Real)-1]
 		perPair := big.BytesPerNode / float64(big.N)
-		for _, s := range r.Summaries {
-			if s.N > big.N && s.Source == SourceModel && s.Kind == KindUserEvent && s.Scenario == Scenarios[0].Name {
-				w("- Real code at N = %d would need about %.0f GiB of live heap (%.0f B per node pair x %d^2), more than this machine's %s: that size runs as the model only.\n",
-					s.N, perPair*float64(s.N)*float64(s.N)/(1<<30), perPair, s.N, r.Machine.Memory)
-			}
+		modelOnly := r.where(func(s Summary) bool {
+			return s.N > big.N && s.Source == SourceModel && s.Kind == KindUserEvent && s.Scenario == Scenarios[0].Name
+		})
+		for _, s := range modelOnly {
+			w("- Real code at N = %d would need about %.0f GiB of live heap (%.0f B per node pair x %d^2), more than this machine's %s: that size runs as the model only.\n",
+				s.N, perPair*float64(s.N)*float64(s.N)/(1<<30), perPair, s.N, r.Machine.Memory)
 		}
 	}
 	w("- Model: %d trials per size, scenario and kind; %.0f s wall for all of them.\n\n", r.ModelTrials, r.ModelSeconds)
