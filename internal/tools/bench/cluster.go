@@ -130,6 +130,7 @@ func (c *Cluster) startAgent(ctx context.Context, i int) error {
 		"-profile=lan",
 		"-log-level=warn",
 		"-event-handler=user:"+userEventName+"="+c.cfg.Handler,
+		"-event-handler="+queryEndHandler,
 	)
 	cmd.Dir = a.Dir
 	cmd.Env = append(os.Environ(), "SERF_BENCH_EVENTS="+a.Events)
