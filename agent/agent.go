@@ -400,14 +400,23 @@ func (a *Agent) UserEvent(name string, payload []byte, coalesce bool) error {
 }
 
 // Query sends a query. Serf's internal query names are refused, except
-// the bare _serf_ping that `serf reachability` sends.
+// the bare _serf_ping that `serf reachability` sends. An acked query ends
+// as soon as every member its filters select has acked and responded
+// (serf.QueryParam.EndWhenAnswered), for every caller: the RPC and HTTP
+// query streams then end early with the answers a full wait would give.
+// params is not modified.
 func (a *Agent) Query(name string, payload []byte, params *serf.QueryParam) (*serf.QueryResponse, error) {
 	if strings.HasPrefix(name, serf.InternalQueryPrefix) &&
 		(name != serf.InternalQueryPrefix+"ping" || payload != nil) {
 		return nil, fmt.Errorf("Queries cannot contain the '%s' prefix", serf.InternalQueryPrefix)
 	}
 	a.logger.Printf("[DEBUG] agent: Requesting query send: %s. Payload: %#v", name, string(payload))
-	resp, err := a.serf.Query(name, payload, params)
+	var p serf.QueryParam
+	if params != nil {
+		p = *params
+	}
+	p.EndWhenAnswered = true
+	resp, err := a.serf.Query(name, payload, &p)
 	if err != nil {
 		a.logger.Printf("[WARN] agent: failed to start user query: %v", err)
 	}

@@ -587,7 +587,8 @@ func (c *rpcClient) stop(seq uint64) {
 }
 
 // streamQuery relays a query's acks and responses, then "done" once the
-// collector closes at the deadline. Reading until both channels are
+// collector closes: at the deadline, or as soon as every selected member
+// has acked and responded (Agent.Query). Reading until both channels are
 // closed means no empty record is ever sent before "done".
 func (c *rpcClient) streamQuery(seq uint64, resp *serf.QueryResponse) {
 	ackCh, respCh := resp.AckCh(), resp.ResponseCh()

@@ -182,3 +182,60 @@ func TestRPCQueryTimersEndWithConnection(t *testing.T) {
 		t.Errorf("%d queries kept by a closed connection, want 0", len(c.queries))
 	}
 }
+
+// An acked query's stream ends with "done" as soon as every selected
+// member has acked and responded; one whose handler stays silent runs to
+// its deadline.
+func TestRPCQueryEndsWhenAnswered(t *testing.T) {
+	_, addr, _ := rpcTestAgentWith(t, "", Options{EventHandlers: []string{"query:up=echo up"}})
+	c, err := client.NewRPCClient(addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+
+	tests := []struct {
+		name      string
+		timeout   time.Duration
+		responses int
+		early     bool
+	}{
+		{"up", time.Hour, 1, true},
+		{"silent", 700 * time.Millisecond, 0, false},
+	}
+	for _, tc := range tests {
+		ackCh := make(chan string, 4)
+		respCh := make(chan client.NodeResponse, 4)
+		start := time.Now()
+		err := c.Query(&client.QueryParam{Name: tc.name, RequestAck: true, Timeout: tc.timeout, AckCh: ackCh, RespCh: respCh})
+		if err != nil {
+			t.Fatalf("Query(%s) error: %v", tc.name, err)
+		}
+		var acks, responses int
+		deadline := time.After(30 * time.Second)
+		for ackCh != nil || respCh != nil {
+			select {
+			case _, ok := <-ackCh:
+				if !ok {
+					ackCh = nil
+					continue
+				}
+				acks++
+			case _, ok := <-respCh:
+				if !ok {
+					respCh = nil
+					continue
+				}
+				responses++
+			case <-deadline:
+				t.Fatalf("Query(%s) still running after 30s", tc.name)
+			}
+		}
+		if acks != 1 || responses != tc.responses {
+			t.Errorf("Query(%s): %d acks, %d responses, want 1 and %d", tc.name, acks, responses, tc.responses)
+		}
+		if took := time.Since(start); !tc.early && took < tc.timeout {
+			t.Errorf("Query(%s) done after %v, before its %v timeout", tc.name, took, tc.timeout)
+		}
+	}
+}

@@ -13,7 +13,8 @@ import (
 )
 
 // QueryCommand is `serf query`: it sends a query through the cluster and
-// prints the acks and responses until the query's deadline.
+// prints the acks and responses until the agent reports the query done:
+// at its deadline or, with acks, once every selected node has answered.
 type QueryCommand struct {
 	UI cli.Ui
 	// ShutdownCh interrupts the wait for responses (Ctrl-C); the command
@@ -246,8 +247,9 @@ const queryHelp = `
 Usage: serf query [options] name payload
 
   Sends a query named "name", with an optional payload, to the nodes of the
-  cluster and waits until the query times out, printing the nodes that
-  acknowledge it and the responses they send back.
+  cluster and prints the nodes that acknowledge it and the responses they
+  send back until the query times out or, with acks, until every node it
+  is sent to has acknowledged and responded.
 
 Options:
 

@@ -31,6 +31,14 @@ type QueryParam struct {
 	// Timeout is how long responses are collected; zero is
 	// DefaultQueryTimeout.
 	Timeout time.Duration
+	// EndWhenAnswered, with RequestAck, closes the collector as soon as
+	// every member the filters select has both acked and responded,
+	// rather than at the deadline. The selected members are the ones this
+	// node knows to be alive or leaving when the query is sent whose name
+	// and gossiped tags pass the filters, judged as the members judge
+	// themselves. While one of them has not answered, and always without
+	// RequestAck, collection runs to the deadline as in Serf. Ours only.
+	EndWhenAnswered bool
 
 	// redeliverUnanswered resends the query to members that have not
 	// responded, for queries every member answers (the key queries).
@@ -78,8 +86,9 @@ type NodeResponse struct {
 }
 
 // QueryResponse collects the acks and responses to a query sent by this
-// node. Both channels are closed at the deadline. Each node's ack and
-// response is delivered once.
+// node. Both channels are closed at the deadline, or earlier with
+// QueryParam.EndWhenAnswered. Each node's ack and response is delivered
+// once.
 type QueryResponse struct {
 	id       uint32
 	lTime    LamportTime
@@ -93,6 +102,11 @@ type QueryResponse struct {
 	acks      map[string]struct{} // guarded by lock
 	responses map[string]struct{} // guarded by lock
 	doneCh    chan struct{}       // closed by Close
+
+	// expect holds the members whose ack and response end collection
+	// early (EndWhenAnswered); nil means collection runs to the deadline.
+	expect     map[string]struct{} // guarded by lock
+	unanswered int                 // guarded by lock; members of expect yet to both ack and respond
 }
 
 func newQueryResponse(n int, q *messageQuery) *QueryResponse {
@@ -131,6 +145,11 @@ func (r *QueryResponse) Finished() bool {
 func (r *QueryResponse) Close() {
 	r.lock.Lock()
 	defer r.lock.Unlock()
+	r.closeLocked()
+}
+
+// closeLocked is Close with lock held.
+func (r *QueryResponse) closeLocked() {
 	if r.closed {
 		return
 	}
@@ -157,6 +176,7 @@ func (r *QueryResponse) addAck(from string) (bool, error) {
 	select {
 	case r.ackCh <- from:
 		r.acks[from] = struct{}{}
+		r.noteAnswer(from)
 		return true, nil
 	default:
 		return true, errResponseDropped
@@ -176,6 +196,7 @@ func (r *QueryResponse) addResponse(nr NodeResponse) (bool, error) {
 	select {
 	case r.respCh <- nr:
 		r.responses[nr.From] = struct{}{}
+		r.noteAnswer(nr.From)
 		return true, nil
 	default:
 		return true, errResponseDropped
@@ -233,12 +254,17 @@ func (s *Serf) Query(name string, payload []byte, params *QueryParam) (*QueryRes
 	}
 
 	resp := newQueryResponse(s.memberlist.NumMembers(), &q)
+	if p.RequestAck && p.EndWhenAnswered {
+		resp.expectAnswers(s.answerers(p.selector()))
+	}
 	s.registerQueryResponse(p.Timeout, resp)
 	// Processing it locally witnesses its time, which advances the clock.
 	s.handleQuery(&q)
 	if !s.skipQueryGossip.Load() {
 		s.queryBroadcasts.QueueBroadcast(&broadcast{msg: raw})
 	}
+	// Filters that select nobody known leave nothing to wait for.
+	resp.endIfAnswered()
 	if p.RequestAck || p.redeliverUnanswered {
 		s.goFunc(func() { s.redeliverQuery(resp, raw, p) })
 	}

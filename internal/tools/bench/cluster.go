@@ -134,6 +134,7 @@ func (c *Cluster) startAgent(ctx context.Context, i int) error {
 		"-profile=lan",
 		"-log-level=warn",
 		"-event-handler=user:" + userEventName + "=" + c.cfg.Handler,
+		"-event-handler=" + queryEndHandler,
 	}
 	if c.cfg.HTTP {
 		a.HTTPAddr = net.JoinHostPort(ip, strconv.Itoa(httpPort))

@@ -244,6 +244,8 @@ func Specs() []*Spec {
 			Target: MaxRatio(1.0)},
 		{Key: "query_acks", Title: "query: all acks in", Unit: "s",
 			Get: withShortfall(pooled(func(r *RunResult) []float64 { return r.QueryAcks }, Median), func(r *RunResult) int { return r.QueriesShort }, "queries short of acks")},
+		{Key: "query_end", Title: "serf query: time to its end", Unit: "s",
+			Get: withShortfall(pooled(func(r *RunResult) []float64 { return r.QueryEnd }, Median), func(r *RunResult) int { return r.QueryEndsShort }, "queries short of answers")},
 		{Key: "members_rpc", Title: "RPC members latency, median", Unit: "ms",
 			Get: pooled(func(r *RunResult) []float64 { return scale(r.MembersRPC, 1000) }, Median)},
 		{Key: "rpc_event_rate", Title: "RPC user events per second", Unit: "/s",

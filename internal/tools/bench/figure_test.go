@@ -72,11 +72,11 @@ func TestTargets(t *testing.T) {
 func sampleRuns() []*RunResult {
 	return []*RunResult{
 		{Binary: "ours", N: 10, Startup: []float64{0.008, 0.010}, Converge: []float64{0.1, 0.2, 0.4}, Converged: true, WorstSeen: 10,
-			Events: []float64{0.2, 0.3, 0.25}, QueryAcks: []float64{0.1}, MembersRPC: []float64{0.0001}, EventRate: 9000,
+			Events: []float64{0.2, 0.3, 0.25}, QueryAcks: []float64{0.1}, QueryEnd: []float64{0.2, 0.3, 6.4}, QueryEndsShort: 1, MembersRPC: []float64{0.0001}, EventRate: 9000,
 			RSSIdle: []float64{4, 4.2}, RSSLoad: []float64{5, 5}, CPUIdle: []float64{0.1, 0.3}, CPULoad: []float64{0.5, 0.7},
 			DetectFailed: []float64{5, 6.2}, DetectLeft: []float64{0.5, 0.7}},
 		{Binary: "serf", N: 10, Startup: []float64{0.020}, Converge: []float64{0.1, 0.3, 0.6}, Converged: true, WorstSeen: 10,
-			Events: []float64{0.2, 0.4}, QueryAcks: []float64{0.2}, MembersRPC: []float64{0.0001}, EventRate: 10000,
+			Events: []float64{0.2, 0.4}, QueryAcks: []float64{0.2}, QueryEnd: []float64{6.4, 6.4}, MembersRPC: []float64{0.0001}, EventRate: 10000,
 			RSSIdle: []float64{6.6}, RSSLoad: []float64{7}, CPUIdle: []float64{0.3}, CPULoad: []float64{1},
 			DetectFailed: []float64{6.2}, DetectLeft: []float64{0.9}},
 		{Binary: OursHTTP, N: 10, Converge: []float64{0.1, 0.2, 0.4}, Converged: true, WorstSeen: 10,
@@ -117,6 +117,9 @@ func TestRows(t *testing.T) {
 	}
 	if r := find("cpu_idle", 10); r.Ours.V != 0.2 || math.Abs(r.Ratio-0.2/0.3) > 1e-9 || r.Verdict.Met {
 		t.Errorf("cpu_idle N=10 = %+v, want mean 0.2, ratio 0.67, missed", r)
+	}
+	if r := find("query_end", 10); r.Ours.V != 0.3 || r.Ours.Note != "1 queries short of answers" || r.Serf.V != 6.4 {
+		t.Errorf("query_end N=10 = %+v / %+v, want median 0.3 with the short note, and 6.4", r.Ours, r.Serf)
 	}
 	if r := find("members_rpc", 10); r.Ours.V != 0.1 {
 		t.Errorf("members_rpc N=10 = %v ms, want 0.1", r.Ours.V)

@@ -35,6 +35,12 @@ type RunResult struct {
 	QueryAcks    []float64 `json:"query_acks_s"`
 	QueriesShort int       `json:"queries_short"`
 
+	// QueryEnd is, per "serf query" run answered by every agent, the
+	// time from its exec until it exited; QueryEndsShort counts runs that
+	// printed fewer than N acks or responses.
+	QueryEnd       []float64 `json:"query_end_s"`
+	QueryEndsShort int       `json:"query_ends_short"`
+
 	// MembersRPC is the latency of each "members" call, in seconds.
 	MembersRPC []float64 `json:"members_rpc_s"`
 	// EventRate is how many user events per second one RPC connection

@@ -53,6 +53,7 @@ func TestSmoke(t *testing.T) {
 		Events:       2,
 		EventTimeout: 5 * time.Second,
 		Queries:      1,
+		QueryEnds:    1,
 		MembersCalls: 3,
 		RateWindow:   100 * time.Millisecond,
 		CostWindow:   300 * time.Millisecond,
@@ -69,6 +70,11 @@ func TestSmoke(t *testing.T) {
 	if len(r.Startup) != 3 || len(r.Events) != 2 || len(r.QueryAcks) != 1 || len(r.MembersRPC) != 3 || r.EventRate <= 0 {
 		t.Errorf("got %d start-ups, %d events, %d queries, %d members calls, %v events/s; want 3, 2, 1, 3, > 0",
 			len(r.Startup), len(r.Events), len(r.QueryAcks), len(r.MembersRPC), r.EventRate)
+	}
+	// Ours ends a query once all three have answered, long before the
+	// default timeout at N = 3 (3.2 s with the lan profile).
+	if len(r.QueryEnd) != 1 || r.QueryEndsShort != 0 || r.QueryEnd[0] >= 3 {
+		t.Errorf("serf query: times %v, %d short; want one, complete, under 3 s", r.QueryEnd, r.QueryEndsShort)
 	}
 	if len(r.RSSIdle) != 3 || len(r.CPULoad) != 3 || Median(r.RSSIdle) <= 0 {
 		t.Errorf("cost: RSS %v, CPU %v; want 3 agents each, RSS > 0", r.RSSIdle, r.CPULoad)

@@ -33,6 +33,7 @@ func run(args []string) int {
 		runs    = fs.Int("runs", 1, "repetitions of every cluster of each binary")
 		events  = fs.Int("events", 12, "user events timed to all handlers, per cluster")
 		queries = fs.Int("queries", 5, "queries timed to all acks, per cluster")
+		qends   = fs.Int("query-ends", 3, "serf query runs timed to their end, per cluster")
 		window  = fs.Duration("window", 8*time.Second, "CPU measuring window, idle and under load")
 		load    = fs.Int("load", 10, "user events per second during the load window")
 		capConv = fs.Duration("cap", 90*time.Second, "longest wait for a concurrent join to converge")
@@ -59,6 +60,9 @@ func run(args []string) int {
 		}
 		if !set["queries"] {
 			*queries = 3
+		}
+		if !set["query-ends"] {
+			*qends = 2
 		}
 		if !set["window"] {
 			*window = 4 * time.Second
@@ -124,6 +128,7 @@ func run(args []string) int {
 			Events:       *events,
 			EventTimeout: 10 * time.Second,
 			Queries:      *queries,
+			QueryEnds:    *qends,
 			MembersCalls: 50,
 			RateWindow:   time.Second,
 			CostWindow:   *window,
