@@ -241,6 +241,7 @@ func TestHTTPAPIEndpoints(t *testing.T) {
 func testEndpoints(t *testing.T, tr apiTransport) {
 	nodes := apiCluster(t, tr, 3, func(c *Config) {
 		c.Tags = map[string]string{"role": "web"}
+		c.EventHandlers = []string{"query:who=echo here"}
 	})
 	n1, n2, n3 := nodes[0], nodes[1], nodes[2]
 
@@ -325,6 +326,37 @@ func testEndpoints(t *testing.T, tr apiTransport) {
 		slices.Sort(acks)
 		if !done || !slices.Equal(acks, []string{"node1", "node2", "node3"}) {
 			t.Errorf("query: acks %v, done %v; want three acks and done", acks, done)
+		}
+	})
+
+	t.Run("query answered by all", func(t *testing.T) {
+		// Every member answers, so the stream ends long before the
+		// timeout, with what the whole wait would have shown.
+		start := time.Now()
+		sc, _ := n2.stream(t, "POST", "/v1/query/who?timeout=30s", "")
+		var acks, responses []string
+		for sc.Scan() {
+			var rec client.QueryRecord
+			if err := json.Unmarshal(sc.Bytes(), &rec); err != nil {
+				t.Fatalf("%v in %s", err, sc.Bytes())
+			}
+			switch rec.Type {
+			case "ack":
+				acks = append(acks, rec.From)
+			case "response":
+				if string(rec.Payload) != "here\n" {
+					t.Errorf("response from %s = %q", rec.From, rec.Payload)
+				}
+				responses = append(responses, rec.From)
+			}
+		}
+		if took := time.Since(start); took > 20*time.Second {
+			t.Errorf("the query stream took %v; it should end once all answered", took)
+		}
+		slices.Sort(acks)
+		slices.Sort(responses)
+		if want := []string{"node1", "node2", "node3"}; !slices.Equal(acks, want) || !slices.Equal(responses, want) {
+			t.Errorf("acks %v, responses %v; want all three of each", acks, responses)
 		}
 	})
 
