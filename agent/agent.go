@@ -333,9 +333,12 @@ func (a *Agent) Wait() {
 }
 
 // Join joins the cluster through addrs. replay delivers old user events.
+// When a member hung up without answering, the error says that a
+// different cluster label may be why (see explainJoin).
 func (a *Agent) Join(addrs []string, replay bool) (int, error) {
 	a.logger.Printf("[INFO] agent: joining: %v replay: %v", addrs, replay)
 	n, err := a.serf.Join(addrs, !replay)
+	err = explainJoin(err, a.serfConf.MemberlistConfig.Label)
 	if n > 0 {
 		a.logger.Printf("[INFO] agent: joined: %d nodes", n)
 	}

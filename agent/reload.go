@@ -52,6 +52,9 @@ func (a *Agent) Reload(conf *Config) error {
 		a.logger.Printf("[WARN] agent: Reload cannot change log_json; it takes effect when the agent restarts")
 		conf.LogJSON = old.LogJSON
 	}
+	if keys := holdRestartOnly(old, conf); len(keys) > 0 {
+		a.logger.Printf("[WARN] agent: Reload cannot change %s; restart the agent for that", strings.Join(keys, ", "))
+	}
 	a.conf = conf
 
 	if err := a.UpdateEventHandlers(conf.EventScripts()); err != nil {

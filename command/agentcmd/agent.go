@@ -232,6 +232,9 @@ Options:
                            (to the terminal and syslog; not to monitor).
   -node=name               Node name, unique in the cluster. Default: the
                            host name.
+  -label=name              Cluster label, carried by every gossip packet and
+                           stream: members with another label, or none (as
+                           Serf's), are refused. Off by default.
   -profile=lan             Timing profile: lan, wan or local.
   -protocol=5              Serf protocol to speak (2 to 5), for upgrades.
   -rejoin                  With -snapshot: rejoin even after a graceful leave.
