@@ -5,6 +5,7 @@ import (
 	"io"
 	"slices"
 	"strings"
+	"syscall"
 
 	"github.com/hashicorp/memberlist"
 )
@@ -77,7 +78,8 @@ func holdRestartOnly(old, conf *Config) []string {
 
 // labelJoinHint is what a join error gains when a member hung up on the
 // exchange: memberlist closes a stream whose label is not its own without
-// a word, so the joiner sees only an EOF.
+// a word, so the joiner sees only an EOF, or a reset when the member had
+// not read all that was sent.
 const labelJoinHint = "a member that hangs up without answering may have another cluster label"
 
 // labelJoinError is a failed join's error with labelJoinHint and this
@@ -98,9 +100,14 @@ func (e labelJoinError) Error() string {
 func (e labelJoinError) Unwrap() error { return e.err }
 
 // explainJoin adds the label hint to err when a join attempt ended in an
-// EOF; any other error, and nil, is returned as it is.
+// EOF or a reset; any other error, and nil, is returned as it is. The
+// errors come through memberlist as text, so the text is what is matched.
 func explainJoin(err error, label string) error {
-	if err == nil || !strings.Contains(err.Error(), ": "+io.EOF.Error()) {
+	if err == nil {
+		return err
+	}
+	if text := err.Error(); !strings.Contains(text, ": "+io.EOF.Error()) &&
+		!strings.Contains(text, syscall.ECONNRESET.Error()) {
 		return err
 	}
 	return labelJoinError{err: err, label: label}

@@ -1,6 +1,7 @@
 package agent
 
 import (
+	"errors"
 	"fmt"
 	"net"
 	"reflect"
@@ -196,5 +197,32 @@ func TestReloadKeepsRestartOnlyKeys(t *testing.T) {
 	}
 	if got := a.SerfConfig().MemberlistConfig.Label; got != "blue" {
 		t.Errorf("memberlist Label = %q after reload, want blue", got)
+	}
+}
+
+// Only a hang-up gets the label hint.
+func TestExplainJoin(t *testing.T) {
+	eof := errors.New("1 error occurred:\n\t* failed to join 10.0.0.1:7946: EOF\n\n")
+	reset := errors.New("1 error occurred:\n\t* failed to join 10.0.0.1:7946: read tcp 10.0.0.2:5->10.0.0.1:7946: read: connection reset by peer\n\n")
+	refused := errors.New("1 error occurred:\n\t* failed to join 10.0.0.1:7946: dial tcp 10.0.0.1:7946: connect: connection refused\n\n")
+	if err := explainJoin(nil, "blue"); err != nil {
+		t.Errorf("explainJoin(nil) = %v, want nil", err)
+	}
+	if err := explainJoin(refused, "blue"); err != refused {
+		t.Errorf("explainJoin(refused) = %v, want it unchanged", err)
+	}
+	for _, tc := range []struct {
+		err   error
+		label string
+		want  string
+	}{
+		{eof, "blue", "1 error occurred:\n\t* failed to join 10.0.0.1:7946: EOF (" + labelJoinHint + `; this agent's label: "blue")`},
+		{reset, "", "1 error occurred:\n\t* failed to join 10.0.0.1:7946: read tcp 10.0.0.2:5->10.0.0.1:7946: read: connection reset by peer (" +
+			labelJoinHint + "; this agent's label: none)"},
+	} {
+		err := explainJoin(tc.err, tc.label)
+		if err == nil || err.Error() != tc.want || !errors.Is(err, tc.err) {
+			t.Errorf("explainJoin(%q, %q) = %q, want %q wrapping the error", tc.err, tc.label, err, tc.want)
+		}
 	}
 }
