@@ -226,3 +226,46 @@ func TestExplainJoin(t *testing.T) {
 		}
 	}
 }
+
+// With gossip_allowed_cidrs, a member from another network is refused:
+// the node never lists it, however it learns of it.
+func TestGossipAllowList(t *testing.T) {
+	a2conf := daemonConfig(t, "a2", nil)
+	a3conf := daemonConfig(t, "a3", nil)
+	host := func(addr string) string {
+		h, _, err := net.SplitHostPort(addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return h
+	}
+	a1conf := daemonConfig(t, "a1", func(c *Config) {
+		c.GossipAllowedCIDRs = []string{host(c.BindAddr) + "/32", host(a2conf.BindAddr) + "/32"}
+	})
+	a1, logs := startDaemon(t, a1conf)
+	a2, _ := startDaemon(t, a2conf)
+	a3, _ := startDaemon(t, a3conf)
+	if _, err := a2.Join([]string{a1.BindAddr().String()}, false); err != nil {
+		t.Fatalf("a2 Join(a1) error: %v", err)
+	}
+	// a3 reaches a1 directly and through a2, which allows everyone.
+	_, _ = a3.Join([]string{a1.BindAddr().String()}, false)
+	if _, err := a3.Join([]string{a2.BindAddr().String()}, false); err != nil {
+		t.Fatalf("a3 Join(a2) error: %v", err)
+	}
+	want := fmt.Sprintf("[WARN] memberlist: Rejected node a3 (%s)", host(a3conf.BindAddr))
+	wait.For(t, 10*time.Second, func() error {
+		if !strings.Contains(logs.String(), want) {
+			return fmt.Errorf("a1's log has no %q", want)
+		}
+		if st := a2.Serf().Members(); len(st) != 3 {
+			return fmt.Errorf("a2 has %d members, want 3", len(st))
+		}
+		return nil
+	})
+	for _, m := range a1.Serf().Members() {
+		if m.Name == "a3" {
+			t.Errorf("a1 lists a3 (%s), which gossip_allowed_cidrs refuses", m.Addr)
+		}
+	}
+}
