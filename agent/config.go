@@ -251,8 +251,8 @@ type Config struct {
 	EncryptVerifyOutgoing *bool `mapstructure:"encrypt_verify_outgoing"`
 
 	// GossipAllowedCIDRs, beyond Serf, is memberlist's CIDRsAllowed: when
-	// set, members whose address or messages come from outside these
-	// networks are refused. RPCAllowedCIDRs and HTTPAllowedCIDRs close
+	// set, members whose address is outside these networks are refused,
+	// and packets and streams from outside them are dropped unread. RPCAllowedCIDRs and HTTPAllowedCIDRs close
 	// RPC and HTTP connections from outside theirs at once (unix sockets
 	// are not checked). Each is a list of networks in CIDR notation
 	// ("10.0.0.0/8", "::1/128"); unset or empty allows every address. A

@@ -30,8 +30,8 @@ func applyGossipGuards(c *Config, ml *memberlist.Config) error {
 	if c.EncryptVerifyOutgoing != nil {
 		ml.GossipVerifyOutgoing = *c.EncryptVerifyOutgoing
 	}
-	// memberlist reads nil as "allow all" and an empty list as "allow
-	// none"; an empty key means the former.
+	// nil allows every address; our transport (serf/transport.go) drops
+	// packets and streams from outside the networks as well.
 	ml.CIDRsAllowed = nets
 	return nil
 }
@@ -79,8 +79,9 @@ func holdRestartOnly(old, conf *Config) []string {
 // labelJoinHint is what a join error gains when a member hung up on the
 // exchange: memberlist closes a stream whose label is not its own without
 // a word, so the joiner sees only an EOF, or a reset when the member had
-// not read all that was sent.
-const labelJoinHint = "a member that hangs up without answering may have another cluster label"
+// not read all that was sent. A member whose gossip_allowed_cidrs leave
+// out the joiner hangs up the same way.
+const labelJoinHint = "a member that hangs up without answering may have another cluster label, or not allow this address"
 
 // labelJoinError is a failed join's error with labelJoinHint and this
 // node's label.

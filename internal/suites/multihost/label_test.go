@@ -120,7 +120,7 @@ func TestLabelledClusters(t *testing.T) {
 		if err == nil {
 			t.Fatalf("%s joined %s across labels: %s", j.from.Host.Name, j.to.Host.Name, out)
 		}
-		if want := "may have another cluster label; this agent's label: " + j.hint; j.hint != "" && !strings.Contains(err.Error(), want) {
+		if want := "may have another cluster label, or not allow this address; this agent's label: " + j.hint; j.hint != "" && !strings.Contains(err.Error(), want) {
 			t.Errorf("%s join %s: %v; want the error to hold %q", j.from.Host.Name, j.to.Host.Name, err, want)
 		}
 	}
