@@ -40,13 +40,18 @@ type allowList struct {
 }
 
 // allowListed wraps l in an allowList for the key's networks, with the
-// agent's logger and metrics; with no networks it returns l itself.
+// agent's logger and metrics; with no networks it returns l itself. When
+// a network does not parse, l is closed and the error names the key.
 // subsystem is the listener's log subsystem and the counter's prefix:
 // agent.ipc counts in agent.ipc.refused.
 func (a *Agent) allowListed(l net.Listener, key string, cidrs []string, subsystem string) (net.Listener, error) {
 	nets, err := parseCIDRs(key, cidrs)
-	if err != nil || len(nets) == 0 {
-		return l, err
+	if err != nil {
+		_ = l.Close()
+		return nil, err
+	}
+	if len(nets) == 0 {
+		return l, nil
 	}
 	return &allowList{
 		Listener:  l,

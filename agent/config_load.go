@@ -128,7 +128,8 @@ func (c *Config) finish() ([]string, error) {
 	}
 
 	// The gossip tuning, label and allow-list keys are ours; their
-	// checks come after all of Serf's. An unknown profile is left to New, which reports it as Serf.
+	// checks come after all of Serf's. An unknown profile is left to New,
+	// which reports it as Serf.
 	if ml, err := memberlistProfile(c.Profile); err == nil {
 		if err := applyTuning(c, ml); err != nil {
 			return warnings, err

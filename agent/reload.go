@@ -14,10 +14,12 @@ var errReloadTagsWithTagsFile = errors.New("Failed to update tags: Tags config n
 
 // Reload applies a configuration read again (`serf agent` on SIGHUP, with
 // LoadConfig): the log level, the handler scripts and the tags, in that
-// order. A log level that is not valid keeps the one in force. Unlike
-// Serf, tags are changed only where the configuration changed them, so
-// tags from the tags file or set with `serf tags` survive a reload. Every
-// change is logged.
+// order. A log level that is not valid keeps the one in force; log_json,
+// the label, the encryption checks and the allow-lists keep theirs, with
+// a warning, since only a restart changes them. Unlike Serf, tags are
+// changed only where the configuration changed them, so tags from the
+// tags file or set with `serf tags` survive a reload. Every change is
+// logged.
 //
 // The error is Serf's message for the step that failed; the steps before
 // it are applied, and the configuration becomes the one in force all the

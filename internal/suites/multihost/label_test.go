@@ -189,3 +189,41 @@ func TestLabelledClusters(t *testing.T) {
 		t.Error(err)
 	}
 }
+
+// TestGossipAllowedCIDRs gives host 1 gossip_allowed_cidrs that leave out
+// host 3. Host 3 cannot join through host 1, which drops its streams and
+// packets unread; it can through host 2, which allows everyone, yet host 1
+// never lists it, while the others see all three.
+func TestGossipAllowedCIDRs(t *testing.T) {
+	requireLab(t)
+	c := NewCluster(t, "ac", 3, ourBin)
+	h1, h2, h3 := c.Host(1), c.Host(2), c.Host(3)
+	conf := gossipConfig(t, c, h1.Name, fmt.Sprintf(`{"gossip_allowed_cidrs": ["%s/32", "%s/32"]}`, h1.IP, h2.IP))
+	guarded := c.Start(h1, ourBin, "-iface=eth1", "-config-file="+conf)
+	WaitRPC(t, guarded)
+	open := c.Start(h2, ourBin, "-iface=eth1", "-join="+h1.IP)
+	WaitRPC(t, open)
+	sees(t, 30*time.Second, []*Agent{guarded, open}, alive([]*Agent{guarded, open}, nil))
+
+	stranger := c.Start(h3, ourBin, "-iface=eth1")
+	WaitRPC(t, stranger)
+	_, err := stranger.CLI("join", h1.IP)
+	if want := "or not allow this address"; err == nil || !strings.Contains(err.Error(), want) {
+		t.Errorf("join through %s: %v; want an error holding %q", h1.Name, err, want)
+	}
+	if _, err := stranger.CLI("join", h2.IP); err != nil {
+		t.Fatalf("join through %s: %v", h2.Name, err)
+	}
+	all := []*Agent{guarded, open, stranger}
+	sees(t, 30*time.Second, []*Agent{open}, alive(all, nil))
+	// Host 2 gossips about host 3 to host 1, which refuses it.
+	wait.Every(t, 30*time.Second, PollInterval, func() error {
+		if want := "[WARN] memberlist: Rejected node " + h3.Name; !strings.Contains(guarded.Log(), want) {
+			return fmt.Errorf("%s's log has no %q", h1.Name, want)
+		}
+		return nil
+	})
+	if err := exactly(guarded, alive([]*Agent{guarded, open}, nil)); err != nil {
+		t.Error(err)
+	}
+}
