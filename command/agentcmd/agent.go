@@ -125,6 +125,13 @@ func (c *AgentCommand) banner(conf *agent.Config, a *agent.Agent) {
 		c.UI.Info(fmt.Sprintf("                  HTTP addr: '%s'", addr))
 	}
 	c.UI.Info(fmt.Sprintf("                  Encrypted: %#v", a.EncryptionEnabled()))
+	// Ours, only when asked for: Serf has no label and always verifies.
+	if conf.Label != "" {
+		c.UI.Info(fmt.Sprintf("              Cluster label: '%s'", conf.Label))
+	}
+	if in, out := *conf.EncryptVerifyIncoming, *conf.EncryptVerifyOutgoing; a.EncryptionEnabled() && (!in || !out) {
+		c.UI.Info(fmt.Sprintf("        Encryption verified: incoming %v, outgoing %v", in, out))
+	}
 	c.UI.Info(fmt.Sprintf("                   Snapshot: %v", conf.SnapshotPath != ""))
 	c.UI.Info(fmt.Sprintf("                    Profile: %s", conf.Profile))
 	c.UI.Info(fmt.Sprintf("Message Compression Enabled: %v", *conf.EnableCompression))
