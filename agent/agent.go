@@ -1,10 +1,12 @@
 package agent
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
 	"log"
+	"net"
 	"os"
 	"strings"
 	"sync"
@@ -41,6 +43,10 @@ type Options struct {
 	// as in Serf. It is the only thing that kills a script, and it stops
 	// applying at Shutdown, which leaves running scripts to finish.
 	HandlerTimeout time.Duration
+	// Resolver looks up the SRV names of "dns+srv://" join addresses and
+	// their targets (see Join); nil is net.DefaultResolver. Other names
+	// are resolved by memberlist with the system's resolver.
+	Resolver *net.Resolver
 }
 
 // Errors Start returns (inside its "Failed to setup the Serf agent"
@@ -332,12 +338,31 @@ func (a *Agent) Wait() {
 	}
 }
 
-// Join joins the cluster through addrs. replay delivers old user events.
+// Join joins the cluster through addrs and returns how many nodes it
+// reached; replay delivers old user events. An address is "host",
+// "host:port" or "node/host:port", which memberlist resolves, joining
+// every A and AAAA record of a name, or "dns+srv://name", whose SRV
+// records are looked up now (see srvPrefix). Names are resolved again at
+// every call. As in memberlist, reaching one node is success: the errors
+// of the other addresses are returned only when no node was reached.
 // When a member hung up without answering, the error says that a
 // different cluster label may be why (see explainJoin).
 func (a *Agent) Join(addrs []string, replay bool) (int, error) {
+	return a.join(context.Background(), addrs, replay)
+}
+
+// join is Join with a context that cuts its SRV lookups short.
+func (a *Agent) join(ctx context.Context, addrs []string, replay bool) (int, error) {
 	a.logger.Printf("[INFO] agent: joining: %v replay: %v", addrs, replay)
-	n, err := a.serf.Join(addrs, !replay)
+	resolved, resolveErr := a.resolveJoinAddrs(ctx, addrs)
+	var n int
+	var err error
+	if len(resolved) > 0 || resolveErr == nil {
+		n, err = a.serf.Join(resolved, !replay)
+	}
+	if n == 0 && resolveErr != nil {
+		err = errors.Join(resolveErr, err)
+	}
 	err = explainJoin(err, a.serfConf.MemberlistConfig.Label)
 	if n > 0 {
 		a.logger.Printf("[INFO] agent: joined: %d nodes", n)

@@ -104,6 +104,7 @@ func New(conf *Config, terminal io.Writer) (*Agent, []string, error) {
 		conf:       conf,
 		configTags: maps.Clone(conf.Tags),
 	}
+	a.readiness.retrying.Store(len(conf.RetryJoin) > 0)
 	return a, notices, nil
 }
 
@@ -180,9 +181,7 @@ func (a *Agent) startDaemon() error {
 // stopDaemon stops the retry join, mDNS discovery and the RPC server, in
 // that order, and waits for their goroutines. Called by Shutdown only.
 func (a *Agent) stopDaemon() {
-	if a.retry != nil {
-		a.retry.stop()
-	}
+	a.stopRetryRun()
 	if a.discovery != nil {
 		a.discovery.Shutdown()
 	}

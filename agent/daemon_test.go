@@ -40,13 +40,17 @@ func daemonConfig(t *testing.T, name string, edit func(*Config)) *Config {
 }
 
 // startDaemon makes and starts the agent `serf agent` would run, logging
-// into the returned buffer at the configured level.
-func startDaemon(t *testing.T, conf *Config) (*Agent, *cluster.SafeBuffer) {
+// into the returned buffer at the configured level. Each prepare func is
+// given the agent between New and Start.
+func startDaemon(t *testing.T, conf *Config, prepare ...func(*Agent)) (*Agent, *cluster.SafeBuffer) {
 	t.Helper()
 	logs := &cluster.SafeBuffer{}
 	a, notices, err := New(conf, logs)
 	if err != nil || len(notices) > 0 {
 		t.Fatalf("New() = %q, %v", notices, err)
+	}
+	for _, p := range prepare {
+		p(a)
 	}
 	t.Cleanup(func() {
 		_ = a.Shutdown()

@@ -38,6 +38,13 @@ type HTTPServer struct {
 	server   *http.Server
 	token    string
 	wg       sync.WaitGroup
+
+	// cancel ends the context of every request, so that the streams end
+	// when Shutdown begins.
+	cancel context.CancelFunc
+	// writeTimeout bounds one write to a stream (httpWriteTimeout; tests
+	// shorten it).
+	writeTimeout atomic.Int64
 }
 
 // listenHTTP opens http_addr: "host:port", or "unix:///path" for a unix
@@ -84,12 +91,16 @@ func listenHTTP(conf *Config) (net.Listener, error) {
 // newHTTPServer serves the agent's HTTP endpoints on l until Shutdown.
 func newHTTPServer(a *Agent, l net.Listener, token string) *HTTPServer {
 	s := &HTTPServer{agent: a, listener: l, token: token}
+	s.writeTimeout.Store(int64(httpWriteTimeout))
+	base, cancel := context.WithCancel(context.Background())
+	s.cancel = cancel
 	mux := http.NewServeMux()
 	mux.Handle("/v1/health/live", only(http.MethodGet, http.HandlerFunc(s.live)))
 	mux.Handle("/v1/health/ready", only(http.MethodGet, http.HandlerFunc(s.ready)))
 	if h := a.telemetry.Handler(); h != nil {
 		mux.Handle("/metrics", only(http.MethodGet, s.authenticated(h)))
 	}
+	s.routes(mux)
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		writeJSONError(w, http.StatusNotFound, "no such endpoint: "+r.URL.Path)
 	})
@@ -98,6 +109,7 @@ func newHTTPServer(a *Agent, l net.Listener, token string) *HTTPServer {
 		ReadHeaderTimeout: 10 * time.Second,
 		IdleTimeout:       2 * time.Minute,
 		ErrorLog:          a.logger,
+		BaseContext:       func(net.Listener) context.Context { return base },
 	}
 	s.wg.Go(func() {
 		if err := s.server.Serve(l); err != nil && !errors.Is(err, http.ErrServerClosed) {
@@ -114,6 +126,7 @@ func (s *HTTPServer) Addr() net.Addr { return s.listener.Addr() }
 // httpShutdownTimeout at most, closes the rest and waits for the server's
 // goroutine.
 func (s *HTTPServer) Shutdown() {
+	s.cancel()
 	ctx, cancel := context.WithTimeout(context.Background(), httpShutdownTimeout)
 	defer cancel()
 	if err := s.server.Shutdown(ctx); err != nil {
@@ -123,17 +136,17 @@ func (s *HTTPServer) Shutdown() {
 }
 
 // counted counts every request in agent.http.request, labelled with the
-// endpoint's path (the request's path for the known endpoints, "other"
-// for the rest, so that a scan of random paths makes no new series) and
-// the status code.
+// endpoint's pattern ("/v1/event/{name}"; "other" for a path no endpoint
+// serves, so that a scan of random paths makes no new series) and the
+// status code.
 func (s *HTTPServer) counted(h http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		rec := &statusRecorder{ResponseWriter: w, status: http.StatusOK}
 		h.ServeHTTP(rec, r)
-		path := "other"
-		switch r.URL.Path {
-		case "/v1/health/live", "/v1/health/ready", "/metrics":
-			path = r.URL.Path
+		// The mux has set the pattern that matched, "/" for none.
+		path := r.Pattern
+		if path == "" || path == "/" {
+			path = "other"
 		}
 		labels := append(slices.Clone(s.agent.labels),
 			metrics.Label{Name: "path", Value: path},
@@ -155,19 +168,6 @@ func (r *statusRecorder) WriteHeader(code int) {
 
 // Unwrap lets http.ResponseController reach the connection's writer.
 func (r *statusRecorder) Unwrap() http.ResponseWriter { return r.ResponseWriter }
-
-// only lets requests with method (and HEAD, for GET) through to h, and
-// answers others 405 with the Allow header.
-func only(method string, h http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.Method != method && (method != http.MethodGet || r.Method != http.MethodHead) {
-			w.Header().Set("Allow", method)
-			writeJSONError(w, http.StatusMethodNotAllowed, "method "+r.Method+" not allowed; use "+method)
-			return
-		}
-		h.ServeHTTP(w, r)
-	})
-}
 
 // authenticated lets a request through to h when no token is configured
 // or the request carries it as a Bearer token; otherwise 401, and h is
@@ -218,8 +218,9 @@ func writeJSONError(w http.ResponseWriter, status int, msg string) {
 // readiness is what Readiness reads: set by Ready and by a retry join
 // that worked.
 type readiness struct {
-	started atomic.Bool // Ready was called: started, start join done
-	joined  atomic.Bool // the retry join worked
+	started  atomic.Bool // Ready was called: started, start join done
+	joined   atomic.Bool // the retry join worked
+	retrying atomic.Bool // the configuration in force has a retry_join
 }
 
 // Readiness is "" when the agent is ready to be counted on, and why not
@@ -243,7 +244,7 @@ func (a *Agent) Readiness() string {
 	if m := s.LocalMember(); m.Status != serf.StatusAlive {
 		return "not alive"
 	}
-	if a.conf != nil && len(a.conf.RetryJoin) > 0 && !a.readiness.joined.Load() && s.NumNodes() < 2 {
+	if a.readiness.retrying.Load() && !a.readiness.joined.Load() && s.NumNodes() < 2 {
 		return "joining"
 	}
 	return ""

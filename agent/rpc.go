@@ -8,6 +8,7 @@ import (
 	"log"
 	"net"
 	"regexp"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -658,6 +659,11 @@ func (c *rpcClient) replyThenStream(seq uint64, write func()) error {
 	return nil
 }
 
+// matchesAny reports whether one of filters matches e.
+func matchesAny(filters []event.Spec, e serf.Event) bool {
+	return slices.ContainsFunc(filters, func(f event.Spec) bool { return f.Matches(e) })
+}
+
 // eventStream forwards matching events to one client. HandleEvent never
 // blocks: a full buffer drops the event.
 type eventStream struct {
@@ -673,14 +679,7 @@ func (es *eventStream) stop() { es.stopOnce.Do(func() { close(es.stopCh) }) }
 
 // HandleEvent queues e if a filter matches. Called by the agent's loop.
 func (es *eventStream) HandleEvent(e serf.Event) {
-	match := false
-	for _, f := range es.filters {
-		if f.Matches(e) {
-			match = true
-			break
-		}
-	}
-	if !match {
+	if !matchesAny(es.filters, e) {
 		return
 	}
 	select {

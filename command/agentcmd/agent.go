@@ -190,7 +190,8 @@ func (c *AgentCommand) handleSignals(conf *agent.Config, a *agent.Agent) int {
 }
 
 // reload reads the configuration again on SIGHUP and hands it to the
-// agent, which applies the log level, the handler scripts and the tags.
+// agent, which applies the log level, the retry join, the handler scripts
+// and the tags.
 // It returns the configuration now in force.
 func (c *AgentCommand) reload(old *agent.Config, a *agent.Agent) *agent.Config {
 	c.UI.Output("Reloading configuration...")

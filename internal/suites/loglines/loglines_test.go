@@ -58,6 +58,8 @@ var oursOnly = map[string]string{
 	"[INFO] agent: Reload changed the log level from %s to %s":                               "every reload change is logged",
 	"[INFO] agent: Reload changed the event handlers to %q":                                  "every reload change is logged",
 	"[INFO] agent: Reload changed tags: %s":                                                  "every reload change is logged",
+	"[INFO] agent: Reload changed the retry join settings; retrying the join with %q":        "a reload applies the retry join",
+	"[INFO] agent: Reload emptied retry_join; the retry join is stopped":                     "a reload applies the retry join",
 	"[WARN] agent: Reload cannot change log_json; it takes effect when the agent restarts":   "log_json (ours) is fixed at start",
 	"[WARN] agent: Reload cannot change %s; restart the agent for that":                      "label, encrypt_verify_* and the allow-lists (ours) are fixed at start",
 	"[DEBUG] %s: Refused connection from %v: not in the allowed networks":                    "rpc_allowed_cidrs and http_allowed_cidrs (ours)",
@@ -71,6 +73,13 @@ var oursOnly = map[string]string{
 	"[INFO] agent.http: Listening on %s":                                                     "the HTTP API (ours)",
 	"[WARN] agent.http: Listening on %s without a token: anyone who can reach it can use it": "the HTTP API (ours) on a non-loopback address with no token",
 	"[ERR] agent.http: Stopped serving: %v":                                                  "the HTTP API (ours)",
+	"[INFO] agent.http: Graceful leave triggered":                                            "the HTTP API's leave, as the RPC's",
+	"[ERR] agent.http: leave failed: %v":                                                     "the HTTP API's leave, as the RPC's",
+	"[ERR] agent.http: shutdown failed: %v":                                                  "the HTTP API's leave, as the RPC's",
+	"[WARN] agent.http: Dropping events to %s: it does not read them fast enough":            "one line per run of events dropped for a slow HTTP stream",
+	"[WARN] agent.http: Dropping logs to %s (%d lines)":                                      "one line per burst of log lines dropped for a slow HTTP monitor",
+	"[DEBUG] agent: %s resolved to %v":                                                       "dns+srv:// join addresses (ours)",
+	"[WARN] agent: failed to resolve %s: %v":                                                 "dns+srv:// join addresses (ours)",
 }
 
 // level starts every log line.

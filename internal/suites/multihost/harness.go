@@ -1,8 +1,8 @@
 // Package multihost runs serf agents — ours and real Serf's — on several
 // hosts built from network namespaces (internal/lab/netns), and tests what
 // only a real network shows: mDNS discovery across hosts, crashes,
-// partitions, lossy and slow links, paused processes, rolling restarts
-// and mixed clusters. docs/testing.md describes each scenario.
+// partitions, lossy and slow links, paused processes, rolling restarts,
+// joins through DNS and mixed clusters. docs/testing.md describes each scenario.
 //
 // The tests need root and run only with SERF_INTEGRATION=1 (make
 // integration); they skip and say why otherwise. Their TestMain runs them

@@ -41,6 +41,9 @@ type ClusterConfig struct {
 	Net     int    // agents get 127.0.Net.1 to 127.0.Net.N; 1..254
 	Dir     string // parent of the agents' directories; must exist
 	Handler string // path of the handler script (see WriteHandler)
+	// HTTP starts every agent with -http-addr on its address, port
+	// httpPort (ours only: Serf has no HTTP API).
+	HTTP bool
 
 	// StartTimeout bounds one agent's exec until its RPC answers.
 	StartTimeout time.Duration
@@ -58,6 +61,7 @@ type Agent struct {
 	Name     string
 	BindAddr string // ip:7946
 	RPCAddr  string // ip:7373
+	HTTPAddr string // ip:7374 when the cluster serves HTTP, else ""
 	Dir      string
 	Events   string // the handler's output file
 	Startup  time.Duration
@@ -123,14 +127,19 @@ func (c *Cluster) startAgent(ctx context.Context, i int) error {
 		return err
 	}
 	a.log = log
-	cmd := exec.Command(c.cfg.Bin, "agent",
-		"-node="+a.Name,
-		"-bind="+a.BindAddr,
-		"-rpc-addr="+a.RPCAddr,
+	args := []string{"agent",
+		"-node=" + a.Name,
+		"-bind=" + a.BindAddr,
+		"-rpc-addr=" + a.RPCAddr,
 		"-profile=lan",
 		"-log-level=warn",
-		"-event-handler=user:"+userEventName+"="+c.cfg.Handler,
-	)
+		"-event-handler=user:" + userEventName + "=" + c.cfg.Handler,
+	}
+	if c.cfg.HTTP {
+		a.HTTPAddr = net.JoinHostPort(ip, strconv.Itoa(httpPort))
+		args = append(args, "-http-addr="+a.HTTPAddr)
+	}
+	cmd := exec.Command(c.cfg.Bin, args...)
 	cmd.Dir = a.Dir
 	cmd.Env = append(os.Environ(), "SERF_BENCH_EVENTS="+a.Events)
 	cmd.Stdout, cmd.Stderr = log, log

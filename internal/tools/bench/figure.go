@@ -1,9 +1,11 @@
 package bench
 
 import (
+	"cmp"
 	"fmt"
 	"math"
 	"slices"
+	"strconv"
 )
 
 // Value is one figure of one binary at one N: V in the figure's unit
@@ -25,6 +27,13 @@ type Spec struct {
 	Get func(runs []*RunResult) Value
 	// Target, when set, says what ours must achieve at N.
 	Target func(n int, ours, serf Value) Verdict
+
+	// Ours and Serf name the binaries of the two columns when they are
+	// not "ours" and "serf" (OursHTTP against "ours": what the HTTP
+	// listener costs); GetSerf, when set, reduces the second column's
+	// runs instead of Get (our HTTP API beside Serf's RPC).
+	Ours, Serf string
+	GetSerf    func(runs []*RunResult) Value
 }
 
 // Verdict is a target's outcome for one row. Goal is empty when the row
@@ -60,7 +69,7 @@ func Ratio(ours, serf Value) float64 {
 // happens when real Serf failed where ours did not.
 func MaxRatio(limit float64) func(int, Value, Value) Verdict {
 	return func(_ int, ours, serf Value) Verdict {
-		v := Verdict{Goal: fmt.Sprintf("<= %.1fx", limit)}
+		v := Verdict{Goal: "<= " + strconv.FormatFloat(limit, 'f', max(1, decimals(limit)), 64) + "x"}
 		r := Ratio(ours, serf)
 		switch {
 		case !math.IsNaN(r):
@@ -71,6 +80,17 @@ func MaxRatio(limit float64) func(int, Value, Value) Verdict {
 		}
 		return v
 	}
+}
+
+// decimals is how many decimals limit needs (1.05: 2), at most 2.
+func decimals(limit float64) int {
+	for d := 0; d < 2; d++ {
+		p := math.Pow(10, float64(d))
+		if math.Round(limit*p) == limit*p {
+			return d
+		}
+	}
+	return 2
 }
 
 // AtMost is a target on ours alone: at most limit (in the figure's unit),
@@ -118,7 +138,11 @@ func NewRow(spec *Spec, n int, ours, serf []*RunResult) Row {
 		row.Ours = spec.Get(ours)
 	}
 	if len(serf) > 0 {
-		row.Serf = spec.Get(serf)
+		get := spec.Get
+		if spec.GetSerf != nil {
+			get = spec.GetSerf
+		}
+		row.Serf = get(serf)
 	}
 	row.Ratio = Ratio(row.Ours, row.Serf)
 	if spec.Target != nil {
@@ -224,6 +248,16 @@ func Specs() []*Spec {
 			Get: pooled(func(r *RunResult) []float64 { return scale(r.MembersRPC, 1000) }, Median)},
 		{Key: "rpc_event_rate", Title: "RPC user events per second", Unit: "/s",
 			Get: perRun(func(r *RunResult) []float64 { return nonZero(r.EventRate) }, Median)},
+		{Key: "members_http", Title: "HTTP members latency, median (real Serf: its RPC)", Unit: "ms",
+			Ours: OursHTTP, Get: pooled(func(r *RunResult) []float64 { return scale(r.MembersHTTP, 1000) }, Median),
+			GetSerf: pooled(func(r *RunResult) []float64 { return scale(r.MembersRPC, 1000) }, Median)},
+		{Key: "http_event_rate", Title: "HTTP user events per second (real Serf: its RPC)", Unit: "/s",
+			Ours: OursHTTP, Get: perRun(func(r *RunResult) []float64 { return nonZero(r.HTTPEventRate) }, Median),
+			GetSerf: perRun(func(r *RunResult) []float64 { return nonZero(r.EventRate) }, Median)},
+		{Key: "rss_idle_http", Title: "idle private memory with -http-addr (real Serf: ours without)", Unit: "MiB",
+			Ours: OursHTTP, Serf: "ours", Get: perRun(func(r *RunResult) []float64 { return r.RSSIdle }, Median), Target: MaxRatio(1.05)},
+		{Key: "cpu_idle_http", Title: "idle CPU with -http-addr (real Serf: ours without)", Unit: "%",
+			Ours: OursHTTP, Serf: "ours", Get: perRun(func(r *RunResult) []float64 { return r.CPUIdle }, Mean), Target: MaxRatio(1.05)},
 		{Key: "rss_idle", Title: "private memory (RssAnon) per agent, median, idle", Unit: "MiB",
 			Get: perRun(func(r *RunResult) []float64 { return r.RSSIdle }, Median), Target: MaxRatio(0.6)},
 		{Key: "rss_load", Title: "private memory (RssAnon) per agent, median, event load", Unit: "MiB",
@@ -258,7 +292,8 @@ func Rows(ns []int, runs []*RunResult, oursSize, serfSize int64) []Row {
 	var rows []Row
 	for _, spec := range Specs() {
 		for _, n := range ns {
-			rows = append(rows, NewRow(spec, n, selectRuns(runs, "ours", n), selectRuns(runs, "serf", n)))
+			ours, serf := cmp.Or(spec.Ours, "ours"), cmp.Or(spec.Serf, "serf")
+			rows = append(rows, NewRow(spec, n, selectRuns(runs, ours, n), selectRuns(runs, serf, n)))
 		}
 	}
 	size := Row{Key: "binary_size", Title: "binary size", Unit: "MiB",

@@ -47,6 +47,8 @@ func TestTargets(t *testing.T) {
 		{"ratio met as printed", MaxRatio(1), 10, val(8.57), val(8.56), Verdict{"<= 1.0x", true}},
 		{"ratio 0.6 met", MaxRatio(0.6), 10, val(3), val(5), Verdict{"<= 0.6x", true}},
 		{"ratio 0.6 missed", MaxRatio(0.6), 10, val(4), val(5), Verdict{"<= 0.6x", false}},
+		{"ratio 1.05 met", MaxRatio(1.05), 10, val(4.2), val(4), Verdict{"<= 1.05x", true}},
+		{"ratio 1.05 missed", MaxRatio(1.05), 10, val(4.3), val(4), Verdict{"<= 1.05x", false}},
 		{"serf failed, ours fine", MaxRatio(1), 10, val(4), missing("no"), Verdict{"<= 1.0x", true}},
 		{"both failed", MaxRatio(1), 10, missing("no"), missing("no"), Verdict{"<= 1.0x", false}},
 		{"ours partial", MaxRatio(1), 10, Value{V: 1, Note: "1 events lost"}, missing("no"), Verdict{"<= 1.0x", false}},
@@ -77,6 +79,8 @@ func sampleRuns() []*RunResult {
 			Events: []float64{0.2, 0.4}, QueryAcks: []float64{0.2}, MembersRPC: []float64{0.0001}, EventRate: 10000,
 			RSSIdle: []float64{6.6}, RSSLoad: []float64{7}, CPUIdle: []float64{0.3}, CPULoad: []float64{1},
 			DetectFailed: []float64{6.2}, DetectLeft: []float64{0.9}},
+		{Binary: OursHTTP, N: 10, Converge: []float64{0.1, 0.2, 0.4}, Converged: true, WorstSeen: 10,
+			MembersHTTP: []float64{0.0002}, HTTPEventRate: 7000, RSSIdle: []float64{4.1, 4.2}, CPUIdle: []float64{0.2, 0.3}},
 		{Binary: "ours", N: 200, Converge: []float64{1, 2, 4.5}, Converged: true, WorstSeen: 200,
 			Events: []float64{0.9}, EventsMissing: 1, DetectFailed: []float64{9}, MissingFailed: 2},
 		{Binary: "serf", N: 200, Converge: []float64{1, 2}, Converged: false, WorstSeen: 164,
@@ -116,6 +120,15 @@ func TestRows(t *testing.T) {
 	}
 	if r := find("members_rpc", 10); r.Ours.V != 0.1 {
 		t.Errorf("members_rpc N=10 = %v ms, want 0.1", r.Ours.V)
+	}
+	if r := find("members_http", 10); r.Ours.V != 0.2 || r.Serf.V != 0.1 {
+		t.Errorf("members_http N=10 = %v/%v ms, want ours' HTTP 0.2 beside Serf's RPC 0.1", r.Ours.V, r.Serf.V)
+	}
+	if r := find("rss_idle_http", 10); r.Ours.V != 4.15 || r.Serf.V != 4.1 || !r.Verdict.Met {
+		t.Errorf("rss_idle_http N=10 = %+v, want 4.15 with HTTP beside 4.1 without, met", r)
+	}
+	if r := find("cpu_idle_http", 10); r.Verdict.Met {
+		t.Errorf("cpu_idle_http N=10 = %+v, want 0.25 against 0.2, missed", r)
 	}
 	if r := find("rss_idle", 200); !math.IsNaN(r.Ours.V) || r.Ours.Note != "not measured" {
 		t.Errorf("rss_idle N=200 ours = %+v, want not measured", r.Ours)

@@ -72,6 +72,11 @@ func Measure(ctx context.Context, c *Cluster, plan Plan, logf func(string, ...an
 		return r
 	}
 
+	if c.cfg.HTTP {
+		measureWithHTTP(ctx, c, plan, r, logf, errorf)
+		return r
+	}
+
 	// The steps in order; each logs its figures. Measure stops between
 	// steps once ctx ends (an interrupted run is not reported).
 	steps := []func(){
@@ -402,19 +407,31 @@ func measureRPC(ctx context.Context, c *Cluster, plan Plan, r *RunResult, errorf
 		}
 		r.MembersRPC = append(r.MembersRPC, time.Since(start).Seconds())
 	}
-	if plan.RateWindow <= 0 {
+	rate, err := eventRate(ctx, plan.RateWindow, func(i int) error {
+		return rpc.UserEvent("rate", []byte(strconv.Itoa(i)), false)
+	})
+	if err != nil {
+		errorf("rate event: %v", err)
 		return
+	}
+	r.EventRate = rate
+}
+
+// eventRate sends user events back to back with send for window and
+// returns how many per second were accepted; 0 without a window.
+func eventRate(ctx context.Context, window time.Duration, send func(i int) error) (float64, error) {
+	if window <= 0 {
+		return 0, nil
 	}
 	start := time.Now()
 	sent := 0
-	for time.Since(start) < plan.RateWindow && ctx.Err() == nil {
-		if err := rpc.UserEvent("rate", []byte(strconv.Itoa(sent)), false); err != nil {
-			errorf("rate event: %v", err)
-			return
+	for time.Since(start) < window && ctx.Err() == nil {
+		if err := send(sent); err != nil {
+			return 0, err
 		}
 		sent++
 	}
-	r.EventRate = float64(sent) / time.Since(start).Seconds()
+	return float64(sent) / time.Since(start).Seconds(), nil
 }
 
 // listsAlive reports whether a's "members" has name alive.

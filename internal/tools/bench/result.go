@@ -5,7 +5,7 @@ package bench
 // per-repetition samples are kept as lists, so that the JSON holds the
 // raw figures; an empty list means "not measured".
 type RunResult struct {
-	Binary string `json:"binary"` // "ours" or "serf"
+	Binary string `json:"binary"` // "ours", "serf" or "ours-http" (OursHTTP)
 	N      int    `json:"n"`
 	Run    int    `json:"run"` // repetition, from 0
 
@@ -40,6 +40,12 @@ type RunResult struct {
 	// EventRate is how many user events per second one RPC connection
 	// got accepted, sending back to back.
 	EventRate float64 `json:"rpc_events_per_s"`
+
+	// MembersHTTP and HTTPEventRate are the same through the HTTP API
+	// (GET /v1/members, POST /v1/event), for our agents run with
+	// -http-addr only.
+	MembersHTTP   []float64 `json:"members_http_s,omitempty"`
+	HTTPEventRate float64   `json:"http_events_per_s,omitempty"`
 
 	// Per-agent private memory (MiB) and CPU (% of a core), idle after
 	// convergence and under a steady event load.

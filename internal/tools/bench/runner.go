@@ -15,7 +15,9 @@ type Config struct {
 	Runs       int    // repetitions of every (binary, N) cluster
 	Settle     time.Duration
 	Plan       Plan
-	Log        func(format string, args ...any)
+	// NoHTTP leaves out the clusters of ours with -http-addr (OursHTTP).
+	NoHTTP bool
+	Log    func(format string, args ...any)
 }
 
 // Report is what a run produced; it is also the JSON file.
@@ -59,7 +61,8 @@ func ThisMachine() Machine {
 
 // Run measures every cluster of cfg, one at a time: for each repetition
 // and each N, ours and real Serf in turn, starting with a different one
-// each time so that neither always runs on the calmer machine. A
+// each time so that neither always runs on the calmer machine, then ours
+// with its HTTP listener on (unless NoHTTP). A
 // cluster that cannot start is logged and left out. Run returns what it
 // has when ctx ends.
 func Run(ctx context.Context, cfg Config, reg *Registry) (*Report, error) {
@@ -86,12 +89,19 @@ func Run(ctx context.Context, cfg Config, reg *Registry) (*Report, error) {
 	}
 
 	cluster := 0
-	total := cfg.Runs * len(cfg.Ns) * 2
+	perN := 2
+	if !cfg.NoHTTP {
+		perN = 3
+	}
+	total := cfg.Runs * len(cfg.Ns) * perN
 	for run := 0; run < cfg.Runs; run++ {
 		for i, n := range cfg.Ns {
 			order := []string{"ours", "serf"}
 			if (run+i)%2 == 1 {
 				order[0], order[1] = order[1], order[0]
+			}
+			if !cfg.NoHTTP {
+				order = append(order, OursHTTP)
 			}
 			for _, binary := range order {
 				if ctx.Err() != nil {
@@ -109,6 +119,7 @@ func Run(ctx context.Context, cfg Config, reg *Registry) (*Report, error) {
 					Net:     10 + cluster%240,
 					Dir:     dir,
 					Handler: handler,
+					HTTP:    binary == OursHTTP,
 				}, cfg, reg)
 				if err != nil {
 					cfg.Log("  ! cluster failed: %v", err)

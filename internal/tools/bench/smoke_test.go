@@ -9,28 +9,34 @@ import (
 	"github.com/openserf/serf/internal/testutil/serfbin"
 )
 
+// smokeCluster starts three of our agents, with -http-addr when http
+// is set.
+func smokeCluster(t *testing.T, ctx context.Context, http bool) *Cluster {
+	t.Helper()
+	dir := t.TempDir()
+	handler, err := WriteHandler(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var reg Registry
+	// Networks 250-254 are never used by Run; pick one at random in case
+	// two of these tests run at once.
+	c, err := StartCluster(ctx, ClusterConfig{Bin: serfbin.Path(t), N: 3, Net: 250 + rand.IntN(5), Dir: dir, Handler: handler, HTTP: http}, &reg)
+	if err != nil {
+		t.Fatalf("StartCluster: %v", err)
+	}
+	return c
+}
+
 // TestSmoke runs the whole measuring sequence on a cluster of three of
 // our agents, with a short plan.
 func TestSmoke(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts agents")
 	}
-	dir := t.TempDir()
-	bin := serfbin.Path(t)
-	handler, err := WriteHandler(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
-	var reg Registry
-	// Networks 250-254 are never used by Run; pick one at random in case
-	// two of these tests run at once.
-	c, err := StartCluster(ctx, ClusterConfig{Bin: bin, N: 3, Net: 250 + rand.IntN(5), Dir: dir, Handler: handler}, &reg)
-	if err != nil {
-		t.Fatalf("StartCluster: %v", err)
-	}
+	c := smokeCluster(t, ctx, false)
 	t.Cleanup(func() {
 		c.Close()
 		for _, a := range c.Agents {
@@ -71,5 +77,34 @@ func TestSmoke(t *testing.T) {
 	if len(r.DetectFailed) != 2 || r.MissingFailed != 0 || len(r.DetectLeft) != 1 || r.MissingLeft != 0 {
 		t.Errorf("departures: failed %v (%d missing), left %v (%d missing); want 2 and 1 seen",
 			r.DetectFailed, r.MissingFailed, r.DetectLeft, r.MissingLeft)
+	}
+}
+
+// TestSmokeHTTP runs the sequence of a cluster of ours with -http-addr:
+// the join, the idle cost and the HTTP API's figures.
+func TestSmokeHTTP(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts agents")
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	c := smokeCluster(t, ctx, true)
+	t.Cleanup(c.Close)
+	r := Measure(ctx, c, Plan{
+		ConvergeCap:  15 * time.Second,
+		MembersCalls: 3,
+		RateWindow:   100 * time.Millisecond,
+		CostWindow:   300 * time.Millisecond,
+		Poll:         100 * time.Millisecond,
+	}, t.Logf)
+	if len(r.Errors) > 0 {
+		t.Errorf("Errors = %q, want none", r.Errors)
+	}
+	if !r.Converged || len(r.MembersHTTP) != 3 || r.HTTPEventRate <= 0 || len(r.RSSIdle) != 3 {
+		t.Errorf("converged %v, %d HTTP members calls, %v HTTP events/s, %d idle RSS; want true, 3, > 0, 3",
+			r.Converged, len(r.MembersHTTP), r.HTTPEventRate, len(r.RSSIdle))
+	}
+	if len(r.Events) != 0 || len(r.DetectFailed) != 0 {
+		t.Errorf("the HTTP cluster measured events %v, departures %v; want neither", r.Events, r.DetectFailed)
 	}
 }

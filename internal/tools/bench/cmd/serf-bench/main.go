@@ -39,6 +39,7 @@ func run(args []string) int {
 		settle  = fs.Duration("settle", 3*time.Second, "pause between clusters")
 		poll    = fs.Duration("poll", 200*time.Millisecond, "how often each agent's member counts are polled while timing a join or departure")
 		quick   = fs.Bool("quick", false, "a short run: N=10,50, fewer events and shorter windows")
+		noHTTP  = fs.Bool("no-http", false, "leave out the clusters of ours with -http-addr (the HTTP API's figures and the listener's idle cost)")
 		out     = fs.String("out", "docs/benchmarks", "directory for results.json and the plots")
 		md      = fs.String("md", "docs/benchmarks.md", "page whose bench region gets the table; empty for none")
 		ours    = fs.String("ours", "", "our serf binary (default: go build ./cmd/serf into a temp dir)")
@@ -117,7 +118,7 @@ func run(args []string) int {
 	logf("ours: %s; real serf: %s", *ours, *serf)
 
 	cfg := bench.Config{
-		Ours: *ours, Serf: *serf, Ns: sizes, Runs: *runs, Settle: *settle, Log: logf,
+		Ours: *ours, Serf: *serf, Ns: sizes, Runs: *runs, Settle: *settle, Log: logf, NoHTTP: *noHTTP,
 		Plan: bench.Plan{
 			ConvergeCap:  *capConv,
 			Events:       *events,
