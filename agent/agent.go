@@ -345,6 +345,8 @@ func (a *Agent) Wait() {
 // records are looked up now (see srvPrefix). Names are resolved again at
 // every call. As in memberlist, reaching one node is success: the errors
 // of the other addresses are returned only when no node was reached.
+// When a member hung up without answering, the error says that a
+// different cluster label may be why (see explainJoin).
 func (a *Agent) Join(addrs []string, replay bool) (int, error) {
 	return a.join(context.Background(), addrs, replay)
 }
@@ -361,6 +363,7 @@ func (a *Agent) join(ctx context.Context, addrs []string, replay bool) (int, err
 	if n == 0 && resolveErr != nil {
 		err = errors.Join(resolveErr, err)
 	}
+	err = explainJoin(err, a.serfConf.MemberlistConfig.Label)
 	if n > 0 {
 		a.logger.Printf("[INFO] agent: joined: %d nodes", n)
 	}

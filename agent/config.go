@@ -232,6 +232,36 @@ type Config struct {
 	TCPTimeoutRaw           string `mapstructure:"tcp_timeout"`
 	UDPBufferSize           int    `mapstructure:"udp_buffer_size"`
 
+	// Label, beyond Serf, is memberlist's cluster label: every packet and
+	// stream carries it, and those with another label (or none) are
+	// refused, so two clusters on the same addresses cannot merge. It is
+	// authenticated with the key when encryption is on. At most 255
+	// bytes; empty (the default, and Serf's) is no label. Every member
+	// must have the same one. A reload does not change it.
+	Label string `mapstructure:"label"`
+
+	// EncryptVerifyIncoming and EncryptVerifyOutgoing, beyond Serf, are
+	// memberlist's GossipVerifyIncoming and GossipVerifyOutgoing. With a
+	// key, false for incoming also accepts plaintext gossip, and false
+	// for outgoing sends it: the steps of switching encryption on (or
+	// off) in a running cluster (docs/operations.md). Default true each,
+	// as Serf; without a key they do nothing. A reload does not change
+	// them.
+	EncryptVerifyIncoming *bool `mapstructure:"encrypt_verify_incoming"`
+	EncryptVerifyOutgoing *bool `mapstructure:"encrypt_verify_outgoing"`
+
+	// GossipAllowedCIDRs, beyond Serf, is memberlist's CIDRsAllowed: when
+	// set, members whose address is outside these networks are refused,
+	// and packets and streams from outside them are dropped unread. RPCAllowedCIDRs and HTTPAllowedCIDRs close
+	// RPC and HTTP connections from outside theirs at once (unix sockets
+	// are not checked). Each is a list of networks in CIDR notation
+	// ("10.0.0.0/8", "::1/128"); unset or empty allows every address. A
+	// later file or flag that sets one replaces the list. A reload does
+	// not change them.
+	GossipAllowedCIDRs []string `mapstructure:"gossip_allowed_cidrs"`
+	RPCAllowedCIDRs    []string `mapstructure:"rpc_allowed_cidrs"`
+	HTTPAllowedCIDRs   []string `mapstructure:"http_allowed_cidrs"`
+
 	// BroadcastTimeoutRaw bounds how long a leave or tag broadcast is
 	// waited for. Default 5s; LoadConfig raises anything below 1s to 1s.
 	BroadcastTimeoutRaw string `mapstructure:"broadcast_timeout"`
@@ -285,6 +315,8 @@ func DefaultConfig() *Config {
 		RetryIntervalRaw:        DefaultRetryInterval.String(),
 		RejoinAfterLeave:        valuePtr(false),
 		EnableCompression:       valuePtr(true),
+		EncryptVerifyIncoming:   valuePtr(true),
+		EncryptVerifyOutgoing:   valuePtr(true),
 		BroadcastTimeoutRaw:     DefaultBroadcastTimeout.String(),
 		PrometheusRetentionRaw:  DefaultPrometheusRetention.String(),
 		ValidateNodeNames:       valuePtr(false),
@@ -425,7 +457,8 @@ func readConfigFile(path string) (*Config, error) {
 // What b overrides: strings (durations included) when non-empty, pointers
 // when non-nil, Protocol when above 0, MDNS field by field. Tags are
 // merged key by key, b winning. EventHandlers, StartJoin and RetryJoin
-// are concatenated, a's first.
+// are concatenated, a's first; the allowed-CIDR lists are replaced by b's
+// when b's is not empty.
 func MergeConfig(a, b *Config) *Config {
 	result := new(Config)
 	overlay(result, a)
@@ -507,6 +540,12 @@ func overlay(dst, src *Config) {
 	setString(&dst.PushPullIntervalRaw, src.PushPullIntervalRaw)
 	setString(&dst.TCPTimeoutRaw, src.TCPTimeoutRaw)
 	setInt(&dst.UDPBufferSize, src.UDPBufferSize)
+	setString(&dst.Label, src.Label)
+	setPtr(&dst.EncryptVerifyIncoming, src.EncryptVerifyIncoming)
+	setPtr(&dst.EncryptVerifyOutgoing, src.EncryptVerifyOutgoing)
+	setList(&dst.GossipAllowedCIDRs, src.GossipAllowedCIDRs)
+	setList(&dst.RPCAllowedCIDRs, src.RPCAllowedCIDRs)
+	setList(&dst.HTTPAllowedCIDRs, src.HTTPAllowedCIDRs)
 	setPtr(&dst.ValidateNodeNames, src.ValidateNodeNames)
 	setPtr(&dst.MsgpackUseNewTimeFormat, src.MsgpackUseNewTimeFormat)
 }
@@ -527,6 +566,13 @@ func setInt(dst *int, src int) {
 func setPtr[T any](dst **T, src *T) {
 	if src != nil {
 		*dst = valuePtr(*src)
+	}
+}
+
+// setList replaces *dst with a copy of src when src is not empty.
+func setList(dst *[]string, src []string) {
+	if len(src) > 0 {
+		*dst = slices.Clone(src)
 	}
 }
 

@@ -127,10 +127,22 @@ func (c *Config) finish() ([]string, error) {
 			MaxUserEventSizeLimit)
 	}
 
-	// The gossip tuning keys are ours; their check comes after all of
-	// Serf's. An unknown profile is left to New, which reports it as Serf.
+	// The gossip tuning, label and allow-list keys are ours; their
+	// checks come after all of Serf's. An unknown profile is left to New,
+	// which reports it as Serf.
 	if ml, err := memberlistProfile(c.Profile); err == nil {
 		if err := applyTuning(c, ml); err != nil {
+			return warnings, err
+		}
+		if err := applyGossipGuards(c, ml); err != nil {
+			return warnings, err
+		}
+	}
+	for _, l := range []struct {
+		key   string
+		cidrs []string
+	}{{"rpc_allowed_cidrs", c.RPCAllowedCIDRs}, {"http_allowed_cidrs", c.HTTPAllowedCIDRs}} {
+		if _, err := parseCIDRs(l.key, l.cidrs); err != nil {
 			return warnings, err
 		}
 	}

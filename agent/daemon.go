@@ -149,6 +149,9 @@ func (a *Agent) startDaemon() error {
 	}
 
 	l, err := net.Listen("tcp", conf.RPCAddr)
+	if err == nil {
+		l, err = a.allowListed(l, "rpc_allowed_cidrs", conf.RPCAllowedCIDRs, "agent.ipc")
+	}
 	if err != nil {
 		return fmt.Errorf("Error starting RPC listener: %w", err)
 	}
@@ -156,6 +159,9 @@ func (a *Agent) startDaemon() error {
 
 	if conf.HTTPAddr != "" {
 		hl, err := listenHTTP(conf)
+		if err == nil {
+			hl, err = a.allowListed(hl, "http_allowed_cidrs", conf.HTTPAllowedCIDRs, "agent.http")
+		}
 		if err != nil {
 			return fmt.Errorf("Error starting HTTP listener: %w", err)
 		}

@@ -15,13 +15,15 @@ var errReloadTagsWithTagsFile = errors.New("Failed to update tags: Tags config n
 // Reload applies a configuration read again (`serf agent` on SIGHUP, with
 // LoadConfig): the log level, the retry join, the handler scripts and the
 // tags, in that order. A log level that is not valid keeps the one in
-// force. A change of retry_join, retry_interval or retry_max_attempts,
-// once StartRetryJoin was called, stops the retry join under way (waiting
-// for an attempt in progress) and starts it afresh with the new settings,
-// unless retry_join is now empty: a join that had already worked is then
-// done once more. Unlike Serf, tags are changed only where the
-// configuration changed them, so tags from the tags file or set with
-// `serf tags` survive a reload. Every change is logged.
+// force; log_json, the label, the encryption checks and the allow-lists
+// keep theirs, with a warning, since only a restart changes them. A change
+// of retry_join, retry_interval or retry_max_attempts, once StartRetryJoin
+// was called, stops the retry join under way (waiting for an attempt in
+// progress) and starts it afresh with the new settings, unless retry_join
+// is now empty: a join that had already worked is then done once more.
+// Unlike Serf, tags are changed only where the configuration changed them,
+// so tags from the tags file or set with `serf tags` survive a reload.
+// Every change is logged.
 //
 // The error is Serf's message for the step that failed; the steps before
 // it are applied, and the configuration becomes the one in force all the
@@ -55,6 +57,9 @@ func (a *Agent) Reload(conf *Config) error {
 	if isTrue(conf.LogJSON) != isTrue(old.LogJSON) {
 		a.logger.Printf("[WARN] agent: Reload cannot change log_json; it takes effect when the agent restarts")
 		conf.LogJSON = old.LogJSON
+	}
+	if keys := holdRestartOnly(old, conf); len(keys) > 0 {
+		a.logger.Printf("[WARN] agent: Reload cannot change %s; restart the agent for that", strings.Join(keys, ", "))
 	}
 	a.conf = conf
 	a.readiness.retrying.Store(len(conf.RetryJoin) > 0)

@@ -71,6 +71,9 @@ func newGossipSetup(conf *Config) (*gossipSetup, []string, error) {
 	if err := applyTuning(conf, ml); err != nil {
 		return nil, notices, err
 	}
+	if err := applyGossipGuards(conf, ml); err != nil {
+		return nil, notices, err
+	}
 	ml.BindAddr, ml.BindPort = bindIP, bindPort
 	ml.AdvertiseAddr, ml.AdvertisePort = advertiseIP, advertisePort
 	ml.SecretKey = key

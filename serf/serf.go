@@ -259,7 +259,7 @@ func Create(conf *Config) (*Serf, error) {
 	userTransport := mlc.Transport
 	if mlc.Transport == nil {
 		mlLogger := loggerFor(mlc.Logger, mlc.LogOutput)
-		transport, err = newNetTransport(mlc.BindAddr, mlc.BindPort, mlLogger, m, mlc.MetricLabels)
+		transport, err = newNetTransport(mlc.BindAddr, mlc.BindPort, mlLogger, m, mlc.MetricLabels, mlc.CIDRsAllowed)
 		if err != nil {
 			s.stopGoroutines()
 			return nil, fmt.Errorf("Failed to create memberlist: could not set up network transport: %w", err)

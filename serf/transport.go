@@ -25,6 +25,13 @@ import (
 // netTransport reads into one reused buffer and hands memberlist an
 // exactly sized copy.
 //
+// Beyond NetTransport, it drops unread the packets and streams whose
+// source is outside the configuration's CIDRsAllowed, counting them in
+// memberlist.udp.refused and memberlist.tcp.refused. memberlist itself
+// only refuses alive messages and members from outside those networks
+// but still answers their pings and state exchanges (which hand over the
+// member list).
+//
 // It listens on one address (memberlist has one BindAddr). Two goroutines,
 // one per listener, are started by newNetTransport and waited for by
 // Shutdown.
@@ -33,6 +40,9 @@ type netTransport struct {
 	logger   *log.Logger
 	metrics  *metrics.Metrics
 	labels   []metrics.Label
+	// allowed are the networks packets and streams may come from; empty
+	// allows every source, as memberlist's CIDRsAllowed.
+	allowed []net.IPNet
 
 	packetCh chan *memberlist.Packet
 	streamCh chan net.Conn
@@ -61,7 +71,9 @@ const (
 // newNetTransport listens on bindAddr:port, TCP first and then UDP on the
 // same port. Port 0 lets the kernel choose; the bind is then retried when
 // the chosen port is already taken for UDP. Errors read as memberlist's.
-func newNetTransport(bindAddr string, port int, logger *log.Logger, m *metrics.Metrics, labels []metrics.Label) (*netTransport, error) {
+// allowed is memberlist's CIDRsAllowed (nil: every source).
+func newNetTransport(bindAddr string, port int, logger *log.Logger, m *metrics.Metrics, labels []metrics.Label,
+	allowed []net.IPNet) (*netTransport, error) {
 	attempts := 1
 	if port == 0 {
 		attempts = bindAttempts
@@ -69,7 +81,7 @@ func newNetTransport(bindAddr string, port int, logger *log.Logger, m *metrics.M
 	var err error
 	for range attempts {
 		var t *netTransport
-		if t, err = listen(bindAddr, port, logger, m, labels); err == nil {
+		if t, err = listen(bindAddr, port, logger, m, labels, allowed); err == nil {
 			return t, nil
 		}
 		if !errors.Is(err, syscall.EADDRINUSE) {
@@ -82,7 +94,8 @@ func newNetTransport(bindAddr string, port int, logger *log.Logger, m *metrics.M
 
 // listen makes one attempt at binding both listeners and starts their
 // goroutines.
-func listen(bindAddr string, port int, logger *log.Logger, m *metrics.Metrics, labels []metrics.Label) (*netTransport, error) {
+func listen(bindAddr string, port int, logger *log.Logger, m *metrics.Metrics, labels []metrics.Label,
+	allowed []net.IPNet) (*netTransport, error) {
 	ip := net.ParseIP(bindAddr)
 	tcpLn, err := net.ListenTCP("tcp", &net.TCPAddr{IP: ip, Port: port})
 	if err != nil {
@@ -106,6 +119,7 @@ func listen(bindAddr string, port int, logger *log.Logger, m *metrics.Metrics, l
 		logger:   logger,
 		metrics:  m,
 		labels:   labels,
+		allowed:  allowed,
 		packetCh: make(chan *memberlist.Packet),
 		streamCh: make(chan net.Conn),
 		tcpLn:    tcpLn,
@@ -250,6 +264,11 @@ func (t *netTransport) acceptLoop() {
 			continue
 		}
 		delay = 0
+		if !t.allows(conn.RemoteAddr().(*net.TCPAddr).IP) {
+			t.metrics.IncrCounterWithLabels([]string{"memberlist", "tcp", "refused"}, 1, t.labels)
+			_ = conn.Close()
+			continue
+		}
 		select {
 		case t.streamCh <- conn:
 		case <-t.stopCh:
@@ -257,6 +276,20 @@ func (t *netTransport) acceptLoop() {
 			return
 		}
 	}
+}
+
+// allows reports whether a packet or stream from ip is handed on. Nothing
+// is logged: a flood from outside must not flood the log too.
+func (t *netTransport) allows(ip net.IP) bool {
+	if len(t.allowed) == 0 {
+		return true
+	}
+	for _, n := range t.allowed {
+		if n.Contains(ip) {
+			return true
+		}
+	}
+	return false
 }
 
 // readLoop reads datagrams into one reused buffer and hands memberlist a
@@ -276,6 +309,10 @@ func (t *netTransport) readLoop() {
 		}
 		if n < 1 {
 			t.logger.Printf("[ERR] memberlist: UDP packet too short (%d bytes) %s", n, memberlist.LogAddress(addr))
+			continue
+		}
+		if ua, ok := addr.(*net.UDPAddr); ok && !t.allows(ua.IP) {
+			t.metrics.IncrCounterWithLabels([]string{"memberlist", "udp", "refused"}, 1, t.labels)
 			continue
 		}
 		t.metrics.IncrCounterWithLabels([]string{"memberlist", "udp", "received"}, float32(n), t.labels)

@@ -6,6 +6,7 @@ import (
 	"io"
 	"log"
 	"net"
+	"net/netip"
 	"strconv"
 	"strings"
 	"syscall"
@@ -14,13 +15,14 @@ import (
 
 	metrics "github.com/hashicorp/go-metrics"
 	"github.com/hashicorp/memberlist"
+	"github.com/openserf/serf/internal/testutil/metricsink"
 )
 
 const transportWait = 10 * time.Second
 
 func newTestTransport(t *testing.T, addr string, port int) *netTransport {
 	t.Helper()
-	tr, err := newNetTransport(addr, port, log.New(io.Discard, "", 0), metrics.Default(), nil)
+	tr, err := newNetTransport(addr, port, log.New(io.Discard, "", 0), metrics.Default(), nil, nil)
 	if err != nil {
 		t.Fatalf("newNetTransport(%q, %d) error: %v", addr, port, err)
 	}
@@ -192,7 +194,7 @@ func TestTransportBindErrors(t *testing.T) {
 	}
 	defer ln.Close()
 	port := ln.Addr().(*net.TCPAddr).Port
-	_, err = newNetTransport("127.0.0.1", port, log.New(io.Discard, "", 0), metrics.Default(), nil)
+	_, err = newNetTransport("127.0.0.1", port, log.New(io.Discard, "", 0), metrics.Default(), nil, nil)
 	want := "failed to obtain an address: failed to start TCP listener on \"127.0.0.1\" port " + strconv.Itoa(port) + ": "
 	if err == nil || !strings.HasPrefix(err.Error(), want) {
 		t.Errorf("bind to a taken TCP port: error = %v, want prefix %q", err, want)
@@ -212,7 +214,7 @@ func TestTransportBindErrors(t *testing.T) {
 			t.Fatal(err)
 		}
 		port := udp.LocalAddr().(*net.UDPAddr).Port
-		_, err = newNetTransport(udpOnly, port, log.New(io.Discard, "", 0), metrics.Default(), nil)
+		_, err = newNetTransport(udpOnly, port, log.New(io.Discard, "", 0), metrics.Default(), nil, nil)
 		_ = udp.Close()
 		if err != nil && strings.Contains(err.Error(), "failed to start TCP listener") && attempt < 10 {
 			continue
@@ -232,14 +234,14 @@ func TestTransportBindErrors(t *testing.T) {
 	}
 
 	// An address that is not this host's.
-	if _, err := newNetTransport("192.0.2.1", 0, log.New(io.Discard, "", 0), metrics.Default(), nil); err == nil {
+	if _, err := newNetTransport("192.0.2.1", 0, log.New(io.Discard, "", 0), metrics.Default(), nil, nil); err == nil {
 		t.Errorf("bind to 192.0.2.1: no error")
 	}
 }
 
 func TestTransportShutdown(t *testing.T) {
 	a := newTestTransport(t, "127.0.0.1", 0)
-	b, err := newNetTransport("127.0.0.1", 0, log.New(io.Discard, "", 0), metrics.Default(), nil)
+	b, err := newNetTransport("127.0.0.1", 0, log.New(io.Discard, "", 0), metrics.Default(), nil, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -271,5 +273,64 @@ func TestTransportShutdown(t *testing.T) {
 	if c, err := net.DialTimeout("tcp", addr, time.Second); err == nil {
 		_ = c.Close()
 		t.Errorf("dial %s after Shutdown succeeded, want refused", addr)
+	}
+}
+
+// Packets and streams from outside CIDRsAllowed are dropped unread and
+// counted; those from inside are handed on as before.
+func TestTransportRefusesOutsideAllowed(t *testing.T) {
+	m, sink := metricsink.New(t)
+	_, inside, _ := net.ParseCIDR("127.0.0.1/32")
+	tr, err := newNetTransport("127.0.0.1", 0, log.New(io.Discard, "", 0), m, nil, []net.IPNet{*inside})
+	if err != nil {
+		t.Fatalf("newNetTransport() error: %v", err)
+	}
+	t.Cleanup(func() { _ = tr.Shutdown() })
+	addr := transportAddr(tr)
+
+	send := func(from string, payload string) {
+		t.Helper()
+		c, err := net.DialUDP("udp", &net.UDPAddr{IP: net.ParseIP(from)}, net.UDPAddrFromAddrPort(netip.MustParseAddrPort(addr)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		if _, err := c.Write([]byte(payload)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// The refused packet goes first: the one reader sees it first.
+	send("127.0.0.2", "outside")
+	send("127.0.0.1", "inside")
+	if p := recvPacket(t, tr); string(p.Buf) != "inside" {
+		t.Errorf("first packet handed on = %q from %v, want %q", p.Buf, p.From, "inside")
+	}
+	metricsink.WaitCounter(t, transportWait, sink, "test.memberlist.udp.refused")
+
+	dial := func(from string) net.Conn {
+		t.Helper()
+		d := net.Dialer{LocalAddr: &net.TCPAddr{IP: net.ParseIP(from)}, Timeout: transportWait}
+		c, err := d.Dial("tcp", addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { c.Close() })
+		return c
+	}
+	outside := dial("127.0.0.2")
+	_ = outside.SetReadDeadline(time.Now().Add(transportWait))
+	if n, err := outside.Read(make([]byte, 1)); !errors.Is(err, io.EOF) && !errors.Is(err, syscall.ECONNRESET) {
+		t.Errorf("read on a refused stream = %d, %v; want it closed", n, err)
+	}
+	metricsink.WaitCounter(t, transportWait, sink, "test.memberlist.tcp.refused")
+	in := dial("127.0.0.1")
+	select {
+	case c := <-tr.StreamCh():
+		if got, want := c.RemoteAddr().String(), in.LocalAddr().String(); got != want {
+			t.Errorf("stream handed on from %s, want %s", got, want)
+		}
+		c.Close()
+	case <-time.After(transportWait):
+		t.Fatalf("no stream after %v", transportWait)
 	}
 }

@@ -125,6 +125,13 @@ func (c *AgentCommand) banner(conf *agent.Config, a *agent.Agent) {
 		c.UI.Info(fmt.Sprintf("                  HTTP addr: '%s'", addr))
 	}
 	c.UI.Info(fmt.Sprintf("                  Encrypted: %#v", a.EncryptionEnabled()))
+	// Ours, only when asked for: Serf has no label and always verifies.
+	if conf.Label != "" {
+		c.UI.Info(fmt.Sprintf("              Cluster label: '%s'", conf.Label))
+	}
+	if in, out := *conf.EncryptVerifyIncoming, *conf.EncryptVerifyOutgoing; a.EncryptionEnabled() && (!in || !out) {
+		c.UI.Info(fmt.Sprintf("        Encryption verified: incoming %v, outgoing %v", in, out))
+	}
 	c.UI.Info(fmt.Sprintf("                   Snapshot: %v", conf.SnapshotPath != ""))
 	c.UI.Info(fmt.Sprintf("                    Profile: %s", conf.Profile))
 	c.UI.Info(fmt.Sprintf("Message Compression Enabled: %v", *conf.EnableCompression))
@@ -233,6 +240,9 @@ Options:
                            (to the terminal and syslog; not to monitor).
   -node=name               Node name, unique in the cluster. Default: the
                            host name.
+  -label=name              Cluster label, carried by every gossip packet and
+                           stream: members with another label, or none (as
+                           Serf's), are refused. Off by default.
   -profile=lan             Timing profile: lan, wan or local.
   -protocol=5              Serf protocol to speak (2 to 5), for upgrades.
   -rejoin                  With -snapshot: rejoin even after a graceful leave.

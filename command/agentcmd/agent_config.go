@@ -92,6 +92,7 @@ func (f *agentFlags) flagSet(stderr io.Writer) *flag.FlagSet {
 	fs.StringVar(&c.Role, "role", "", "role (deprecated: use tags)")
 	fs.StringVar(&c.RPCAddr, "rpc-addr", "", "address of the RPC listener")
 	fs.StringVar(&c.HTTPAddr, "http-addr", "", "address of the HTTP listener (off by default)")
+	fs.StringVar(&c.Label, "label", "", "cluster label: packets and streams with another label are refused")
 	fs.StringVar(&c.Profile, "profile", "", "timing profile: lan, wan or local")
 	fs.StringVar(&c.SnapshotPath, "snapshot", "", "path to the snapshot file")
 	fs.Var((*flags.List)(&f.tags), "tag", "tag as key=value")

@@ -505,7 +505,7 @@ func TestAgentFlagNames(t *testing.T) {
 		"snapshot", "syslog", "tag", "tags-file",
 	}
 	// Ours beyond Serf's, each opt-in (docs/compatibility.md).
-	want = append(want, "http-addr", "log-json")
+	want = append(want, "http-addr", "label", "log-json")
 	slices.Sort(want)
 	if got := agentFlagNames(); !reflect.DeepEqual(got, want) {
 		t.Errorf("agentFlagNames() =\n%q\nwant\n%q", got, want)

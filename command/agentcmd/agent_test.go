@@ -155,3 +155,46 @@ func TestAgentLogJSON(t *testing.T) {
 		t.Errorf("only %d JSON log lines:\n%s", n, out)
 	}
 }
+
+// The banner shows the label and encryption checks that are off, only
+// when set: Serf's banner has neither.
+func TestAgentBannerLabel(t *testing.T) {
+	cfg := filepath.Join(t.TempDir(), "rollout.json")
+	if err := os.WriteFile(cfg, []byte(`{"encrypt_key": "5K9OtfP7efFrNKe5WCQvXvnaXJ5cWP0SvXiwe0kkjM4=",
+		"encrypt_verify_outgoing": false}`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		args []string
+		want []string
+		none []string
+	}{
+		{[]string{"-label=blue", "-config-file=" + cfg},
+			[]string{"              Cluster label: 'blue'\n", "        Encryption verified: incoming true, outgoing false\n"}, nil},
+		{nil, nil, []string{"Cluster label", "Encryption verified"}},
+	} {
+		ip := cluster.IP()
+		ui, _, stop := runAgentCommand(t, append([]string{"-node=banner", "-bind=" + oracle.FreeAddr(t, ip),
+			"-rpc-addr=" + oracle.FreeAddr(t, ip), "-profile=local"}, tc.args...)...)
+		wait.For(t, 20*time.Second, func() error {
+			if !strings.Contains(ui.OutputWriter.String(), "Log data will now stream in as it occurs") {
+				return fmt.Errorf("agent not up yet")
+			}
+			return nil
+		})
+		if code := stop(); code != 0 {
+			t.Errorf("%v: exit code after interrupt = %d, want 0", tc.args, code)
+		}
+		banner, _, _ := strings.Cut(ui.OutputWriter.String(), "==> Log data will now stream in")
+		for _, w := range tc.want {
+			if !strings.Contains(banner, w) {
+				t.Errorf("%v: banner has no %q:\n%s", tc.args, w, banner)
+			}
+		}
+		for _, n := range tc.none {
+			if strings.Contains(banner, n) {
+				t.Errorf("%v: banner has %q:\n%s", tc.args, n, banner)
+			}
+		}
+	}
+}

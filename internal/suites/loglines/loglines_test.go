@@ -61,6 +61,8 @@ var oursOnly = map[string]string{
 	"[INFO] agent: Reload changed the retry join settings; retrying the join with %q":        "a reload applies the retry join",
 	"[INFO] agent: Reload emptied retry_join; the retry join is stopped":                     "a reload applies the retry join",
 	"[WARN] agent: Reload cannot change log_json; it takes effect when the agent restarts":   "log_json (ours) is fixed at start",
+	"[WARN] agent: Reload cannot change %s; restart the agent for that":                      "label, encrypt_verify_* and the allow-lists (ours) are fixed at start",
+	"[DEBUG] %s: Refused connection from %v: not in the allowed networks":                    "rpc_allowed_cidrs and http_allowed_cidrs (ours)",
 	"[WARN] agent: Event '%s' script '%s' output: %s":                                        "a failing script's output is logged at WARN",
 	"[WARN] agent: Event handler queue full for '%s', dropping event %s":                     "each handler has its own bounded queue",
 	"[WARN] agent: Script '%s' killed after %v":                                              "handler time limit (agent.Options.HandlerTimeout)",
