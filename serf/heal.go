@@ -183,19 +183,22 @@ func (s *Serf) healOne(now time.Time) {
 	s.memberLock.Lock()
 	defer s.memberLock.Unlock()
 	p, ok := s.heal.peers[name]
-	if !ok || p.addr != addr {
-		// Dropped or re-added while we tried.
-		return
-	}
 	if err == nil {
 		// Whatever lives at the address answered and merged its state
-		// with ours; the peer, if it is there, is a member again.
-		delete(s.heal.peers, name)
+		// with ours; the peer, if it is there, is a member again and
+		// already off the list.
+		if ok && p.addr == addr {
+			delete(s.heal.peers, name)
+		}
 		s.logger.Printf("[INFO] serf: Healed with lost peer %s %s", name, addr)
 		s.metrics.IncrCounterWithLabels([]string{"serf", "heal", "joined"}, 1, s.labels)
 		return
 	}
+	s.metrics.IncrCounterWithLabels([]string{"serf", "heal", "failed"}, 1, s.labels)
+	if !ok || p.addr != addr {
+		// Dropped or re-added while we tried.
+		return
+	}
 	p.attempts++
 	p.next = time.Now().Add(s.config.healDelay(p.attempts))
-	s.metrics.IncrCounterWithLabels([]string{"serf", "heal", "failed"}, 1, s.labels)
 }

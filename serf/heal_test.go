@@ -100,6 +100,9 @@ func healConfig(t *testing.T, n *splitNet, name, ip string, port int) *serf.Conf
 	cfg.TombstoneTimeout = time.Second
 	cfg.HealInterval = 100 * time.Millisecond
 	cfg.HealMaxInterval = 400 * time.Millisecond
+	// Memberlist must have stopped gossiping to the dead by the time they
+	// are reaped, or a healed cut lets that gossip mend the cluster alone.
+	cfg.MemberlistConfig.GossipToTheDeadTime = 100 * time.Millisecond
 	tr, err := memberlist.NewNetTransport(&memberlist.NetTransportConfig{BindAddrs: []string{ip}, BindPort: port})
 	if err != nil {
 		t.Fatalf("NewNetTransport(%s:%d) error: %v", ip, port, err)
