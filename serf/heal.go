@@ -139,12 +139,57 @@ func (s *Serf) nextHeal(now time.Time) time.Duration {
 	return max(wait, 0)
 }
 
+// healTries is how many attempts per lost peer and backoff step the
+// live members of one side make together (healOne's throttle). One join
+// that gets through is enough to merge two halves, so a few suffice
+// however large the side is.
+const healTries = 3
+
 // healOne joins the most overdue peer of the heal list, if any is due.
-// Like the reconnect loop it is throttled so that the nodes on one side
-// together try each lost peer about once per backoff step: the chance is
-// lost / alive members. A forgone or failed attempt backs the peer off.
+// Like the reconnect loop it is throttled so that the nodes of one side
+// do not all try every peer: a node tries a due peer with a chance of
+// healTries / live members, so that the side as a whole makes about
+// healTries attempts per peer and step. A forgone or failed attempt backs
+// the peer off.
 func (s *Serf) healOne(now time.Time) {
+	name, addr, ok := s.dueHealPeer(now)
+	if !ok || s.State() != SerfAlive {
+		return
+	}
+	s.logger.Printf("[DEBUG] serf: Attempting to heal with lost peer %s %s", name, addr)
+	// Only memberlist joins, as a reconnect: no join intent is sent.
+	_, err := s.memberlist.Join([]string{name + "/" + addr})
+	if err == nil {
+		// Whatever lives at the address answered and merged its state
+		// with ours; the peer, if it is there, is a member again and
+		// already off the list.
+		s.logger.Printf("[INFO] serf: Healed with lost peer %s %s", name, addr)
+		s.metrics.IncrCounterWithLabels([]string{"serf", "heal", "joined"}, 1, s.labels)
+	} else {
+		s.metrics.IncrCounterWithLabels([]string{"serf", "heal", "failed"}, 1, s.labels)
+	}
+
 	s.memberLock.Lock()
+	defer s.memberLock.Unlock()
+	p, ok := s.heal.peers[name]
+	if !ok || p.addr != addr {
+		// Dropped or re-added while we tried.
+		return
+	}
+	if err == nil {
+		delete(s.heal.peers, name)
+		return
+	}
+	p.attempts++
+	p.next = time.Now().Add(s.config.healDelay(p.attempts))
+}
+
+// dueHealPeer picks the most overdue peer of the heal list and applies
+// the throttle; it reports false when there is nothing to try now. On the
+// way it drops peers that are members again.
+func (s *Serf) dueHealPeer(now time.Time) (name, addr string, ok bool) {
+	s.memberLock.Lock()
+	defer s.memberLock.Unlock()
 	var due *healPeer
 	for name, p := range s.heal.peers {
 		if _, known := s.members[name]; known {
@@ -156,49 +201,13 @@ func (s *Serf) healOne(now time.Time) {
 		}
 	}
 	if due == nil {
-		s.memberLock.Unlock()
-		return
+		return "", "", false
 	}
-	lost := len(s.heal.peers)
-	alive := len(s.members) - len(s.failedMembers) - len(s.leftMembers)
-	if alive < 1 {
-		alive = 1
-	}
-	if rand.Float32() > float32(lost)/float32(alive) {
+	alive := max(len(s.members)-len(s.failedMembers)-len(s.leftMembers), 1)
+	if rand.Float32() > float32(healTries)/float32(alive) {
 		due.attempts++
 		due.next = now.Add(s.config.healDelay(due.attempts))
-		s.memberLock.Unlock()
-		return
+		return "", "", false
 	}
-	name, addr := due.name, due.addr
-	s.memberLock.Unlock()
-
-	if s.State() != SerfAlive {
-		return
-	}
-	s.logger.Printf("[DEBUG] serf: Attempting to heal with lost peer %s %s", name, addr)
-	// Only memberlist joins, as a reconnect: no join intent is sent.
-	_, err := s.memberlist.Join([]string{name + "/" + addr})
-
-	s.memberLock.Lock()
-	defer s.memberLock.Unlock()
-	p, ok := s.heal.peers[name]
-	if err == nil {
-		// Whatever lives at the address answered and merged its state
-		// with ours; the peer, if it is there, is a member again and
-		// already off the list.
-		if ok && p.addr == addr {
-			delete(s.heal.peers, name)
-		}
-		s.logger.Printf("[INFO] serf: Healed with lost peer %s %s", name, addr)
-		s.metrics.IncrCounterWithLabels([]string{"serf", "heal", "joined"}, 1, s.labels)
-		return
-	}
-	s.metrics.IncrCounterWithLabels([]string{"serf", "heal", "failed"}, 1, s.labels)
-	if !ok || p.addr != addr {
-		// Dropped or re-added while we tried.
-		return
-	}
-	p.attempts++
-	p.next = time.Now().Add(s.config.healDelay(p.attempts))
+	return due.name, due.addr, true
 }

@@ -1,6 +1,7 @@
 package serf
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -136,5 +137,37 @@ func TestValidateHeal(t *testing.T) {
 				t.Errorf("Validate() = %v, want %q", err, tc.want)
 			}
 		})
+	}
+}
+
+func TestHealThrottleSpreadsAttempts(t *testing.T) {
+	s := healNode(3)
+	for i := 0; i < 30; i++ {
+		name := fmt.Sprintf("m%d", i)
+		s.members[name] = &memberState{Member: Member{Name: name, Status: StatusAlive}}
+	}
+	now := time.Now()
+	s.addHealPeer("lost", "127.0.0.1:1", now)
+	const trials = 2000
+	picked := 0
+	for i := 0; i < trials; i++ {
+		s.heal.peers["lost"].next = now
+		if _, _, ok := s.dueHealPeer(now); ok {
+			picked++
+		}
+	}
+	// 3 of 30 live members: about one trial in ten.
+	if picked < trials/20 || picked > trials/5 {
+		t.Errorf("dueHealPeer picked the peer %d times of %d with 30 live members, want about %d", picked, trials, trials/10)
+	}
+
+	// Alone, a node always tries.
+	alone := healNode(3)
+	alone.addHealPeer("lost", "127.0.0.1:1", now)
+	for i := 0; i < 100; i++ {
+		alone.heal.peers["lost"].next = now
+		if _, _, ok := alone.dueHealPeer(now); !ok {
+			t.Fatalf("dueHealPeer() = false for a node alone, want true every time")
+		}
 	}
 }
