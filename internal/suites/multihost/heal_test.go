@@ -4,10 +4,12 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
 
+	"github.com/openserf/serf/internal/lab/netns"
 	"github.com/openserf/serf/internal/testutil/wait"
 )
 
@@ -22,28 +24,40 @@ const (
 	healKeys     = `"heal_interval": "2s", "heal_max_interval": "8s"`
 )
 
+// writeHealConfig writes the agent configuration file name into the
+// host's directory: timeouts, and the healing keys for ours.
+func writeHealConfig(t *testing.T, c *Cluster, h *netns.Host, bin, name, timeouts string) string {
+	t.Helper()
+	dir := filepath.Join(c.dir, h.Name)
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	conf := "{" + timeouts
+	if bin == ourBin {
+		conf += ", " + healKeys
+	}
+	conf += "}"
+	path := filepath.Join(dir, name)
+	if err := os.WriteFile(path, []byte(conf), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
 // startHealAgents starts one agent per host, the i-th with bins[i], all
 // with short reconnect and tombstone timeouts and healing on in ours, on
-// eth1, without snapshots; every agent but the first joins the first.
-func startHealAgents(t *testing.T, c *Cluster, bins ...string) []*Agent {
+// eth1, without snapshots unless snapshot is set (then ours have one);
+// every agent but the first joins the first.
+func startHealAgents(t *testing.T, c *Cluster, snapshot bool, bins ...string) []*Agent {
 	t.Helper()
 	var agents []*Agent
 	for i, bin := range bins {
 		h := c.Host(i + 1)
-		dir := filepath.Join(c.dir, h.Name)
-		if err := os.MkdirAll(dir, 0o755); err != nil {
-			t.Fatal(err)
-		}
-		conf := "{" + healTimeouts
-		if bin == ourBin {
-			conf += ", " + healKeys
-		}
-		conf += "}"
-		path := filepath.Join(dir, "heal.json")
-		if err := os.WriteFile(path, []byte(conf), 0o644); err != nil {
-			t.Fatal(err)
-		}
+		path := writeHealConfig(t, c, h, bin, "heal.json", healTimeouts)
 		args := []string{"-iface=eth1", "-config-file=" + path}
+		if snapshot && bin == ourBin {
+			args = append(args, "-snapshot="+filepath.Join(c.dir, h.Name, "snapshot"))
+		}
 		if i > 0 {
 			args = append(args, "-join="+c.Host(1).IP)
 		}
@@ -114,12 +128,14 @@ func healAfterSplit(t *testing.T, c *Cluster, agents []*Agent) {
 // heals, heal_interval brings them together again: ours on both sides, and
 // ours on one side with real Serf 0.11.0 agents, which cannot heal, on the
 // other. A node that left is never pulled back, while one that failed is.
+// After a whole-cluster outage, ours restarted from its snapshot gives up
+// rejoining, and still pulls in a real Serf agent that comes back later.
 func TestHeal(t *testing.T) {
 	requireLab(t)
 
 	t.Run("ours", func(t *testing.T) {
 		c := NewCluster(t, "ho", 4, ourBin)
-		healAfterSplit(t, c, startHealAgents(t, c, ourBin, ourBin, ourBin, ourBin))
+		healAfterSplit(t, c, startHealAgents(t, c, false, ourBin, ourBin, ourBin, ourBin))
 	})
 
 	t.Run("real serf on one side", func(t *testing.T) {
@@ -128,12 +144,12 @@ func TestHeal(t *testing.T) {
 			t.Fatal("no binary for serf v0.11.0")
 		}
 		c := NewCluster(t, "hm", 4, ourBin)
-		healAfterSplit(t, c, startHealAgents(t, c, ourBin, ourBin, real11, real11))
+		healAfterSplit(t, c, startHealAgents(t, c, false, ourBin, ourBin, real11, real11))
 	})
 
 	t.Run("left is not pulled back", func(t *testing.T) {
 		c := NewCluster(t, "hl", 3, ourBin)
-		agents := startHealAgents(t, c, ourBin, ourBin, ourBin)
+		agents := startHealAgents(t, c, false, ourBin, ourBin, ourBin)
 		stay, failed, left := agents[0], agents[1], agents[2]
 		if err := left.Signal(syscall.SIGINT); err != nil {
 			t.Fatal(err)
@@ -177,6 +193,62 @@ func TestHeal(t *testing.T) {
 				t.Fatalf("%s, which left, sees %v, want only itself", left.Host.Name, st)
 			}
 			time.Sleep(PollInterval)
+		}
+	})
+
+	t.Run("restart after whole-cluster outage", func(t *testing.T) {
+		real11 := oracleBins["v0.11.0"]
+		if real11 == "" {
+			t.Fatal("no binary for serf v0.11.0")
+		}
+		c := NewCluster(t, "hr", 2, ourBin)
+		agents := startHealAgents(t, c, true, ourBin, real11)
+		first, peer := agents[0], agents[1]
+		// The snapshot is flushed every 500 ms: wait for the peer in it.
+		wait.Every(t, 10*time.Second, PollInterval, func() error {
+			b, err := os.ReadFile(filepath.Join(first.Dir, "snapshot"))
+			if err != nil || !strings.Contains(string(b), "alive: "+peer.Host.Name+" ") {
+				return fmt.Errorf("%s's snapshot lacks %s (%v)", first.Host.Name, peer.Host.Name, err)
+			}
+			return nil
+		})
+		for _, a := range []*Agent{peer, first} {
+			if err := a.Kill(); err != nil {
+				t.Fatal(err)
+			}
+		}
+
+		// Ours comes back first, from its snapshot, with a reconnect
+		// timeout that ends its rejoin after the first round.
+		path := writeHealConfig(t, c, first.Host, ourBin, "heal-restart.json",
+			`"reconnect_timeout": "1s", "tombstone_timeout": "35s"`)
+		var args []string
+		for _, arg := range first.Args {
+			if strings.HasPrefix(arg, "-config-file=") {
+				arg = "-config-file=" + path
+			}
+			args = append(args, arg)
+		}
+		first.Args = args
+		if err := first.Restart(); err != nil {
+			t.Fatal(err)
+		}
+		wait.Every(t, 30*time.Second, PollInterval, func() error {
+			if !contains(first.Log(), "[WARN] serf: Failed to re-join any previously known node") {
+				return fmt.Errorf("%s has not given up rejoining yet", first.Host.Name)
+			}
+			return nil
+		})
+
+		// The real Serf agent comes back alone: no join, no snapshot.
+		peer.Args = withoutJoin(peer.Args)
+		if err := peer.Restart(); err != nil {
+			t.Fatal(err)
+		}
+		took := Converged(t, 90*time.Second, agents)
+		figure(t, "pulled_in_after_restart", took.Round(time.Millisecond))
+		if !contains(first.Log(), "[INFO] serf: Healed with lost peer "+peer.Host.Name) {
+			t.Errorf("%s did not log healing with %s", first.Host.Name, peer.Host.Name)
 		}
 	})
 }
