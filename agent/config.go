@@ -160,6 +160,18 @@ type Config struct {
 	ReconnectTimeoutRaw  string `mapstructure:"reconnect_timeout"`
 	TombstoneTimeoutRaw  string `mapstructure:"tombstone_timeout"`
 
+	// Healing, beyond Serf (heal_config.go, docs/agent.md "Healing"):
+	// HealIntervalRaw turns it on when set to a positive duration (default
+	// off); HealMaxIntervalRaw caps the backoff (default 5m, or
+	// heal_interval if longer); HealJitter varies each wait by that
+	// fraction (default DefaultHealJitter); HealMaxPeers bounds the list
+	// (default 256; 0 is unset). LoadConfig checks their bounds. A reload
+	// does not change them.
+	HealIntervalRaw    string   `mapstructure:"heal_interval"`
+	HealMaxIntervalRaw string   `mapstructure:"heal_max_interval"`
+	HealJitter         *float64 `mapstructure:"heal_jitter"`
+	HealMaxPeers       int      `mapstructure:"heal_max_peers"`
+
 	// DisableNameResolution turns off Serf's name conflict resolution.
 	// Default false.
 	DisableNameResolution *bool `mapstructure:"disable_name_resolution"`
@@ -321,6 +333,7 @@ func DefaultConfig() *Config {
 		PrometheusRetentionRaw:  DefaultPrometheusRetention.String(),
 		ValidateNodeNames:       valuePtr(false),
 		MsgpackUseNewTimeFormat: valuePtr(false),
+		HealJitter:              valuePtr(DefaultHealJitter),
 	}
 }
 
@@ -362,6 +375,8 @@ func (c *Config) CheckDurations() error {
 		{"reconnect_interval", c.ReconnectIntervalRaw},
 		{"reconnect_timeout", c.ReconnectTimeoutRaw},
 		{"tombstone_timeout", c.TombstoneTimeoutRaw},
+		{"heal_interval", c.HealIntervalRaw},
+		{"heal_max_interval", c.HealMaxIntervalRaw},
 		{"retry_interval", c.RetryIntervalRaw},
 		{"broadcast_timeout", c.BroadcastTimeoutRaw},
 		{"prometheus_retention_time", c.PrometheusRetentionRaw},
@@ -511,6 +526,10 @@ func overlay(dst, src *Config) {
 	setString(&dst.ReconnectIntervalRaw, src.ReconnectIntervalRaw)
 	setString(&dst.ReconnectTimeoutRaw, src.ReconnectTimeoutRaw)
 	setString(&dst.TombstoneTimeoutRaw, src.TombstoneTimeoutRaw)
+	setString(&dst.HealIntervalRaw, src.HealIntervalRaw)
+	setString(&dst.HealMaxIntervalRaw, src.HealMaxIntervalRaw)
+	setPtr(&dst.HealJitter, src.HealJitter)
+	setInt(&dst.HealMaxPeers, src.HealMaxPeers)
 	setPtr(&dst.DisableNameResolution, src.DisableNameResolution)
 	setPtr(&dst.EnableSyslog, src.EnableSyslog)
 	setPtr(&dst.LogJSON, src.LogJSON)

@@ -146,6 +146,9 @@ func (c *Config) finish() ([]string, error) {
 			return warnings, err
 		}
 	}
+	if _, err := c.heal(); err != nil {
+		return warnings, err
+	}
 	return warnings, nil
 }
 

@@ -47,6 +47,10 @@ func fullConfig() *Config {
 		ReconnectIntervalRaw:    "10s",
 		ReconnectTimeoutRaw:     "1h30m",
 		TombstoneTimeoutRaw:     "12h",
+		HealIntervalRaw:         "30s",
+		HealMaxIntervalRaw:      "10m",
+		HealJitter:              valuePtr(0.3),
+		HealMaxPeers:            64,
 		DisableNameResolution:   valuePtr(true),
 		EnableSyslog:            valuePtr(true),
 		SyslogFacility:          "LOCAL3",
@@ -531,6 +535,8 @@ func fill(v reflect.Value) {
 				e.SetBool(true)
 			case reflect.Int:
 				e.SetInt(7)
+			case reflect.Float64:
+				e.SetFloat(0.5)
 			}
 		case reflect.Slice:
 			f.Set(reflect.ValueOf([]string{"x"}))

@@ -105,6 +105,11 @@ func newGossipSetup(conf *Config) (*gossipSetup, []string, error) {
 	if d := conf.TombstoneTimeout(); d > 0 {
 		sc.TombstoneTimeout = d
 	}
+	h, err := conf.heal()
+	if err != nil {
+		return nil, notices, err
+	}
+	h.apply(sc)
 	sc.EnableNameConflictResolution = !isTrue(conf.DisableNameResolution)
 	sc.RejoinAfterLeave = isTrue(conf.RejoinAfterLeave)
 	sc.BroadcastTimeout = conf.BroadcastTimeout()

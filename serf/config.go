@@ -101,6 +101,30 @@ type Config struct {
 	// reaped. Default 24h.
 	TombstoneTimeout time.Duration
 
+	// HealInterval turns on healing (heal.go) when positive: failed
+	// members that are reaped, and the peers remembered in the snapshot,
+	// are kept on a list of at most HealMaxPeers and joined (through
+	// memberlist, as a reconnect) until one answers, so that halves of a
+	// cluster cut apart for longer than ReconnectTimeout meet again. A
+	// lost peer is first tried HealInterval after it is lost, and the wait
+	// doubles after each failed attempt, up to HealMaxInterval, each wait
+	// varied by HealJitter. Members that left are never tried. Default 0
+	// (off), as Serf, which never contacts a reaped peer.
+	HealInterval time.Duration
+
+	// HealMaxInterval caps the wait between attempts to one lost peer; at
+	// least HealInterval when healing is on. Default 5m.
+	HealMaxInterval time.Duration
+
+	// HealJitter varies each wait by up to this fraction of it, either
+	// way, so that the nodes of a cluster do not try in step. From 0 (no
+	// jitter) to below 1. Default 0.2.
+	HealJitter float64
+
+	// HealMaxPeers bounds the heal list; when it is full, the peer lost
+	// longest ago makes room. At least 1 when healing is on. Default 256.
+	HealMaxPeers int
+
 	// FlapTimeout: a failed member that comes back within it counts as a
 	// flap in the serf.member.flap metric. Default 60s.
 	FlapTimeout time.Duration
@@ -237,6 +261,9 @@ func DefaultConfig() *Config {
 		ReconnectInterval:            30 * time.Second,
 		ReconnectTimeout:             24 * time.Hour,
 		TombstoneTimeout:             24 * time.Hour,
+		HealMaxInterval:              5 * time.Minute,
+		HealJitter:                   0.2,
+		HealMaxPeers:                 256,
 		FlapTimeout:                  60 * time.Second,
 		QueueCheckInterval:           30 * time.Second,
 		QueueDepthWarning:            128,
@@ -296,6 +323,24 @@ func (c *Config) Validate() error {
 		if s.v < 1 {
 			return fmt.Errorf("%s must be at least 1, got %d", s.name, s.v)
 		}
+	}
+	return c.validateHeal()
+}
+
+// validateHeal checks the healing settings; with HealInterval zero or
+// negative healing is off and the others are not looked at.
+func (c *Config) validateHeal() error {
+	if c.HealInterval <= 0 {
+		return nil
+	}
+	if c.HealMaxInterval < c.HealInterval {
+		return fmt.Errorf("HealMaxInterval must be at least HealInterval (%v), got %v", c.HealInterval, c.HealMaxInterval)
+	}
+	if c.HealJitter < 0 || c.HealJitter >= 1 {
+		return fmt.Errorf("HealJitter must be at least 0 and below 1, got %v", c.HealJitter)
+	}
+	if c.HealMaxPeers < 1 {
+		return fmt.Errorf("HealMaxPeers must be at least 1, got %d", c.HealMaxPeers)
 	}
 	return nil
 }

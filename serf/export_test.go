@@ -1,6 +1,9 @@
 package serf
 
-import "sync"
+import (
+	"sort"
+	"sync"
+)
 
 // JoinSyncRunning reports whether a join sync is under way (tests only).
 func (s *Serf) JoinSyncRunning() bool { return s.joinSyncRunning.Load() }
@@ -28,4 +31,16 @@ func StallOnLeaveIntent(c *Config, stalled chan<- struct{}, release <-chan struc
 		})
 		return drop
 	}
+}
+
+// HealPeers lists the names on the heal list, sorted (tests only).
+func (s *Serf) HealPeers() []string {
+	s.memberLock.RLock()
+	defer s.memberLock.RUnlock()
+	names := make([]string, 0, len(s.heal.peers))
+	for name := range s.heal.peers {
+		names = append(names, name)
+	}
+	sort.Strings(names)
+	return names
 }

@@ -31,6 +31,10 @@ func (s *Serf) handleNodeLeaveIntent(msg *messageLeave) bool {
 	defer s.memberLock.Unlock()
 	m, fresh := s.newerIntent(msg.Node, messageLeaveType, msg.LTime)
 	if m == nil {
+		if fresh {
+			// A lost peer left, or was forced out: do not heal with it.
+			s.forgetHealPeer(msg.Node)
+		}
 		return fresh
 	}
 

@@ -72,6 +72,7 @@ func (s *Serf) handleNodeJoin(n *memberlist.Node) {
 		s.failedMembers = removeMember(s.failedMembers, n.Name)
 		s.leftMembers = removeMember(s.leftMembers, n.Name)
 	}
+	s.forgetHealPeer(n.Name)
 
 	s.noteNewMember()
 	s.metrics.IncrCounterWithLabels([]string{"serf", "member", "join"}, 1, s.labels)

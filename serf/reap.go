@@ -50,6 +50,9 @@ func (s *Serf) reap(list []*memberState, now time.Time, timeout time.Duration) [
 			continue
 		}
 		s.logger.Printf("[INFO] serf: EventMemberReap: %s", m.Name)
+		if m.Status == StatusFailed {
+			s.addHealPeer(m.Name, memberAddr(&m.Member), now)
+		}
 		s.eraseNode(m)
 	}
 	for i := len(kept); i < len(list); i++ {

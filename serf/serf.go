@@ -84,6 +84,7 @@ type Serf struct {
 	failedMembers []*memberState          // guarded by memberLock
 	leftMembers   []*memberState          // guarded by memberLock
 	recentIntents map[string]nodeIntent   // guarded by memberLock
+	heal          healList                // guarded by memberLock; see heal.go
 
 	eventLock    sync.RWMutex
 	eventBuffer  []*userEvents // guarded by eventLock; slot = LTime mod len
@@ -227,6 +228,7 @@ func Create(conf *Config) (*Serf, error) {
 		s.eventMinTime = snap.lastEventClock.Load() + 1
 		s.queryMinTime = snap.lastQueryClock.Load() + 1
 		previous = snap.previousNodes()
+		s.seedHealList(previous)
 		s.goFunc(func() { snap.run(s.shutdownCh) })
 	}
 
@@ -292,6 +294,9 @@ func Create(conf *Config) (*Serf, error) {
 
 	s.goFunc(s.reapLoop)
 	s.goFunc(s.reconnectLoop)
+	if s.healing() {
+		s.goFunc(s.healLoop)
+	}
 	s.goFunc(func() { s.checkQueueDepth("Intent", s.broadcasts) })
 	s.goFunc(func() { s.checkQueueDepth("Event", s.eventBroadcasts) })
 	s.goFunc(func() { s.checkQueueDepth("Query", s.queryBroadcasts) })

@@ -1,0 +1,254 @@
+package multihost
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/openserf/serf/internal/lab/netns"
+	"github.com/openserf/serf/internal/testutil/wait"
+)
+
+// Healing timings: members are reaped 35 s after they fail or leave (plus
+// up to the 15 s reap interval), and a lost peer is tried every 2 s at
+// first, every 8 s at the most. Reaping must come after memberlist stops
+// gossiping to the dead (30 s in the lan profile, which Serf's agent
+// cannot change): until then a healed link lets memberlist's gossip reach
+// the dead, they refute, and the sides meet without any healing.
+const (
+	healTimeouts = `"reconnect_timeout": "35s", "tombstone_timeout": "35s"`
+	healKeys     = `"heal_interval": "2s", "heal_max_interval": "8s"`
+)
+
+// writeHealConfig writes the agent configuration file name into the
+// host's directory: timeouts, and the healing keys for ours.
+func writeHealConfig(t *testing.T, c *Cluster, h *netns.Host, bin, name, timeouts string) string {
+	t.Helper()
+	dir := filepath.Join(c.dir, h.Name)
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	conf := "{" + timeouts
+	if bin == ourBin {
+		conf += ", " + healKeys
+	}
+	conf += "}"
+	path := filepath.Join(dir, name)
+	if err := os.WriteFile(path, []byte(conf), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+// startHealAgents starts one agent per host, the i-th with bins[i], all
+// with short reconnect and tombstone timeouts and healing on in ours, on
+// eth1, without snapshots unless snapshot is set (then ours have one);
+// every agent but the first joins the first.
+func startHealAgents(t *testing.T, c *Cluster, snapshot bool, bins ...string) []*Agent {
+	t.Helper()
+	var agents []*Agent
+	for i, bin := range bins {
+		h := c.Host(i + 1)
+		path := writeHealConfig(t, c, h, bin, "heal.json", healTimeouts)
+		args := []string{"-iface=eth1", "-config-file=" + path}
+		if snapshot && bin == ourBin {
+			args = append(args, "-snapshot="+filepath.Join(c.dir, h.Name, "snapshot"))
+		}
+		if i > 0 {
+			args = append(args, "-join="+c.Host(1).IP)
+		}
+		a := c.Start(h, bin, args...)
+		if i == 0 {
+			WaitRPC(t, a)
+		}
+		agents = append(agents, a)
+	}
+	Converged(t, 60*time.Second, agents)
+	return agents
+}
+
+// AllForget waits until no agent of observers lists any of names (each has
+// reaped them), and returns how long it took.
+func AllForget(t testing.TB, timeout time.Duration, observers []*Agent, names ...string) time.Duration {
+	t.Helper()
+	return wait.Every(t, timeout, PollInterval, func() error {
+		for _, o := range observers {
+			st, err := o.Statuses()
+			if err != nil {
+				return err
+			}
+			for _, n := range names {
+				if s, ok := st[n]; ok {
+					return fmt.Errorf("%s still lists %s as %q", o.Host.Name, n, s)
+				}
+			}
+		}
+		return nil
+	})
+}
+
+// healAfterSplit splits the last two agents from the others until each
+// side has reaped the other, then merges the bridges and waits for one
+// cluster again, which only healing can bring about.
+func healAfterSplit(t *testing.T, c *Cluster, agents []*Agent) {
+	t.Helper()
+	a, b := agents[:2], agents[2:]
+	if err := c.Lab.Split(c.Host(3), c.Host(4)); err != nil {
+		t.Fatal(err)
+	}
+	start := time.Now()
+	// The minority side may take a minute or two to see the others
+	// failed (Lifeguard); then come the timeout and the reap interval.
+	AllForget(t, 240*time.Second, a, names(b)...)
+	AllForget(t, 240*time.Second, b, names(a)...)
+	figure(t, "both_sides_reaped", time.Since(start).Round(time.Millisecond))
+
+	if err := c.Lab.Merge(); err != nil {
+		t.Fatal(err)
+	}
+	heal := Converged(t, 90*time.Second, agents)
+	figure(t, "whole_after_heal", heal.Round(time.Millisecond))
+	healed := false
+	for _, o := range agents {
+		if o.Bin == ourBin && contains(o.Log(), "[INFO] serf: Healed with lost peer ") {
+			healed = true
+		}
+	}
+	if !healed {
+		t.Errorf("no agent of ours logged a heal")
+	}
+}
+
+// TestHeal cuts a cluster in two for longer than reconnect_timeout and
+// tombstone_timeout, so that both sides reap each other; once the network
+// heals, heal_interval brings them together again: ours on both sides, and
+// ours on one side with real Serf 0.11.0 agents, which cannot heal, on the
+// other. A node that left is never pulled back, while one that failed is.
+// After a whole-cluster outage, ours restarted from its snapshot gives up
+// rejoining, and still pulls in a real Serf agent that comes back later.
+func TestHeal(t *testing.T) {
+	requireLab(t)
+
+	t.Run("ours", func(t *testing.T) {
+		c := NewCluster(t, "ho", 4, ourBin)
+		healAfterSplit(t, c, startHealAgents(t, c, false, ourBin, ourBin, ourBin, ourBin))
+	})
+
+	t.Run("real serf on one side", func(t *testing.T) {
+		real11 := oracleBins["v0.11.0"]
+		if real11 == "" {
+			t.Fatal("no binary for serf v0.11.0")
+		}
+		c := NewCluster(t, "hm", 4, ourBin)
+		healAfterSplit(t, c, startHealAgents(t, c, false, ourBin, ourBin, real11, real11))
+	})
+
+	t.Run("left is not pulled back", func(t *testing.T) {
+		c := NewCluster(t, "hl", 3, ourBin)
+		agents := startHealAgents(t, c, false, ourBin, ourBin, ourBin)
+		stay, failed, left := agents[0], agents[1], agents[2]
+		if err := left.Signal(syscall.SIGINT); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := left.Wait(30 * time.Second); err != nil {
+			t.Fatal(err)
+		}
+		if err := failed.Kill(); err != nil {
+			t.Fatal(err)
+		}
+		AllForget(t, 120*time.Second, []*Agent{stay}, failed.Host.Name, left.Host.Name)
+
+		// Both come back alone: no join, no snapshot.
+		for _, a := range []*Agent{failed, left} {
+			a.Args = withoutJoin(a.Args)
+			if err := a.Restart(); err != nil {
+				t.Fatal(err)
+			}
+		}
+		took := Converged(t, 90*time.Second, []*Agent{stay, failed})
+		figure(t, "failed_pulled_back", took.Round(time.Millisecond))
+
+		// The heal loop has run for a while now; watch two more of its
+		// longest waits: the node that left stays alone.
+		deadline := time.Now().Add(20 * time.Second)
+		for time.Now().Before(deadline) {
+			for _, o := range []*Agent{stay, failed} {
+				st, err := o.Statuses()
+				if err != nil {
+					t.Fatal(err)
+				}
+				if s, ok := st[left.Host.Name]; ok {
+					t.Fatalf("%s lists %s (which left) as %q", o.Host.Name, left.Host.Name, s)
+				}
+			}
+			st, err := left.Statuses()
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(st) != 1 {
+				t.Fatalf("%s, which left, sees %v, want only itself", left.Host.Name, st)
+			}
+			time.Sleep(PollInterval)
+		}
+	})
+
+	t.Run("restart after whole-cluster outage", func(t *testing.T) {
+		real11 := oracleBins["v0.11.0"]
+		if real11 == "" {
+			t.Fatal("no binary for serf v0.11.0")
+		}
+		c := NewCluster(t, "hr", 2, ourBin)
+		agents := startHealAgents(t, c, true, ourBin, real11)
+		first, peer := agents[0], agents[1]
+		// The snapshot is flushed every 500 ms: wait for the peer in it.
+		wait.Every(t, 10*time.Second, PollInterval, func() error {
+			b, err := os.ReadFile(filepath.Join(first.Dir, "snapshot"))
+			if err != nil || !strings.Contains(string(b), "alive: "+peer.Host.Name+" ") {
+				return fmt.Errorf("%s's snapshot lacks %s (%v)", first.Host.Name, peer.Host.Name, err)
+			}
+			return nil
+		})
+		for _, a := range []*Agent{peer, first} {
+			if err := a.Kill(); err != nil {
+				t.Fatal(err)
+			}
+		}
+
+		// Ours comes back first, from its snapshot, with a reconnect
+		// timeout that ends its rejoin after the first round.
+		path := writeHealConfig(t, c, first.Host, ourBin, "heal-restart.json",
+			`"reconnect_timeout": "1s", "tombstone_timeout": "35s"`)
+		var args []string
+		for _, arg := range first.Args {
+			if strings.HasPrefix(arg, "-config-file=") {
+				arg = "-config-file=" + path
+			}
+			args = append(args, arg)
+		}
+		first.Args = args
+		if err := first.Restart(); err != nil {
+			t.Fatal(err)
+		}
+		wait.Every(t, 30*time.Second, PollInterval, func() error {
+			if !contains(first.Log(), "[WARN] serf: Failed to re-join any previously known node") {
+				return fmt.Errorf("%s has not given up rejoining yet", first.Host.Name)
+			}
+			return nil
+		})
+
+		// The real Serf agent comes back alone: no join, no snapshot.
+		peer.Args = withoutJoin(peer.Args)
+		if err := peer.Restart(); err != nil {
+			t.Fatal(err)
+		}
+		took := Converged(t, 90*time.Second, agents)
+		figure(t, "pulled_in_after_restart", took.Round(time.Millisecond))
+		if !contains(first.Log(), "[INFO] serf: Healed with lost peer "+peer.Host.Name) {
+			t.Errorf("%s did not log healing with %s", first.Host.Name, peer.Host.Name)
+		}
+	})
+}
