@@ -188,10 +188,16 @@ func TestDualStack(t *testing.T) {
 	}
 
 	// "-bind=[::]": ours takes the interface's IPv6 address; the one
-	// without -iface announces its IPv6 address.
+	// without -iface announces its IPv6 address, and joins with
+	// "serf join [ip]:port".
 	v6 := []*Agent{
 		c.Start(h(3), ourBin, "-bind=[::]:7946", "-iface=eth1"),
-		c.Start(h(4), ourBin, "-bind=[::]:7946", "-join="+gossipAddr(h(3))),
+		c.Start(h(4), ourBin, "-bind=[::]:7946"),
+	}
+	WaitRPC(t, v6[0])
+	WaitRPC(t, v6[1])
+	if out, err := v6[1].CLI("join", gossipAddr(h(3))); err != nil || !contains(out, "Successfully joined cluster by contacting 1 nodes.") {
+		t.Fatalf("serf join %s = %q, %v", gossipAddr(h(3)), out, err)
 	}
 	Converged(t, 60*time.Second, v6)
 	if want := "==> Using interface 'eth1' address '" + h(3).IP6 + "'"; !contains(v6[0].Log(), want) {
