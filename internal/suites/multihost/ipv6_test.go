@@ -45,7 +45,8 @@ func gossipAddr(h *netns.Host) string {
 
 // TestIPv6Only runs ours and real Serf 0.11.0 on hosts whose eth1 has
 // only an IPv6 address: -iface with the default and the "::" bind
-// address, explicit "[ip]:port" bind, advertise and join addresses, mDNS
+// address, the default bind address alone, explicit "[ip]:port" bind,
+// advertise and join addresses, mDNS
 // discovery, RPC on [::1]:7373, members and rtt through both CLIs,
 // queries both ways, and an isolated host marked failed and back.
 func TestIPv6Only(t *testing.T) {
@@ -54,7 +55,7 @@ func TestIPv6Only(t *testing.T) {
 	if serf11 == "" {
 		t.Fatal("no binary for serf 0.11.0")
 	}
-	c := NewClusterStack(t, "v6", 5, ourBin, netns.IPv6Only)
+	c := NewClusterStack(t, "v6", 7, ourBin, netns.IPv6Only)
 	h := func(i int) *netns.Host { return c.Host(i) }
 	agents := []*Agent{
 		c.Start(h(1), ourBin, "-iface=eth1", "-discover=v6lab", "-rpc-addr=[::1]:7373"),
@@ -69,6 +70,12 @@ func TestIPv6Only(t *testing.T) {
 			"-join="+gossipAddr(h(1))),
 		c.Start(h(5), serf11, "-bind="+gossipAddr(h(5)), "-join="+gossipAddr(h(2)),
 			"-rpc-addr=[::1]:7373"))
+	// The default bind address works too: Go's socket on 0.0.0.0 takes
+	// IPv6 as well, and memberlist announces the unique local address.
+	WaitRPC(t, agents[3])
+	agents = append(agents,
+		c.Start(h(6), ourBin, "-join="+gossipAddr(h(4))),
+		c.Start(h(7), serf11, "-join="+gossipAddr(h(4))))
 	took := Converged(t, 60*time.Second, agents)
 	figure(t, "ipv6_converged", took.Round(time.Millisecond))
 
