@@ -171,14 +171,14 @@ func TestIPv6Only(t *testing.T) {
 // TestDualStack shows which address -iface takes on a host with both
 // versions: IPv4 with the default bind address, in both implementations;
 // IPv6 with "-bind=[::]", where real Serf fails. An agent bound to "::"
-// without -iface announces the host's IPv6 address, not "::".
+// without -iface announces the host's IPv6 address; real Serf "::".
 func TestDualStack(t *testing.T) {
 	requireLab(t)
 	serf11 := oracleBins["v0.11.0"]
 	if serf11 == "" {
 		t.Fatal("no binary for serf 0.11.0")
 	}
-	c := NewClusterStack(t, "ds", 4, ourBin, netns.DualStack)
+	c := NewClusterStack(t, "ds", 5, ourBin, netns.DualStack)
 	h := func(i int) *netns.Host { return c.Host(i) }
 
 	// Default bind address: IPv4, found by mDNS over IPv4.
@@ -213,6 +213,11 @@ func TestDualStack(t *testing.T) {
 	for _, a := range v6 {
 		membersAt(t, a, map[string]string{h(3).Name: gossipAddr(h(3)), h(4).Name: gossipAddr(h(4))})
 	}
+
+	// Bound to "::" alone, real Serf announces "::" itself.
+	alone := c.Start(h(5), serf11, "-bind=[::]:7946")
+	WaitRPC(t, alone)
+	membersAt(t, alone, map[string]string{h(5).Name: "[::]:7946"})
 
 	// Real Serf looks for an address "::" on the interface.
 	out, err := h(1).Run(serf11, "agent", "-node=probe", "-bind=[::]:7950", "-iface=eth1",
