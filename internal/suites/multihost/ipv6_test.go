@@ -74,7 +74,7 @@ func TestIPv6Only(t *testing.T) {
 	// IPv6 as well, and memberlist announces the unique local address.
 	WaitRPC(t, agents[3])
 	agents = append(agents,
-		c.Start(h(6), ourBin, "-join="+gossipAddr(h(4))),
+		c.Start(h(6), ourBin, "-join=["+h(4).IP6+"]"), // the port is the agent's own
 		c.Start(h(7), serf11, "-join="+gossipAddr(h(4))))
 	took := Converged(t, 60*time.Second, agents)
 	figure(t, "ipv6_converged", took.Round(time.Millisecond))
