@@ -2,9 +2,11 @@ package agent
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"log"
 	"net"
+	"net/http"
 	"os"
 	"slices"
 	"strconv"
@@ -116,15 +118,18 @@ func requireIPv6Loopback(t *testing.T) {
 	t.Skipf("IPv6 loopback unusable here: %v", err)
 }
 
-// Two agents on ::1: gossip, the join address and RPC are IPv6, with
-// brackets, and the members carry the IPv6 address.
+// Two agents on ::1: gossip, the join address, RPC and HTTP are IPv6,
+// with brackets, and the members carry the IPv6 address.
 func TestDaemonOnIPv6Loopback(t *testing.T) {
 	requireIPv6Loopback(t)
 	ipv6 := func(c *Config) {
 		c.BindAddr = oracle.FreeAddr(t, "::1")
 		c.RPCAddr = oracle.FreeAddr(t, "::1")
 	}
-	confA := daemonConfig(t, "a", ipv6)
+	confA := daemonConfig(t, "a", func(c *Config) {
+		ipv6(c)
+		c.HTTPAddr = oracle.FreeAddr(t, "::1")
+	})
 	a, _ := startDaemon(t, confA)
 	confB := daemonConfig(t, "b", ipv6)
 	b, _ := startDaemon(t, confB)
@@ -157,6 +162,24 @@ func TestDaemonOnIPv6Loopback(t *testing.T) {
 		}
 		return nil
 	})
+
+	resp, err := http.Get("http://" + a.HTTPAddr().String() + "/v1/members")
+	if err != nil {
+		t.Fatalf("GET /v1/members on %s: %v", confA.HTTPAddr, err)
+	}
+	defer resp.Body.Close()
+	var got client.MembersResponse
+	if err := json.NewDecoder(resp.Body).Decode(&got); err != nil || resp.StatusCode != http.StatusOK {
+		t.Fatalf("GET /v1/members = %s, %v", resp.Status, err)
+	}
+	for _, m := range got.Members {
+		if !m.Addr.Equal(net.IPv6loopback) {
+			t.Errorf("GET /v1/members lists %s at %s, want ::1", m.Name, m.Addr)
+		}
+	}
+	if len(got.Members) != 2 {
+		t.Errorf("GET /v1/members lists %d members, want 2", len(got.Members))
+	}
 }
 
 // A peer mDNS finds at an IPv6 address is joined at "[ip]:port".
