@@ -73,9 +73,12 @@ func newGossipSetup(conf *Config) (*gossipSetup, []string, error) {
 	}
 	if bindIP == "::" && advertiseIP == "" && bindPort != 0 {
 		// memberlist looks for an address to announce only when bound to
-		// 0.0.0.0; bound to "::" it would announce "::" itself.
+		// 0.0.0.0; bound to "::" it would announce "::" itself. (With
+		// port 0 the port is not known yet, and it is left to memberlist.)
 		if addrs, err := net.InterfaceAddrs(); err == nil {
-			advertiseIP, advertisePort = announcedIPv6(addrs), bindPort
+			if ip := announcedIPv6(addrs); ip != "" {
+				advertiseIP, advertisePort = ip, bindPort
+			}
 		}
 	}
 	ml.BindAddr, ml.BindPort = bindIP, bindPort
