@@ -213,3 +213,43 @@ func TestDiscoveryJoinsIPv6(t *testing.T) {
 		t.Fatal("the found peer was not joined in 10s")
 	}
 }
+
+// Bound to "[::]", the gossip setup announces this machine's address
+// that announcedIPv6 picks, on the bind port; an advertise address, or
+// port 0, leaves it alone.
+func TestGossipSetupAnnouncesIPv6(t *testing.T) {
+	addrs, err := net.InterfaceAddrs()
+	if err != nil {
+		t.Fatal(err)
+	}
+	host := announcedIPv6(addrs)
+	wantPort := 7950
+	if host == "" {
+		wantPort = 0
+	}
+	tests := []struct {
+		bind, advertise string
+		wantIP          string
+		wantPort        int
+	}{
+		{"[::]:7950", "", host, wantPort},
+		{"[::]:7950", "[fd00::5]:7951", "fd00::5", 7951},
+		{"[::]:0", "", "", 0},
+		{"0.0.0.0:7950", "", "", 0},
+	}
+	for _, tc := range tests {
+		conf, _, err := LoadConfig(&Config{BindAddr: tc.bind, AdvertiseAddr: tc.advertise}, nil)
+		if err != nil {
+			t.Fatalf("LoadConfig() error: %v", err)
+		}
+		g, _, err := newGossipSetup(conf)
+		if err != nil {
+			t.Fatalf("newGossipSetup(bind %s) error: %v", tc.bind, err)
+		}
+		ml := g.serf.MemberlistConfig
+		if ml.AdvertiseAddr != tc.wantIP || ml.AdvertisePort != tc.wantPort {
+			t.Errorf("bind %s advertise %q: memberlist advertises %q port %d, want %q port %d",
+				tc.bind, tc.advertise, ml.AdvertiseAddr, ml.AdvertisePort, tc.wantIP, tc.wantPort)
+		}
+	}
+}
