@@ -74,6 +74,16 @@ func newGossipSetup(conf *Config) (*gossipSetup, []string, error) {
 	if err := applyGossipGuards(conf, ml); err != nil {
 		return nil, notices, err
 	}
+	if bindIP == "::" && advertiseIP == "" && bindPort != 0 {
+		// memberlist looks for an address to announce only when bound to
+		// 0.0.0.0; bound to "::" it would announce "::" itself. (With
+		// port 0 the port is not known yet, and it is left to memberlist.)
+		if addrs, err := net.InterfaceAddrs(); err == nil {
+			if ip := announcedIPv6(addrs); ip != "" {
+				advertiseIP, advertisePort = ip, bindPort
+			}
+		}
+	}
 	ml.BindAddr, ml.BindPort = bindIP, bindPort
 	ml.AdvertiseAddr, ml.AdvertisePort = advertiseIP, advertisePort
 	ml.SecretKey = key
@@ -130,19 +140,26 @@ func memberlistProfile(name string) (*memberlist.Config, error) {
 	return nil, fmt.Errorf("Unknown profile: %s", name)
 }
 
-// interfaceAddr checks -iface against the bind IP: with 0.0.0.0 it picks
-// the interface's first address that is not link-local (and returns the
-// notice Serf prints about it), otherwise the interface must have that
-// address. name is the interface as configured.
+// interfaceAddr checks -iface against the bind IP. With a wildcard bind
+// IP it picks an address of the interface that is not link-local (and
+// returns the notice Serf prints about it): with "::" the first IPv6
+// one; with "0.0.0.0" the first IPv4 one, else the first IPv6 one, as on
+// an IPv6-only interface Serf takes that. Otherwise the interface must
+// have the bind IP. name is the interface as configured.
 func interfaceAddr(iface *net.Interface, name, bindIP string) (ip, notice string, err error) {
 	addrs, err := iface.Addrs()
 	if err != nil {
 		return "", "", fmt.Errorf("Failed to get interface addresses: %w", err)
 	}
+	return pickInterfaceAddr(addrs, name, bindIP)
+}
+
+// pickInterfaceAddr is interfaceAddr on the interface's addresses.
+func pickInterfaceAddr(addrs []net.Addr, name, bindIP string) (ip, notice string, err error) {
 	if len(addrs) == 0 {
 		return "", "", fmt.Errorf("Interface '%s' has no addresses", name)
 	}
-	if bindIP != "0.0.0.0" {
+	if bindIP != "0.0.0.0" && bindIP != "::" {
 		for _, a := range addrs {
 			if n, ok := a.(*net.IPNet); ok && n.IP.String() == bindIP {
 				return bindIP, "", nil
@@ -150,12 +167,48 @@ func interfaceAddr(iface *net.Interface, name, bindIP string) (ip, notice string
 		}
 		return "", "", fmt.Errorf("Interface '%s' has no '%s' address", name, bindIP)
 	}
+	var v4, v6 net.IP
 	for _, a := range addrs {
 		n, ok := a.(*net.IPNet)
 		if !ok || n.IP.IsLinkLocalUnicast() {
 			continue
 		}
-		return n.IP.String(), fmt.Sprintf("Using interface '%s' address '%s'", name, n.IP), nil
+		switch {
+		case n.IP.To4() != nil && v4 == nil:
+			v4 = n.IP
+		case n.IP.To4() == nil && v6 == nil:
+			v6 = n.IP
+		}
 	}
-	return "", "", fmt.Errorf("Failed to find usable address for interface '%s'", name)
+	pick := v6
+	if bindIP == "0.0.0.0" && v4 != nil {
+		pick = v4
+	}
+	if pick == nil {
+		return "", "", fmt.Errorf("Failed to find usable address for interface '%s'", name)
+	}
+	return pick.String(), fmt.Sprintf("Using interface '%s' address '%s'", name, pick), nil
+}
+
+// announcedIPv6 picks the address to announce when gossip is bound to
+// "::" with no advertise address: the first unique local (fc00::/7)
+// address, else the first global one; "" when there is neither.
+func announcedIPv6(addrs []net.Addr) string {
+	var global net.IP
+	for _, a := range addrs {
+		n, ok := a.(*net.IPNet)
+		if !ok || n.IP.To4() != nil || !n.IP.IsGlobalUnicast() {
+			continue
+		}
+		if n.IP.IsPrivate() {
+			return n.IP.String()
+		}
+		if global == nil {
+			global = n.IP
+		}
+	}
+	if global == nil {
+		return ""
+	}
+	return global.String()
 }

@@ -17,8 +17,10 @@
 #   scripts/netlab.sh status | down
 #
 # NETLAB_PREFIX (default "nl") starts every namespace name; SERF (default
-# serf on PATH, else bin/serf) is the binary "agent" runs. Agent logs and
-# PIDs are kept in /tmp/netlab-<prefix>/.
+# serf on PATH, else bin/serf) is the binary "agent" runs. NETLAB_STACK
+# at "up" gives eth1 IPv4 only (v4, the default), IPv4 and fd00:99::<10+i>
+# (dual), or that IPv6 address alone (v6). Agent logs and PIDs are kept in
+# /tmp/netlab-<prefix>/.
 set -euo pipefail
 
 prefix="${NETLAB_PREFIX:-nl}"
@@ -31,6 +33,8 @@ die() { echo "netlab: $*" >&2; exit 1; }
 ns() { echo "${prefix}h$1"; }
 port() { echo "${prefix}p$1"; }
 ip_of() { echo "10.99.0.$((10 + $1))"; }
+ip6_of() { echo "fd00:99::$((10 + $1))"; }
+stack() { cat "$state/stack" 2>/dev/null || echo v4; }
 need_host() { [[ "${1:-}" =~ ^[0-9]+$ ]] || die "host number expected"; ip netns list | grep -qw "$(ns "$1")" || die "no host $1 (run: $0 up N)"; }
 
 serf_bin() {
@@ -51,9 +55,12 @@ nft_table() { # host kind [chain]
 
 cmd_up() {
 	local n=${1:?number of hosts}
+	local st=${NETLAB_STACK:-v4}
+	[[ "$st" =~ ^(v4|dual|v6)$ ]] || die "NETLAB_STACK must be v4, dual or v6, not $st"
 	[[ $(id -u) -eq 0 ]] || die "needs root"
 	ip netns list | grep -qw "$sw" && die "lab $prefix exists (run: $0 down)"
 	mkdir -p "$state"
+	echo "$st" >"$state/stack"
 	ip netns add "$sw"
 	ip -n "$sw" link set lo up
 	for br in br0 br1; do
@@ -68,10 +75,14 @@ cmd_up() {
 		ip -n "$h" link set lo up
 		ip link add eth1 netns "$h" type veth peer name "$(port "$i")" netns "$sw"
 		ip -n "$sw" link set "$(port "$i")" master br0 up
-		ip -n "$h" addr add "$(ip_of "$i")/24" dev eth1
+		local addrs=()
+		[[ "$st" != v6 ]] && addrs+=("$(ip_of "$i")/24")
+		[[ "$st" != v4 ]] && addrs+=("$(ip6_of "$i")/64")
+		for a in "${addrs[@]}"; do ip -n "$h" addr add "$a" dev eth1 nodad; done
 		ip -n "$h" link set eth1 up
-		ip -n "$h" route add 224.0.0.0/4 dev eth1
-		echo "host $i: namespace $h, eth1 $(ip_of "$i")"
+		# Without it the IPv4 mDNS socket cannot be opened.
+		[[ "$st" != v6 ]] && ip -n "$h" route add 224.0.0.0/4 dev eth1
+		echo "host $i: namespace $h, eth1 ${addrs[*]}"
 	done
 }
 
@@ -118,14 +129,27 @@ cmd_delay() {
 	if [[ -f "$pidf" ]]; then
 		kill "$(cat "$pidf")" 2>/dev/null || true
 		rm -f "$pidf"
-		ip netns exec "$h" iptables -D OUTPUT -o eth1 -j NFQUEUE --queue-num "$i" --queue-bypass 2>/dev/null || true
+		for t in $(delay_tables); do
+			ip netns exec "$h" "$t" -D OUTPUT -o eth1 -j NFQUEUE --queue-num "$i" --queue-bypass 2>/dev/null || true
+		done
 	fi
 	[[ "$delay" == 0 || "$delay" == 0s ]] && return 0
 	bin="$state/netdelay"
 	[[ -x "$bin" ]] || (cd "$root" && CGO_ENABLED=0 go build -o "$bin" ./internal/lab/netns/cmd/netdelay)
 	ip netns exec "$h" "$bin" -queue "$i" -delay "$delay" -jitter "$jitter" >>"$state/delay$i.log" 2>&1 &
 	echo $! >"$pidf"
-	ip netns exec "$h" iptables -A OUTPUT -o eth1 -j NFQUEUE --queue-num "$i" --queue-bypass
+	for t in $(delay_tables); do
+		ip netns exec "$h" "$t" -A OUTPUT -o eth1 -j NFQUEUE --queue-num "$i" --queue-bypass
+	done
+}
+
+# delay_tables names the tools whose OUTPUT chains queue delayed packets.
+delay_tables() {
+	case "$(stack)" in
+	v4) echo iptables ;;
+	dual) echo iptables ip6tables ;;
+	v6) echo ip6tables ;;
+	esac
 }
 
 cmd_status() {
@@ -166,5 +190,5 @@ loss)
 		nft_table "$1" loss "chain faults { type filter hook forward priority -20; iifname \"$(port "$1")\" $m drop; }"
 	fi ;;
 delay) cmd_delay "$@" ;;
-*) sed -n '2,22p' "$0" | sed 's/^# \{0,1\}//'; exit 2 ;;
+*) sed -n '2,23p' "$0" | sed 's/^# \{0,1\}//'; exit 2 ;;
 esac

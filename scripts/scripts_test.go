@@ -172,3 +172,65 @@ func TestNetlab(t *testing.T) {
 		}
 	}
 }
+
+// TestNetlabIPv6 is TestNetlab's discovery on IPv6-only hosts
+// (NETLAB_STACK=v6), with a delay that must hold the IPv6 packets.
+func TestNetlabIPv6(t *testing.T) {
+	if os.Getenv("SERF_INTEGRATION") != "1" {
+		t.Skip("runs with SERF_INTEGRATION=1 (make integration)")
+	}
+	if os.Geteuid() != 0 {
+		t.Skip("needs root")
+	}
+	for _, tool := range []string{"ip", "nft", "ip6tables", "ping"} {
+		if _, err := exec.LookPath(tool); err != nil {
+			t.Skipf("%s not installed", tool)
+		}
+	}
+	bin := serfbin.Path(t)
+	prefix := fmt.Sprintf("u%d", os.Getpid()%10000)
+	env := append(os.Environ(), "NETLAB_PREFIX="+prefix, "NETLAB_STACK=v6", "SERF="+bin)
+	lab := func(args ...string) string {
+		t.Helper()
+		cmd := exec.Command("./netlab.sh", args...)
+		cmd.Env = env
+		out, err := cmd.CombinedOutput()
+		if err != nil {
+			t.Fatalf("netlab.sh %s: %v\n%s", strings.Join(args, " "), err, out)
+		}
+		return string(out)
+	}
+	t.Cleanup(func() {
+		cmd := exec.Command("./netlab.sh", "down")
+		cmd.Env = env
+		_ = cmd.Run()
+		os.RemoveAll("/tmp/netlab-" + prefix)
+	})
+	if out := lab("up", "2"); !strings.Contains(out, "host 2: namespace "+prefix+"h2, eth1 fd00:99::12/64\n") {
+		t.Fatalf("netlab.sh up 2 printed %q", out)
+	}
+	for i := 1; i <= 2; i++ {
+		lab("agent", fmt.Sprint(i), "-iface=eth1", "-discover=cluster01")
+	}
+	wait.Every(t, 30*time.Second, 100*time.Millisecond, func() error {
+		cmd := exec.Command("./netlab.sh", "exec", "1", bin, "members", "-status=alive")
+		cmd.Env = env
+		out, _ := cmd.Output()
+		if !strings.Contains(string(out), "[fd00:99::12]:7946") || strings.Count(string(out), "alive") != 2 {
+			return fmt.Errorf("host 1's members: %q, want h1 and h2 at [fd00:99::1x]:7946", out)
+		}
+		return nil
+	})
+	lab("delay", "1", "100ms")
+	out := lab("exec", "1", "ping", "-6", "-c", "2", "-i", "0.2", "fd00:99::12")
+	var min float64
+	if i := strings.Index(out, "= "); i < 0 {
+		t.Fatalf("ping output: %q", out)
+	} else if _, err := fmt.Sscanf(out[i+2:], "%f", &min); err != nil {
+		t.Fatalf("ping output %q: %v", out, err)
+	}
+	if min < 90 {
+		t.Errorf("ping with 100 ms delay on host 1: min %.1f ms", min)
+	}
+	lab("delay", "1", "0")
+}

@@ -148,8 +148,12 @@ type Queue struct {
 	closeErr  error
 }
 
-// kernelAddr is the netlink address of the kernel.
-var kernelAddr = &syscall.SockaddrNetlink{Family: syscall.AF_NETLINK}
+// kernelAddr returns the netlink address of the kernel. Each send needs
+// its own: syscall.Sendto writes its encoding into the value, so one
+// shared by the queues of several hosts is a data race.
+func kernelAddr() *syscall.SockaddrNetlink {
+	return &syscall.SockaddrNetlink{Family: syscall.AF_NETLINK}
+}
 
 // Start binds queue cfg.Queue and starts holding its packets.
 //
@@ -471,7 +475,7 @@ func (q *Queue) sendVerdicts(ps []pending, buf []byte) []byte {
 func (q *Queue) send(b []byte) error {
 	var err error
 	werr := q.conn.Write(func(fd uintptr) bool {
-		err = syscall.Sendto(int(fd), b, 0, kernelAddr)
+		err = syscall.Sendto(int(fd), b, 0, kernelAddr())
 		return err != syscall.EAGAIN
 	})
 	return errors.Join(werr, err)

@@ -8,12 +8,14 @@ import (
 	"github.com/openserf/serf/internal/lab/netem"
 )
 
-// delayer is one host's delay: the iptables rule that queues the packets
-// leaving eth1, and the NFQUEUE reader in this process that releases each
+// delayer is one host's delay: the iptables rule (and the ip6tables one
+// when the host has an IPv6 address) that queues the packets leaving
+// eth1, and the NFQUEUE reader in this process that releases each
 // one after the delay.
 type delayer struct {
-	queue *netem.Queue
-	num   uint16
+	queue  *netem.Queue
+	num    uint16
+	tables []string // the commands that hold the rules: iptables, ip6tables
 }
 
 // SetDelay holds every packet leaving the host's eth1 for delay, plus or
@@ -48,9 +50,15 @@ func (h *Host) SetDelay(delay, jitter time.Duration) error {
 		return fmt.Errorf("delay on %s: %w", h.Name, err)
 	}
 	d := &delayer{queue: q, num: num}
-	if _, err := h.Run("iptables", d.rule("-A")...); err != nil {
-		_ = q.Close()
-		return err
+	tables := []string{"iptables"}
+	if h.IP6 != "" {
+		tables = append(tables, "ip6tables")
+	}
+	for _, tool := range tables {
+		if _, err := h.Run(tool, d.rule("-A")...); err != nil {
+			return errors.Join(err, d.stop(h))
+		}
+		d.tables = append(d.tables, tool)
 	}
 	h.delays = append(h.delays, d)
 	return nil
@@ -61,10 +69,14 @@ func (d *delayer) rule(op string) []string {
 		"--queue-num", fmt.Sprint(d.num), "--queue-bypass"}
 }
 
-// stop removes the rule, then the reader.
+// stop removes the rules, then the reader.
 func (d *delayer) stop(h *Host) error {
-	_, err := h.Run("iptables", d.rule("-D")...)
-	return errors.Join(err, d.queue.Close())
+	var errs []error
+	for _, tool := range d.tables {
+		_, err := h.Run(tool, d.rule("-D")...)
+		errs = append(errs, err)
+	}
+	return errors.Join(append(errs, d.queue.Close())...)
 }
 
 // stopDelays removes every delay of the host.

@@ -33,6 +33,26 @@ import (
 // the lab's namespaces.
 const Subnet = "10.99.0"
 
+// Subnet6 is the /64 (unique local) the hosts' IPv6 addresses come
+// from, when the lab gives them any: host 1 is fd00:99::11, as it is
+// 10.99.0.11 in IPv4.
+const Subnet6 = "fd00:99::"
+
+// Stack is the IP versions the hosts' eth1 gets addresses of. Loopback
+// has 127.0.0.1 and ::1 in every host, and eth1 always has its IPv6
+// link-local address.
+type Stack int
+
+// The stacks a Lab can give its hosts.
+const (
+	// IPv4Only: an address in Subnet, the default.
+	IPv4Only Stack = iota
+	// DualStack: one address in Subnet and one in Subnet6.
+	DualStack
+	// IPv6Only: an address in Subnet6 and no IPv4 address.
+	IPv6Only
+)
+
 // Iface is the name of every host's interface, as on the hosts of the
 // articles this project started from (serf agent -iface=eth1).
 const Iface = "eth1"
@@ -52,6 +72,7 @@ const commandTimeout = time.Minute
 type Lab struct {
 	prefix string
 	sw     string // the switch namespace
+	stack  Stack
 
 	mu     sync.Mutex
 	hosts  []*Host
@@ -69,8 +90,10 @@ type Host struct {
 	Name string
 	// NS is the network namespace, for "ip netns exec".
 	NS string
-	// IP is the address of eth1, in Subnet.
+	// IP is the IPv4 address of eth1, in Subnet; "" with IPv6Only.
 	IP string
+	// IP6 is the IPv6 address of eth1, in Subnet6; "" with IPv4Only.
+	IP6 string
 
 	port string // the bridge-side end of the veth, in the switch namespace
 
@@ -97,13 +120,18 @@ func Check() error {
 // labs that may run at the same time. Stale namespaces left with the same
 // prefix by an earlier, killed run are removed first.
 func New(prefix string) (*Lab, error) {
+	return NewStack(prefix, IPv4Only)
+}
+
+// NewStack is New for a lab whose hosts get the addresses of stack.
+func NewStack(prefix string, stack Stack) (*Lab, error) {
 	if err := Check(); err != nil {
 		return nil, err
 	}
 	if len(prefix) > 8 {
 		return nil, fmt.Errorf("netns: prefix %q is longer than 8 bytes", prefix)
 	}
-	l := &Lab{prefix: prefix, sw: prefix + "sw"}
+	l := &Lab{prefix: prefix, sw: prefix + "sw", stack: stack}
 	RemoveStale(prefix)
 	steps := [][]string{
 		{"ip", "netns", "add", l.sw},
@@ -154,7 +182,9 @@ func killNamespace(ns string) {
 }
 
 // AddHost adds a host called name (its hostname; "" gives h<index>) with
-// the next address of Subnet: host 1 is 10.99.0.11, host 2 10.99.0.12, ...
+// the next address of Subnet: host 1 is 10.99.0.11, host 2 10.99.0.12,
+// ...; and of Subnet6, fd00:99::11, fd00:99::12, ..., as the lab's Stack
+// says.
 func (l *Lab) AddHost(name string) (*Host, error) {
 	l.mu.Lock()
 	if l.closed {
@@ -177,6 +207,12 @@ func (l *Lab) AddHost(name string) (*Host, error) {
 		IP:    fmt.Sprintf("%s.%d", Subnet, 10+index),
 		port:  fmt.Sprintf("%sp%d", l.prefix, index),
 	}
+	if l.stack == IPv6Only {
+		h.IP = ""
+	}
+	if l.stack != IPv4Only {
+		h.IP6 = fmt.Sprintf("%s%d", Subnet6, 10+index)
+	}
 	l.hosts = append(l.hosts, h)
 	l.mu.Unlock()
 
@@ -191,10 +227,17 @@ func (l *Lab) AddHost(name string) (*Host, error) {
 		// the machine's own.
 		{"ip", "link", "add", Iface, "netns", h.NS, "type", "veth", "peer", "name", h.port, "netns", l.sw},
 		{"ip", "-n", l.sw, "link", "set", h.port, "master", mainBridge, "up"},
-		{"ip", "-n", h.NS, "addr", "add", h.IP + "/24", "dev", Iface},
-		{"ip", "-n", h.NS, "link", "set", Iface, "up"},
+	}
+	if h.IP != "" {
+		steps = append(steps, []string{"ip", "-n", h.NS, "addr", "add", h.IP + "/24", "dev", Iface})
+	}
+	if h.IP6 != "" {
+		steps = append(steps, []string{"ip", "-n", h.NS, "addr", "add", h.IP6 + "/64", "dev", Iface, "nodad"})
+	}
+	steps = append(steps, []string{"ip", "-n", h.NS, "link", "set", Iface, "up"})
+	if h.IP != "" {
 		// Without a multicast route the IPv4 mDNS socket cannot be opened.
-		{"ip", "-n", h.NS, "route", "add", "224.0.0.0/4", "dev", Iface},
+		steps = append(steps, []string{"ip", "-n", h.NS, "route", "add", "224.0.0.0/4", "dev", Iface})
 	}
 	if err := runAll(steps); err != nil {
 		return nil, fmt.Errorf("add host %s: %w", name, err)
@@ -324,8 +367,9 @@ func (h *Host) Plug() error {
 // switch or cable would behave: the host's own stack is untouched, and a
 // dropped packet vanishes silently (a rule in the host's own output path
 // would make every send fail with EPERM instead, which no real network
-// does). Each kind has its own table per host, so that each can be added
-// and removed on its own.
+// does). Isolation and loss match the port, so they cover IPv4 and IPv6
+// alike; Block matches addresses of both versions. Each kind has its own
+// table per host, so that each can be added and removed on its own.
 const (
 	kindIsolate = "isolate"
 	kindBlock   = "block"
@@ -351,15 +395,34 @@ func (h *Host) Heal() error {
 }
 
 // Block drops everything between the host and the given peers, in both
-// directions, while both keep talking to everyone else.
+// directions and over both IPv4 and IPv6, while both keep talking to
+// everyone else.
 func (h *Host) Block(peers ...*Host) error {
-	var addrs []string
+	var v4, v6 []string
 	for _, p := range peers {
-		addrs = append(addrs, p.IP)
+		if p.IP != "" {
+			v4 = append(v4, p.IP)
+		}
+		if p.IP6 != "" {
+			v6 = append(v6, p.IP6)
+		}
 	}
-	return h.nft(kindBlock, fmt.Sprintf(`chain faults { type filter hook forward priority -10;
-		ip saddr %[1]s ip daddr { %[2]s } drop; ip daddr %[1]s ip saddr { %[2]s } drop; }`,
-		h.IP, strings.Join(addrs, ", ")))
+	var rules []string
+	for _, f := range []struct {
+		family, self string
+		peers        []string
+	}{{"ip", h.IP, v4}, {"ip6", h.IP6, v6}} {
+		if f.self == "" || len(f.peers) == 0 {
+			continue
+		}
+		rules = append(rules, fmt.Sprintf("%[1]s saddr %[2]s %[1]s daddr { %[3]s } drop; "+
+			"%[1]s daddr %[2]s %[1]s saddr { %[3]s } drop;", f.family, f.self, strings.Join(f.peers, ", ")))
+	}
+	if len(rules) == 0 {
+		return fmt.Errorf("netns: %s shares no IP version with the peers to block", h.Name)
+	}
+	return h.nft(kindBlock, fmt.Sprintf("chain faults { type filter hook forward priority -10;\n\t\t%s }",
+		strings.Join(rules, "\n\t\t")))
 }
 
 // SetLoss drops each frame the host sends with probability percent/100;

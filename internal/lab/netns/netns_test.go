@@ -68,6 +68,22 @@ func TestLab(t *testing.T) {
 		t.Fatalf("hostname on h3: %q, %v", out, err)
 	}
 
+	checkFaults(t, lab, a, b, c, reachable)
+	checkDelay(t, a, b, b.IP)
+
+	if err := lab.Close(); err != nil {
+		t.Fatal(err)
+	}
+	list, _ := exec.Command("ip", "netns", "list").Output()
+	if strings.Contains(string(list), "nt") {
+		t.Errorf("namespaces left after Close: %s", list)
+	}
+}
+
+// checkFaults applies each fault in turn, between hosts a, b and c of
+// lab, checks who reaches whom with reach while it lasts, and undoes it.
+func checkFaults(t *testing.T, lab *Lab, a, b, c *Host, reach func(from, to *Host) bool) {
+	t.Helper()
 	steps := []struct {
 		name     string
 		do, undo func() error
@@ -83,50 +99,112 @@ func TestLab(t *testing.T) {
 		if err := s.do(); err != nil {
 			t.Fatalf("%s: %v", s.name, err)
 		}
-		if got := reachable(a, b); got != s.ab {
+		if got := reach(a, b); got != s.ab {
 			t.Errorf("%s: h1 reaches h2 = %v, want %v", s.name, got, s.ab)
 		}
-		if got := reachable(a, c); got != s.ac {
+		if got := reach(a, c); got != s.ac {
 			t.Errorf("%s: h1 reaches h3 = %v, want %v", s.name, got, s.ac)
 		}
 		if err := s.undo(); err != nil {
 			t.Fatalf("undo %s: %v", s.name, err)
 		}
-		if !reachable(a, b) || !reachable(a, c) {
+		if !reach(a, b) || !reach(a, c) {
 			t.Fatalf("after undoing %s the hosts do not reach one another", s.name)
 		}
 	}
+}
 
-	// Delay: a ping crosses two delayed hops.
-	if _, err := exec.LookPath("iptables"); err == nil {
-		for _, h := range []*Host{a, b} {
-			if err := h.SetDelay(40*time.Millisecond, 0); err != nil {
-				t.Fatal(err)
-			}
-		}
-		out, err := a.Run("ping", "-c", "3", "-i", "0.2", "-q", b.IP)
-		if err != nil {
-			t.Fatal(err)
-		}
-		var min, avg float64
-		if i := strings.Index(out, "= "); i < 0 {
-			t.Fatalf("ping output: %q", out)
-		} else if _, err := fmt.Sscanf(strings.ReplaceAll(out[i+2:], "/", " "), "%f %f", &min, &avg); err != nil {
-			t.Fatalf("ping output %q: %v", out, err)
-		}
-		if min < 75 || avg > 200 {
-			t.Errorf("ping with 40 ms each way: min %.1f ms, avg %.1f ms", min, avg)
-		}
-		if err := a.SetDelay(0, 0); err != nil {
+// checkDelay delays a's and b's packets and checks that a ping from a to
+// b's address addr crosses two delayed hops.
+func checkDelay(t *testing.T, a, b *Host, addr string) {
+	t.Helper()
+	if _, err := exec.LookPath("iptables"); err != nil {
+		return
+	}
+	for _, h := range []*Host{a, b} {
+		if err := h.SetDelay(40*time.Millisecond, 0); err != nil {
 			t.Fatal(err)
 		}
 	}
-
-	if err := lab.Close(); err != nil {
+	out, err := a.Run("ping", "-c", "3", "-i", "0.2", "-q", addr)
+	if err != nil {
 		t.Fatal(err)
 	}
-	list, _ := exec.Command("ip", "netns", "list").Output()
-	if strings.Contains(string(list), "nt") {
-		t.Errorf("namespaces left after Close: %s", list)
+	var min, avg float64
+	if i := strings.Index(out, "= "); i < 0 {
+		t.Fatalf("ping output: %q", out)
+	} else if _, err := fmt.Sscanf(strings.ReplaceAll(out[i+2:], "/", " "), "%f %f", &min, &avg); err != nil {
+		t.Fatalf("ping output %q: %v", out, err)
+	}
+	if min < 75 || avg > 200 {
+		t.Errorf("ping with 40 ms each way: min %.1f ms, avg %.1f ms", min, avg)
+	}
+	if err := a.SetDelay(0, 0); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// reachable6 reports whether from can ping to's IPv6 address once.
+func reachable6(from, to *Host) bool {
+	_, err := from.Run("ping", "-6", "-c", "1", "-W", "1", to.IP6)
+	return err == nil
+}
+
+// Dual-stack and IPv6-only hosts reach one another over IPv6, and every
+// fault and the delay cover IPv6 as they cover IPv4.
+func TestLabIPv6(t *testing.T) {
+	requireRoot(t)
+	if _, err := exec.LookPath("ping"); err != nil {
+		t.Skip("ping not installed")
+	}
+	for _, tc := range []struct {
+		name   string
+		stack  Stack
+		wantV4 string
+	}{
+		{"dual", DualStack, "10.99.0.11"},
+		{"v6only", IPv6Only, ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			lab, err := NewStack("n6", tc.stack)
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { _ = lab.Close() })
+			var hosts []*Host
+			for i := 0; i < 3; i++ {
+				h, err := lab.AddHost("")
+				if err != nil {
+					t.Fatal(err)
+				}
+				hosts = append(hosts, h)
+			}
+			a, b, c := hosts[0], hosts[1], hosts[2]
+			if a.IP != tc.wantV4 || a.IP6 != "fd00:99::11" || c.IP6 != "fd00:99::13" {
+				t.Fatalf("host 1 at %q and %q, host 3 at %q", a.IP, a.IP6, c.IP6)
+			}
+			out, err := a.Run("ip", "-o", "-4", "addr", "show", "dev", Iface)
+			if err != nil || (tc.wantV4 == "") != (strings.TrimSpace(out) == "") {
+				t.Fatalf("IPv4 addresses of h1's %s: %q, %v; want %q", Iface, out, err, tc.wantV4)
+			}
+			reach := reachable6
+			if tc.stack == DualStack {
+				// Both versions must be cut and restored together.
+				reach = func(from, to *Host) bool {
+					v4, v6 := reachable(from, to), reachable6(from, to)
+					if v4 != v6 {
+						t.Errorf("%s reaches %s over IPv4 = %v, over IPv6 = %v", from.Name, to.Name, v4, v6)
+					}
+					return v6
+				}
+			}
+			if !reach(a, b) || !reach(a, c) {
+				t.Fatal("hosts do not reach one another")
+			}
+			checkFaults(t, lab, a, b, c, reach)
+			if _, err := exec.LookPath("ip6tables"); err == nil {
+				checkDelay(t, a, b, b.IP6)
+			}
+		})
 	}
 }

@@ -53,7 +53,13 @@ type Cluster struct {
 // NewCluster builds a lab of n hosts for t; prefix names its namespaces.
 func NewCluster(t testing.TB, prefix string, n int, cli string) *Cluster {
 	t.Helper()
-	lab, err := netns.New(prefix)
+	return NewClusterStack(t, prefix, n, cli, netns.IPv4Only)
+}
+
+// NewClusterStack is NewCluster with hosts of the given IP stack.
+func NewClusterStack(t testing.TB, prefix string, n int, cli string, stack netns.Stack) *Cluster {
+	t.Helper()
+	lab, err := netns.NewStack(prefix, stack)
 	if err != nil {
 		t.Fatalf("build lab: %v", err)
 	}
@@ -102,7 +108,7 @@ func (c *Cluster) dump() {
 			}
 		}
 		c.t.Logf("==== %s (%s, %s) members: %s\n---- log tail:\n%s",
-			a.Host.Name, a.Host.IP, filepath.Base(a.Bin), view, a.LogTail(40))
+			a.Host.Name, strings.TrimSpace(a.Host.IP+" "+a.Host.IP6), filepath.Base(a.Bin), view, a.LogTail(40))
 	}
 }
 
@@ -117,6 +123,9 @@ type Agent struct {
 	Args []string
 	// Dir holds the agent's log, snapshot, keyring and handler records.
 	Dir string
+	// RPCAddr is the agent's -rpc-addr, "" for the default; CLI and
+	// RunBin pass it on as SERF_RPC_ADDR.
+	RPCAddr string
 
 	mu   sync.Mutex
 	proc *agentproc.Process // the current run; nil before the first
@@ -132,6 +141,11 @@ func (c *Cluster) Start(h *netns.Host, bin string, args ...string) *Agent {
 		c.t.Fatal(err)
 	}
 	a := &Agent{c: c, Host: h, Bin: bin, Args: args, Dir: dir}
+	for _, arg := range args {
+		if v, ok := strings.CutPrefix(arg, "-rpc-addr="); ok {
+			a.RPCAddr = v
+		}
+	}
 	c.mu.Lock()
 	c.agents = append(c.agents, a)
 	c.mu.Unlock()
@@ -276,6 +290,9 @@ func (a *Agent) RunBin(bin string, args ...string) (string, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	cmd := a.Host.CommandContext(ctx, bin, args...)
+	if a.RPCAddr != "" {
+		cmd.Env = append(os.Environ(), "SERF_RPC_ADDR="+a.RPCAddr)
+	}
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	err := cmd.Run()
