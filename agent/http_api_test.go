@@ -217,6 +217,30 @@ func names(ms []client.Member) []string {
 	return out
 }
 
+// query runs a query stream to its end and returns the acks (sorted),
+// each responder's payload, and whether the "done" record came.
+func (n *apiNode) query(t *testing.T, path string) (acks []string, responses map[string]string, done bool) {
+	t.Helper()
+	sc, _ := n.stream(t, "POST", path, "")
+	responses = map[string]string{}
+	for sc.Scan() {
+		var rec client.QueryRecord
+		if err := json.Unmarshal(sc.Bytes(), &rec); err != nil {
+			t.Fatalf("%v in %s", err, sc.Bytes())
+		}
+		switch rec.Type {
+		case "ack":
+			acks = append(acks, rec.From)
+		case "response":
+			responses[rec.From] = string(rec.Payload)
+		case "done":
+			done = true
+		}
+	}
+	slices.Sort(acks)
+	return acks, responses, done
+}
+
 // waitMembers waits until GET /v1/members?query lists exactly want.
 func (n *apiNode) waitMembers(t *testing.T, query string, want ...string) {
 	t.Helper()
@@ -308,24 +332,9 @@ func testEndpoints(t *testing.T, tr apiTransport) {
 	})
 
 	t.Run("query", func(t *testing.T) {
-		sc, _ := n1.stream(t, "POST", "/v1/query/ping?timeout=3s", "")
-		var acks []string
-		done := false
-		for sc.Scan() {
-			var rec client.QueryRecord
-			if err := json.Unmarshal(sc.Bytes(), &rec); err != nil {
-				t.Fatalf("%v in %s", err, sc.Bytes())
-			}
-			switch rec.Type {
-			case "ack":
-				acks = append(acks, rec.From)
-			case "done":
-				done = true
-			}
-		}
-		slices.Sort(acks)
-		if !done || !slices.Equal(acks, []string{"node1", "node2", "node3"}) {
-			t.Errorf("query: acks %v, done %v; want three acks and done", acks, done)
+		acks, responses, done := n1.query(t, "/v1/query/ping?timeout=3s")
+		if !done || !slices.Equal(acks, []string{"node1", "node2", "node3"}) || len(responses) != 0 {
+			t.Errorf("query: acks %v, responses %v, done %v; want three acks, no responses, done", acks, responses, done)
 		}
 	})
 
@@ -333,30 +342,18 @@ func testEndpoints(t *testing.T, tr apiTransport) {
 		// Every member answers, so the stream ends long before the
 		// timeout, with what the whole wait would have shown.
 		start := time.Now()
-		sc, _ := n2.stream(t, "POST", "/v1/query/who?timeout=30s", "")
-		var acks, responses []string
-		for sc.Scan() {
-			var rec client.QueryRecord
-			if err := json.Unmarshal(sc.Bytes(), &rec); err != nil {
-				t.Fatalf("%v in %s", err, sc.Bytes())
-			}
-			switch rec.Type {
-			case "ack":
-				acks = append(acks, rec.From)
-			case "response":
-				if string(rec.Payload) != "here\n" {
-					t.Errorf("response from %s = %q", rec.From, rec.Payload)
-				}
-				responses = append(responses, rec.From)
-			}
-		}
+		acks, responses, done := n2.query(t, "/v1/query/who?timeout=30s")
 		if took := time.Since(start); took > 20*time.Second {
 			t.Errorf("the query stream took %v; it should end once all answered", took)
 		}
-		slices.Sort(acks)
-		slices.Sort(responses)
-		if want := []string{"node1", "node2", "node3"}; !slices.Equal(acks, want) || !slices.Equal(responses, want) {
-			t.Errorf("acks %v, responses %v; want all three of each", acks, responses)
+		want := []string{"node1", "node2", "node3"}
+		if !done || !slices.Equal(acks, want) || len(responses) != 3 {
+			t.Errorf("acks %v, responses %v, done %v; want all three of each and done", acks, responses, done)
+		}
+		for from, payload := range responses {
+			if payload != "here\n" {
+				t.Errorf("response from %s = %q", from, payload)
+			}
 		}
 	})
 
