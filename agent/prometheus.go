@@ -26,7 +26,7 @@ func (t *Telemetry) startPrometheus(retention time.Duration, cfg *metrics.Config
 	if err := reg.Register(collectors.NewProcessCollector(collectors.ProcessCollectorOpts{})); err != nil {
 		return nil, err
 	}
-	sink, err := promsink.NewPrometheusSinkFrom(promsink.PrometheusOpts{
+	gauges, err := promsink.NewPrometheusSinkFrom(promsink.PrometheusOpts{
 		Name:       "serf_agent_sink",
 		Expiration: retention,
 		Registerer: reg,
@@ -34,6 +34,11 @@ func (t *Telemetry) startPrometheus(retention time.Duration, cfg *metrics.Config
 	if err != nil {
 		return nil, err
 	}
+	samples := newSampleSummaries(retention)
+	if err := reg.Register(samples); err != nil {
+		return nil, err
+	}
+	sink := &promSink{PrometheusSink: gauges, samples: samples}
 	t.registry = reg
 	hostname := ""
 	if cfg.EnableHostname {

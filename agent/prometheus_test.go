@@ -1,17 +1,21 @@
 package agent
 
 import (
+	"fmt"
 	"net"
 	"net/http"
 	"net/http/httptest"
 	"testing"
+	"time"
 
 	metrics "github.com/hashicorp/go-metrics"
+	"github.com/prometheus/client_golang/prometheus"
 	dto "github.com/prometheus/client_model/go"
 	"github.com/prometheus/common/expfmt"
 	"github.com/prometheus/common/model"
 
 	"github.com/openserf/serf/internal/testutil/cluster"
+	"github.com/openserf/serf/internal/testutil/wait"
 )
 
 // scrape gets t's /metrics page and parses it with Prometheus' own text
@@ -147,4 +151,53 @@ func TestAgentCollector(t *testing.T) {
 	if got, ok := value(f["agent_event_handler_queue"], "event", "user:deploy", "script", "true"); !ok || got != 0 {
 		t.Errorf("agent_event_handler_queue = %v (found %v), want 0", got, ok)
 	}
+}
+
+// Samples are summaries of a count and a sum under go-metrics' names,
+// labels kept, no quantiles; a series not updated for the retention
+// time is dropped.
+func TestPrometheusSamples(t *testing.T) {
+	s := newSampleSummaries(200 * time.Millisecond)
+	reg := prometheus.NewRegistry()
+	if err := reg.Register(s); err != nil {
+		t.Fatal(err)
+	}
+	s.add([]string{"memberlist", "gossip"}, 1.5, nil)
+	s.add([]string{"memberlist", "gossip"}, 2.5, nil)
+	s.add([]string{"agent", "invoke-x"}, 4, []metrics.Label{{Name: "dc", Value: "east"}})
+	families, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]*dto.Summary{}
+	for _, f := range families {
+		if f.GetType() != dto.MetricType_SUMMARY {
+			t.Errorf("%s is a %v, want a summary", f.GetName(), f.GetType())
+		}
+		for _, m := range f.GetMetric() {
+			got[f.GetName()] = m.GetSummary()
+			if len(m.GetSummary().GetQuantile()) != 0 {
+				t.Errorf("%s has quantiles %v, want none", f.GetName(), m.GetSummary().GetQuantile())
+			}
+			if f.GetName() == "agent_invoke_x" && (len(m.GetLabel()) != 1 || m.GetLabel()[0].GetValue() != "east") {
+				t.Errorf("agent_invoke_x labels = %v, want dc=east", m.GetLabel())
+			}
+		}
+	}
+	if g := got["memberlist_gossip"]; g.GetSampleCount() != 2 || g.GetSampleSum() != 4 {
+		t.Errorf("memberlist_gossip = %v, want count 2, sum 4", g)
+	}
+	if g := got["agent_invoke_x"]; g.GetSampleCount() != 1 || g.GetSampleSum() != 4 {
+		t.Errorf("agent_invoke_x = %v, want count 1, sum 4", g)
+	}
+	wait.For(t, 5*time.Second, func() error {
+		families, err := reg.Gather()
+		if err != nil {
+			return err
+		}
+		if len(families) != 0 {
+			return fmt.Errorf("%d families still there after the retention time", len(families))
+		}
+		return nil
+	})
 }
