@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"net/http"
 	"slices"
 	"strconv"
@@ -77,14 +78,7 @@ func (f apiFunc) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // byMethod routes a request to the handler for its method (HEAD going
 // where GET does) and answers any other 405 with the Allow header.
 func byMethod(handlers map[string]http.Handler) http.Handler {
-	allowed := slices.Sorted(func(yield func(string) bool) {
-		for m := range handlers {
-			if !yield(m) {
-				return
-			}
-		}
-	})
-	allow := strings.Join(allowed, ", ")
+	allow := strings.Join(slices.Sorted(maps.Keys(handlers)), ", ")
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		method := r.Method
 		if method == http.MethodHead {

@@ -333,6 +333,20 @@ func (a *Agent) Statuses() (map[string]string, error) {
 // with the given status, and returns how long it took.
 func AllSee(t testing.TB, timeout time.Duration, observers []*Agent, status string, names ...string) time.Duration {
 	t.Helper()
+	return eachStatus(t, timeout, observers, names, func(o *Agent, n, st string, _ bool) error {
+		if st != status {
+			return fmt.Errorf("%s sees %s as %q, want %q", o.Host.Name, n, st, status)
+		}
+		return nil
+	})
+}
+
+// eachStatus waits until check holds for every name in names as every
+// agent of observers lists it (listed is false, status "", for a name it
+// does not list), and returns how long it took.
+func eachStatus(t testing.TB, timeout time.Duration, observers []*Agent, names []string,
+	check func(o *Agent, name, status string, listed bool) error) time.Duration {
+	t.Helper()
 	return wait.Every(t, timeout, PollInterval, func() error {
 		for _, o := range observers {
 			st, err := o.Statuses()
@@ -340,8 +354,9 @@ func AllSee(t testing.TB, timeout time.Duration, observers []*Agent, status stri
 				return err
 			}
 			for _, n := range names {
-				if st[n] != status {
-					return fmt.Errorf("%s sees %s as %q, want %q", o.Host.Name, n, st[n], status)
+				s, listed := st[n]
+				if err := check(o, n, s, listed); err != nil {
+					return err
 				}
 			}
 		}

@@ -75,17 +75,9 @@ func startHealAgents(t *testing.T, c *Cluster, snapshot bool, bins ...string) []
 // reaped them), and returns how long it took.
 func AllForget(t testing.TB, timeout time.Duration, observers []*Agent, names ...string) time.Duration {
 	t.Helper()
-	return wait.Every(t, timeout, PollInterval, func() error {
-		for _, o := range observers {
-			st, err := o.Statuses()
-			if err != nil {
-				return err
-			}
-			for _, n := range names {
-				if s, ok := st[n]; ok {
-					return fmt.Errorf("%s still lists %s as %q", o.Host.Name, n, s)
-				}
-			}
+	return eachStatus(t, timeout, observers, names, func(o *Agent, n, s string, listed bool) error {
+		if listed {
+			return fmt.Errorf("%s still lists %s as %q", o.Host.Name, n, s)
 		}
 		return nil
 	})
