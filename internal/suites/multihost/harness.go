@@ -266,7 +266,7 @@ func (a *Agent) Wait(timeout time.Duration) (int, error) {
 }
 
 // stop kills the agent and its whole process group (its handlers) if it
-// still runs, and waits for it.
+// still runs, and waits for both.
 func (a *Agent) stop() {
 	p := a.process()
 	if p == nil {
@@ -276,6 +276,7 @@ func (a *Agent) stop() {
 	// once; kill the group first so that handlers die with it.
 	_ = p.SignalGroup(syscall.SIGKILL)
 	_ = p.Signal(syscall.SIGCONT)
+	p.KillGroup(5 * time.Second)
 	_, _ = p.Wait(30 * time.Second)
 }
 

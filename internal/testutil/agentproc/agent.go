@@ -19,6 +19,10 @@ import (
 // cliTimeout bounds one client command run by Agent.CLI.
 const cliTimeout = 30 * time.Second
 
+// groupTimeout bounds the wait for an agent's handler scripts to be gone
+// once it has exited.
+const groupTimeout = 5 * time.Second
+
 // Options tune StartWith. The zero Options run the agent in the test's
 // working directory with Env(), its stdout and stderr kept together, and
 // SIGKILL at cleanup.
@@ -91,7 +95,10 @@ func StartWith(tb testing.TB, bin string, o Options, args ...string) *Agent {
 	if o.Separate {
 		cmd.Stderr = &a.stderr
 	}
-	SetDeathSignal(cmd, false)
+	SetDeathSignal(cmd, true)
+	// A handler script that outlives the agent may hold its output pipe:
+	// the agent's exit is what Stop waits for, not the pipe's end.
+	cmd.WaitDelay = time.Second
 	p, err := StartProcess(cmd)
 	if err != nil {
 		tb.Fatalf("start %s agent: %v", bin, err)
@@ -197,18 +204,24 @@ func (a *Agent) Signal(sig syscall.Signal) {
 	}
 }
 
-// Kill stops the agent with SIGKILL and waits for it to exit. It is safe
-// to call more than once, and after the agent has exited by itself.
-func (a *Agent) Kill() { a.proc.Kill() }
+// Kill stops the agent with SIGKILL, as a crash would, and waits for it
+// to exit; handler scripts left in its process group are killed too. It
+// is safe to call more than once, and after the agent has exited by
+// itself.
+func (a *Agent) Kill() {
+	a.proc.KillGroup(groupTimeout)
+	a.proc.Kill()
+}
 
 // Stop ends the agent as the cleanup does: SIGKILL, or with Options.Grace
-// SIGTERM first. It waits for the exit and may be called more than once.
+// SIGTERM first. It waits for the exit, then for the handler scripts left
+// in its process group, and may be called more than once.
 func (a *Agent) Stop() {
-	if a.grace == 0 {
-		a.proc.Kill()
-		return
+	if a.grace > 0 {
+		a.proc.Stop(a.grace)
 	}
-	a.proc.Stop(a.grace)
+	a.proc.KillGroup(groupTimeout)
+	a.proc.Kill()
 }
 
 // WaitFor polls cond until it holds (see wait.For). The agent exiting

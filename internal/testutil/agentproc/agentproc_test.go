@@ -2,7 +2,9 @@ package agentproc
 
 import (
 	"net"
+	"os"
 	"os/exec"
+	"path/filepath"
 	"regexp"
 	"slices"
 	"strconv"
@@ -11,6 +13,7 @@ import (
 	"time"
 
 	"github.com/openserf/serf/internal/testutil/oracle"
+	"github.com/openserf/serf/internal/testutil/wait"
 )
 
 func TestCLIArgs(t *testing.T) {
@@ -148,4 +151,37 @@ func TestInteropAgentMembers(t *testing.T) {
 			t.Errorf("serf members = %q, want a line matching %q", out, want)
 		}
 	})
+}
+
+// TestStopEndsHandlers starts an "agent" that leaves a child appending to
+// a file in the test's temporary directory, as a real Serf agent's event
+// handler may be when the cleanup kills it: after Stop the child is gone,
+// so the file stops growing and the directory's removal succeeds.
+func TestStopEndsHandlers(t *testing.T) {
+	dir := t.TempDir()
+	bin := filepath.Join(dir, "fake-agent")
+	script := "#!/bin/sh\n" +
+		"(while :; do echo x >> " + filepath.Join(dir, "events") + "; sleep 0.01; done) &\n" +
+		"exec sleep 600\n"
+	if err := os.WriteFile(bin, []byte(script), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	a := Start(t, bin, "-bind=127.0.0.1:1", "-rpc-addr=127.0.0.1:1")
+	wait.For(t, 10*time.Second, func() error {
+		_, err := os.Stat(filepath.Join(dir, "events"))
+		return err
+	})
+	a.Stop()
+	before, err := os.ReadFile(filepath.Join(dir, "events"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Remove(filepath.Join(dir, "events")); err != nil {
+		t.Fatal(err)
+	}
+	// A child still running would recreate the file within its 10 ms loop.
+	time.Sleep(100 * time.Millisecond)
+	if _, err := os.Stat(filepath.Join(dir, "events")); err == nil {
+		t.Errorf("the agent's child still writes after Stop (%d lines before)", len(before)/2)
+	}
 }

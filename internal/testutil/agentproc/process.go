@@ -87,6 +87,19 @@ func (p *Process) Kill() {
 	<-p.exited
 }
 
+// KillGroup sends SIGKILL to the process group the process leads, if any,
+// and waits up to timeout until no member of it runs: the event handler
+// scripts of an agent that does not give them groups of their own (real
+// Serf) are in it, and one still appending to a file in a test's
+// temporary directory makes the directory's removal fail. Zombies do not
+// count, as nothing may reap an orphan here.
+func (p *Process) KillGroup(timeout time.Duration) {
+	deadline := time.Now().Add(timeout)
+	for syscall.Kill(-p.Pid(), syscall.SIGKILL) == nil && groupRuns(p.Pid()) && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
 // Stop ends the process gently: SIGTERM, then SIGKILL if it is still
 // there after grace. It waits for the exit.
 func (p *Process) Stop(grace time.Duration) {
