@@ -11,6 +11,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/hashicorp/memberlist"
 )
 
 var updateConfigGolden = flag.Bool("update-config", false, "rewrite testdata/config/*.golden.json")
@@ -743,4 +745,216 @@ func FuzzDecodeConfig(f *testing.F) {
 		}
 		_ = merged.RetryInterval() + merged.BroadcastTimeout() + merged.ReconnectInterval()
 	})
+}
+
+// gossipSetupOf loads c and builds the gossip setup from it, failing
+// the test on an error from either.
+func gossipSetupOf(t *testing.T, c *Config) *gossipSetup {
+	t.Helper()
+	conf, _, err := LoadConfig(c, nil)
+	if err != nil {
+		t.Fatalf("LoadConfig() error: %v", err)
+	}
+	g, _, err := newGossipSetup(conf)
+	if err != nil {
+		t.Fatalf("newGossipSetup(bind %s) error: %v", conf.BindAddr, err)
+	}
+	return g
+}
+
+// loadError is a config LoadConfig must refuse, with the error it gives.
+type loadError struct {
+	conf Config
+	want string
+}
+
+// checkLoadErrors loads each case's config, named "bad", and checks that
+// LoadConfig fails with exactly the case's message.
+func checkLoadErrors(t *testing.T, tests []loadError) {
+	t.Helper()
+	for _, tt := range tests {
+		c := tt.conf
+		c.NodeName = "bad"
+		_, _, err := LoadConfig(&c, nil)
+		if err == nil || err.Error() != tt.want {
+			t.Errorf("LoadConfig(%+v) error = %v, want %q", tt.conf, err, tt.want)
+		}
+	}
+}
+
+// The tuning keys override the profile's values, and only the ones set.
+func TestGossipTuningApplies(t *testing.T) {
+	ml := gossipSetupOf(t, &Config{
+		NodeName:                "tuned",
+		Profile:                 "wan",
+		GossipIntervalRaw:       "100ms",
+		GossipNodes:             5,
+		GossipToTheDeadTimeRaw:  "0s",
+		ProbeIntervalRaw:        "2s",
+		ProbeTimeoutRaw:         "1500ms",
+		SuspicionMult:           3,
+		SuspicionMaxTimeoutMult: 2,
+		RetransmitMult:          6,
+		PushPullIntervalRaw:     "45s",
+		TCPTimeoutRaw:           "4s",
+		UDPBufferSize:           8192,
+	}).serf.MemberlistConfig
+	want := memberlist.DefaultWANConfig()
+	want.GossipInterval, want.GossipNodes, want.GossipToTheDeadTime = 100*time.Millisecond, 5, 0
+	want.ProbeInterval, want.ProbeTimeout = 2*time.Second, 1500*time.Millisecond
+	want.SuspicionMult, want.SuspicionMaxTimeoutMult, want.RetransmitMult = 3, 2, 6
+	want.PushPullInterval, want.TCPTimeout, want.UDPBufferSize = 45*time.Second, 4*time.Second, 8192
+	got, wantV := reflect.ValueOf(ml).Elem(), reflect.ValueOf(want).Elem()
+	for _, name := range []string{
+		"GossipInterval", "GossipNodes", "GossipToTheDeadTime", "ProbeInterval", "ProbeTimeout",
+		"SuspicionMult", "SuspicionMaxTimeoutMult", "RetransmitMult", "PushPullInterval",
+		"TCPTimeout", "UDPBufferSize",
+		// Not a tuning key: stays the profile's.
+		"IndirectChecks",
+	} {
+		if g, w := got.FieldByName(name).Interface(), wantV.FieldByName(name).Interface(); g != w {
+			t.Errorf("%s = %v, want %v", name, g, w)
+		}
+	}
+
+	// Nothing set: the profile as it is.
+	local := memberlist.DefaultLocalConfig()
+	ml = gossipSetupOf(t, &Config{NodeName: "plain", Profile: "local"}).serf.MemberlistConfig
+	if ml.ProbeInterval != local.ProbeInterval || ml.GossipNodes != local.GossipNodes ||
+		ml.UDPBufferSize != local.UDPBufferSize {
+		t.Errorf("untuned local profile changed: probe %v, nodes %d, udp %d", ml.ProbeInterval, ml.GossipNodes, ml.UDPBufferSize)
+	}
+}
+
+// A value out of bounds stops the agent with the key and the bound.
+func TestGossipTuningErrors(t *testing.T) {
+	checkLoadErrors(t, []loadError{
+		{Config{GossipIntervalRaw: "0s"}, "Invalid gossip tuning: gossip_interval must be at least 1ms, not 0s"},
+		{Config{GossipNodes: -1}, "Invalid gossip tuning: gossip_nodes must be at least 1, not -1"},
+		{Config{GossipToTheDeadTimeRaw: "-1s"}, "Invalid gossip tuning: gossip_to_the_dead_time must be at least 0s, not -1s"},
+		{Config{ProbeIntervalRaw: "500us"}, "Invalid gossip tuning: probe_interval must be at least 1ms, not 500µs"},
+		{Config{ProbeTimeoutRaw: "2s"}, "Invalid gossip tuning: probe_timeout (2s) must not exceed probe_interval (1s)"},
+		{Config{ProbeIntervalRaw: "100ms"}, "Invalid gossip tuning: probe_timeout (500ms) must not exceed probe_interval (100ms)"},
+		{Config{SuspicionMult: -4}, "Invalid gossip tuning: suspicion_mult must be at least 1, not -4"},
+		{Config{SuspicionMaxTimeoutMult: -1}, "Invalid gossip tuning: suspicion_max_timeout_mult must be at least 1, not -1"},
+		{Config{RetransmitMult: -2}, "Invalid gossip tuning: retransmit_mult must be at least 1, not -2"},
+		{Config{PushPullIntervalRaw: "-5s"}, "Invalid gossip tuning: push_pull_interval must be at least 0s, not -5s"},
+		{Config{TCPTimeoutRaw: "0s"}, "Invalid gossip tuning: tcp_timeout must be at least 1ms, not 0s"},
+		{Config{UDPBufferSize: 100}, "Invalid gossip tuning: udp_buffer_size must be at least 512, not 100"},
+		{Config{UDPBufferSize: 70000}, "Invalid gossip tuning: udp_buffer_size must be at most 65507, not 70000"},
+	})
+}
+
+// The label, the encryption checks and the gossip allow-list reach
+// memberlist's configuration; unset, memberlist's defaults stay.
+func TestGossipGuardsApply(t *testing.T) {
+	ml := gossipSetupOf(t, &Config{
+		NodeName:              "guarded",
+		Label:                 "prod-east",
+		EncryptVerifyIncoming: valuePtr(false),
+		EncryptVerifyOutgoing: valuePtr(false),
+		GossipAllowedCIDRs:    []string{"10.0.0.0/8", "fd00::/8"},
+	}).serf.MemberlistConfig
+	_, ten, _ := net.ParseCIDR("10.0.0.0/8")
+	_, fd, _ := net.ParseCIDR("fd00::/8")
+	if ml.Label != "prod-east" || ml.GossipVerifyIncoming || ml.GossipVerifyOutgoing ||
+		!reflect.DeepEqual(ml.CIDRsAllowed, []net.IPNet{*ten, *fd}) {
+		t.Errorf("memberlist Label %q, GossipVerifyIncoming %v, GossipVerifyOutgoing %v, CIDRsAllowed %v; "+
+			"want prod-east, false, false, [%v %v]", ml.Label, ml.GossipVerifyIncoming, ml.GossipVerifyOutgoing,
+			ml.CIDRsAllowed, ten, fd)
+	}
+
+	ml = gossipSetupOf(t, &Config{NodeName: "plain"}).serf.MemberlistConfig
+	if ml.Label != "" || !ml.GossipVerifyIncoming || !ml.GossipVerifyOutgoing || ml.CIDRsAllowed != nil {
+		t.Errorf("default memberlist Label %q, GossipVerifyIncoming %v, GossipVerifyOutgoing %v, CIDRsAllowed %v; "+
+			"want none, true, true, nil", ml.Label, ml.GossipVerifyIncoming, ml.GossipVerifyOutgoing, ml.CIDRsAllowed)
+	}
+}
+
+// A label too long for memberlist or a network that does not parse stops
+// the agent at start, with the key.
+func TestGossipGuardsErrors(t *testing.T) {
+	checkLoadErrors(t, []loadError{
+		{Config{Label: strings.Repeat("x", 256)}, "Invalid label: label must be at most 255 bytes, not 256"},
+		{Config{GossipAllowedCIDRs: []string{"10.0.0.0/8", "10.0.0.1"}},
+			`Invalid gossip_allowed_cidrs: "10.0.0.1" is not a network in CIDR notation (such as 10.0.0.0/8)`},
+		{Config{RPCAllowedCIDRs: []string{"127.0.0.0/33"}},
+			`Invalid rpc_allowed_cidrs: "127.0.0.0/33" is not a network in CIDR notation (such as 10.0.0.0/8)`},
+		{Config{HTTPAllowedCIDRs: []string{"lan"}},
+			`Invalid http_allowed_cidrs: "lan" is not a network in CIDR notation (such as 10.0.0.0/8)`},
+	})
+	if _, _, err := LoadConfig(&Config{NodeName: "max", Label: strings.Repeat("x", memberlist.LabelMaxSize)}, nil); err != nil {
+		t.Errorf("LoadConfig() with a %d-byte label: %v", memberlist.LabelMaxSize, err)
+	}
+}
+
+// The healing keys reach the library's config; unset ones keep its
+// defaults, and without heal_interval healing stays off.
+func TestHealKeysApply(t *testing.T) {
+	tests := []struct {
+		name string
+		conf Config
+		want healSettings
+	}{
+		{"off by default", Config{}, healSettings{}},
+		{"off ignores the rest", Config{HealIntervalRaw: "0s", HealMaxPeers: 5}, healSettings{}},
+		{"defaults", Config{HealIntervalRaw: "30s"},
+			healSettings{30 * time.Second, DefaultHealMaxInterval, DefaultHealJitter, DefaultHealMaxPeers}},
+		{"unset cap follows a long interval", Config{HealIntervalRaw: "10m"},
+			healSettings{10 * time.Minute, 10 * time.Minute, DefaultHealJitter, DefaultHealMaxPeers}},
+		{"all set", Config{HealIntervalRaw: "1s", HealMaxIntervalRaw: "1m", HealJitter: valuePtr(0.0), HealMaxPeers: 8},
+			healSettings{time.Second, time.Minute, 0, 8}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			c := tc.conf
+			c.NodeName = "healer"
+			sc := gossipSetupOf(t, &c).serf
+			got := healSettings{sc.HealInterval, sc.HealMaxInterval, sc.HealJitter, sc.HealMaxPeers}
+			want := tc.want
+			if want.interval == 0 {
+				// Off: the library's defaults stay as they are.
+				want = healSettings{0, DefaultHealMaxInterval, DefaultHealJitter, DefaultHealMaxPeers}
+			}
+			if got != want {
+				t.Errorf("serf config healing = %+v, want %+v", got, want)
+			}
+			if err := sc.Validate(); err != nil {
+				t.Errorf("serf config Validate() = %v", err)
+			}
+		})
+	}
+}
+
+// A value out of bounds stops the agent with the key and the bound.
+func TestHealKeyErrors(t *testing.T) {
+	checkLoadErrors(t, []loadError{
+		{Config{HealIntervalRaw: "1m", HealMaxIntervalRaw: "30s"},
+			"Invalid healing: heal_max_interval (30s) must be at least heal_interval (1m0s)"},
+		{Config{HealIntervalRaw: "1m", HealJitter: valuePtr(1.0)},
+			"Invalid healing: heal_jitter must be at least 0 and below 1, not 1"},
+		{Config{HealIntervalRaw: "1m", HealJitter: valuePtr(-0.5)},
+			"Invalid healing: heal_jitter must be at least 0 and below 1, not -0.5"},
+		{Config{HealIntervalRaw: "1m", HealMaxPeers: -1},
+			"Invalid healing: heal_max_peers must be at least 1, not -1"},
+	})
+}
+
+// The durations are checked as they are decoded, naming the key.
+func TestHealDurationsDecode(t *testing.T) {
+	for key, want := range map[string]string{
+		"heal_interval":     `heal_interval: time: invalid duration "soon"`,
+		"heal_max_interval": `heal_max_interval: time: invalid duration "soon"`,
+	} {
+		c := &Config{}
+		switch key {
+		case "heal_interval":
+			c.HealIntervalRaw = "soon"
+		case "heal_max_interval":
+			c.HealMaxIntervalRaw = "soon"
+		}
+		if err := c.CheckDurations(); err == nil || err.Error() != want {
+			t.Errorf("CheckDurations() with %s = %v, want %q", key, err, want)
+		}
+	}
 }

@@ -238,15 +238,7 @@ func TestGossipSetupAnnouncesIPv6(t *testing.T) {
 		{"0.0.0.0:7950", "", "", 0},
 	}
 	for _, tc := range tests {
-		conf, _, err := LoadConfig(&Config{BindAddr: tc.bind, AdvertiseAddr: tc.advertise}, nil)
-		if err != nil {
-			t.Fatalf("LoadConfig() error: %v", err)
-		}
-		g, _, err := newGossipSetup(conf)
-		if err != nil {
-			t.Fatalf("newGossipSetup(bind %s) error: %v", tc.bind, err)
-		}
-		ml := g.serf.MemberlistConfig
+		ml := gossipSetupOf(t, &Config{BindAddr: tc.bind, AdvertiseAddr: tc.advertise}).serf.MemberlistConfig
 		if ml.AdvertiseAddr != tc.wantIP || ml.AdvertisePort != tc.wantPort {
 			t.Errorf("bind %s advertise %q: memberlist advertises %q port %d, want %q port %d",
 				tc.bind, tc.advertise, ml.AdvertiseAddr, ml.AdvertisePort, tc.wantIP, tc.wantPort)

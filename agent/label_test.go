@@ -4,83 +4,12 @@ import (
 	"errors"
 	"fmt"
 	"net"
-	"reflect"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/hashicorp/memberlist"
 	"github.com/openserf/serf/internal/testutil/wait"
 )
-
-// The label, the encryption checks and the gossip allow-list reach
-// memberlist's configuration; unset, memberlist's defaults stay.
-func TestGossipGuardsApply(t *testing.T) {
-	conf, _, err := LoadConfig(&Config{
-		NodeName:              "guarded",
-		Label:                 "prod-east",
-		EncryptVerifyIncoming: valuePtr(false),
-		EncryptVerifyOutgoing: valuePtr(false),
-		GossipAllowedCIDRs:    []string{"10.0.0.0/8", "fd00::/8"},
-	}, nil)
-	if err != nil {
-		t.Fatalf("LoadConfig() error: %v", err)
-	}
-	g, _, err := newGossipSetup(conf)
-	if err != nil {
-		t.Fatalf("newGossipSetup() error: %v", err)
-	}
-	ml := g.serf.MemberlistConfig
-	_, ten, _ := net.ParseCIDR("10.0.0.0/8")
-	_, fd, _ := net.ParseCIDR("fd00::/8")
-	if ml.Label != "prod-east" || ml.GossipVerifyIncoming || ml.GossipVerifyOutgoing ||
-		!reflect.DeepEqual(ml.CIDRsAllowed, []net.IPNet{*ten, *fd}) {
-		t.Errorf("memberlist Label %q, GossipVerifyIncoming %v, GossipVerifyOutgoing %v, CIDRsAllowed %v; "+
-			"want prod-east, false, false, [%v %v]", ml.Label, ml.GossipVerifyIncoming, ml.GossipVerifyOutgoing,
-			ml.CIDRsAllowed, ten, fd)
-	}
-
-	plain, _, err := LoadConfig(&Config{NodeName: "plain"}, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if g, _, err = newGossipSetup(plain); err != nil {
-		t.Fatal(err)
-	}
-	if ml := g.serf.MemberlistConfig; ml.Label != "" || !ml.GossipVerifyIncoming || !ml.GossipVerifyOutgoing ||
-		ml.CIDRsAllowed != nil {
-		t.Errorf("default memberlist Label %q, GossipVerifyIncoming %v, GossipVerifyOutgoing %v, CIDRsAllowed %v; "+
-			"want none, true, true, nil", ml.Label, ml.GossipVerifyIncoming, ml.GossipVerifyOutgoing, ml.CIDRsAllowed)
-	}
-}
-
-// A label too long for memberlist or a network that does not parse stops
-// the agent at start, with the key.
-func TestGossipGuardsErrors(t *testing.T) {
-	tests := []struct {
-		conf Config
-		want string
-	}{
-		{Config{Label: strings.Repeat("x", 256)}, "Invalid label: label must be at most 255 bytes, not 256"},
-		{Config{GossipAllowedCIDRs: []string{"10.0.0.0/8", "10.0.0.1"}},
-			`Invalid gossip_allowed_cidrs: "10.0.0.1" is not a network in CIDR notation (such as 10.0.0.0/8)`},
-		{Config{RPCAllowedCIDRs: []string{"127.0.0.0/33"}},
-			`Invalid rpc_allowed_cidrs: "127.0.0.0/33" is not a network in CIDR notation (such as 10.0.0.0/8)`},
-		{Config{HTTPAllowedCIDRs: []string{"lan"}},
-			`Invalid http_allowed_cidrs: "lan" is not a network in CIDR notation (such as 10.0.0.0/8)`},
-	}
-	for _, tt := range tests {
-		c := tt.conf
-		c.NodeName = "bad"
-		_, _, err := LoadConfig(&c, nil)
-		if err == nil || err.Error() != tt.want {
-			t.Errorf("LoadConfig(%+v) error = %v, want %q", tt.conf, err, tt.want)
-		}
-	}
-	if _, _, err := LoadConfig(&Config{NodeName: "max", Label: strings.Repeat("x", memberlist.LabelMaxSize)}, nil); err != nil {
-		t.Errorf("LoadConfig() with a %d-byte label: %v", memberlist.LabelMaxSize, err)
-	}
-}
 
 // Two clusters with different labels, or one without, never merge: a
 // join across them fails, the member joined logs why, and each cluster
