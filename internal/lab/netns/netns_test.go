@@ -37,25 +37,30 @@ func reachable(from, to *Host) bool {
 	return err == nil
 }
 
+// threeHosts makes a lab of stack named by prefix, closed when the test
+// ends, with three hosts h1, h2 and h3.
+func threeHosts(t *testing.T, prefix string, stack Stack) (lab *Lab, a, b, c *Host) {
+	t.Helper()
+	lab, err := NewStack(prefix, stack)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = lab.Close() })
+	hosts := make([]*Host, 3)
+	for i := range hosts {
+		if hosts[i], err = lab.AddHost(""); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return lab, hosts[0], hosts[1], hosts[2]
+}
+
 func TestLab(t *testing.T) {
 	requireRoot(t)
 	if _, err := exec.LookPath("ping"); err != nil {
 		t.Skip("ping not installed")
 	}
-	lab, err := New("nt")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = lab.Close() })
-	var hosts []*Host
-	for i := 0; i < 3; i++ {
-		h, err := lab.AddHost("")
-		if err != nil {
-			t.Fatal(err)
-		}
-		hosts = append(hosts, h)
-	}
-	a, b, c := hosts[0], hosts[1], hosts[2]
+	lab, a, b, c := threeHosts(t, "nt", IPv4Only)
 	if a.IP != "10.99.0.11" || c.Name != "h3" {
 		t.Fatalf("host 1 at %s, host 3 called %s", a.IP, c.Name)
 	}
@@ -166,20 +171,7 @@ func TestLabIPv6(t *testing.T) {
 		{"v6only", IPv6Only, ""},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			lab, err := NewStack("n6", tc.stack)
-			if err != nil {
-				t.Fatal(err)
-			}
-			t.Cleanup(func() { _ = lab.Close() })
-			var hosts []*Host
-			for i := 0; i < 3; i++ {
-				h, err := lab.AddHost("")
-				if err != nil {
-					t.Fatal(err)
-				}
-				hosts = append(hosts, h)
-			}
-			a, b, c := hosts[0], hosts[1], hosts[2]
+			lab, a, b, c := threeHosts(t, "n6", tc.stack)
 			if a.IP != tc.wantV4 || a.IP6 != "fd00:99::11" || c.IP6 != "fd00:99::13" {
 				t.Fatalf("host 1 at %q and %q, host 3 at %q", a.IP, a.IP6, c.IP6)
 			}
