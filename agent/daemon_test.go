@@ -1,7 +1,6 @@
 package agent
 
 import (
-	"fmt"
 	"maps"
 	"net"
 	"reflect"
@@ -14,7 +13,6 @@ import (
 	"github.com/openserf/serf/internal/testutil/cluster"
 	"github.com/openserf/serf/internal/testutil/metricsink"
 	"github.com/openserf/serf/internal/testutil/oracle"
-	"github.com/openserf/serf/internal/testutil/wait"
 	"github.com/openserf/serf/serf"
 )
 
@@ -251,18 +249,8 @@ func TestRetryJoinGivesUp(t *testing.T) {
 
 // A retry join under way ends with Shutdown.
 func TestShutdownStopsRetryJoin(t *testing.T) {
-	conf := daemonConfig(t, "rjs", func(c *Config) {
-		c.RetryJoin = []string{oracle.FreeAddr(t, cluster.IP())}
-		c.RetryIntervalRaw = "1h"
-	})
-	a, logs := startDaemon(t, conf)
-	a.StartRetryJoin()
-	wait.For(t, 30*time.Second, func() error {
-		if !strings.Contains(logs.String(), "retrying in 1h0m0s") {
-			return fmt.Errorf("no failed attempt yet")
-		}
-		return nil
-	})
+	a, logs, _ := retryingDaemon(t, "rjs", "1h")
+	waitLog(t, logs, "retrying in 1h0m0s")
 	if err := a.Shutdown(); err != nil {
 		t.Fatalf("Shutdown() error: %v", err)
 	}

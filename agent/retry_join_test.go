@@ -22,6 +22,20 @@ func currentRun(a *Agent) *retryRun {
 	return a.retry.run
 }
 
+// retryingDaemon starts a daemon named name and its retry join, which
+// tries an address where no one listens, every interval. It returns the
+// agent, its log and its config.
+func retryingDaemon(t *testing.T, name, interval string) (*Agent, *cluster.SafeBuffer, *Config) {
+	t.Helper()
+	conf := daemonConfig(t, name, func(c *Config) {
+		c.RetryJoin = []string{oracle.FreeAddr(t, cluster.IP())}
+		c.RetryIntervalRaw = interval
+	})
+	a, logs := startDaemon(t, conf)
+	a.StartRetryJoin()
+	return a, logs, conf
+}
+
 // waitLog waits until the agent's log has line.
 func waitLog(t *testing.T, logs *cluster.SafeBuffer, line string) {
 	t.Helper()
@@ -98,13 +112,7 @@ func TestReloadStartsAndStopsRetryJoin(t *testing.T) {
 // A reload that lowers retry_max_attempts makes the new run give up,
 // closing the channel `serf agent` got before the reload.
 func TestReloadRetryJoinGivesUp(t *testing.T) {
-	dead := oracle.FreeAddr(t, cluster.IP())
-	conf := daemonConfig(t, "rl-max", func(c *Config) {
-		c.RetryJoin = []string{dead}
-		c.RetryIntervalRaw = "1s"
-	})
-	a, logs := startDaemon(t, conf)
-	a.StartRetryJoin()
+	a, logs, conf := retryingDaemon(t, "rl-max", "1s")
 	failed := a.RetryJoinFailedCh()
 	waitLog(t, logs, "[WARN] agent: Join failed: ")
 
@@ -126,12 +134,7 @@ func TestReloadRetryJoinGivesUp(t *testing.T) {
 // A reload that leaves the retry settings alone leaves the run alone,
 // even when replay_on_join changed.
 func TestReloadKeepsRetryJoin(t *testing.T) {
-	conf := daemonConfig(t, "rl-keep", func(c *Config) {
-		c.RetryJoin = []string{oracle.FreeAddr(t, cluster.IP())}
-		c.RetryIntervalRaw = "1h"
-	})
-	a, logs := startDaemon(t, conf)
-	a.StartRetryJoin()
+	a, logs, conf := retryingDaemon(t, "rl-keep", "1h")
 	run := currentRun(a)
 	next := MergeConfig(nil, conf)
 	next.LogLevel = "debug"
