@@ -105,50 +105,77 @@ func TestContainerEntryPointLeavesGracefully(t *testing.T) {
 	}
 }
 
-// TestNetlab drives scripts/netlab.sh as the docs show: three hosts, an
-// agent on each discovering the others by mDNS, an isolation and its
-// heal, and a teardown that leaves no namespace behind. It runs with the
-// multi-host suite (SERF_INTEGRATION=1, root).
-func TestNetlab(t *testing.T) {
+// netlab drives scripts/netlab.sh for one test's lab.
+type netlab struct {
+	t      *testing.T
+	prefix string   // NETLAB_PREFIX: every namespace name starts with it
+	bin    string   // our serf, the agents' binary (SERF)
+	env    []string // the script's environment
+}
+
+// startNetlab skips unless the multi-host suite runs (SERF_INTEGRATION=1,
+// root) and every one of tools is installed. Its lab's names start with
+// letter and the process id; env is added to the script's environment.
+// The lab is taken down when the test ends; up is the test's.
+func startNetlab(t *testing.T, letter string, tools []string, env ...string) *netlab {
+	t.Helper()
 	if os.Getenv("SERF_INTEGRATION") != "1" {
 		t.Skip("runs with SERF_INTEGRATION=1 (make integration)")
 	}
 	if os.Geteuid() != 0 {
 		t.Skip("needs root")
 	}
-	for _, tool := range []string{"ip", "nft"} {
+	for _, tool := range tools {
 		if _, err := exec.LookPath(tool); err != nil {
 			t.Skipf("%s not installed", tool)
 		}
 	}
-	bin := serfbin.Path(t)
-	prefix := fmt.Sprintf("t%d", os.Getpid()%10000)
-	lab := func(args ...string) string {
-		t.Helper()
-		cmd := exec.Command("./netlab.sh", args...)
-		cmd.Env = append(os.Environ(), "NETLAB_PREFIX="+prefix, "SERF="+bin)
-		out, err := cmd.CombinedOutput()
-		if err != nil {
-			t.Fatalf("netlab.sh %s: %v\n%s", strings.Join(args, " "), err, out)
-		}
-		return string(out)
-	}
+	nl := &netlab{t: t, prefix: fmt.Sprintf("%s%d", letter, os.Getpid()%10000), bin: serfbin.Path(t)}
+	nl.env = append(append(os.Environ(), "NETLAB_PREFIX="+nl.prefix, "SERF="+nl.bin), env...)
 	t.Cleanup(func() {
-		cmd := exec.Command("./netlab.sh", "down")
-		cmd.Env = append(os.Environ(), "NETLAB_PREFIX="+prefix)
-		_ = cmd.Run()
-		os.RemoveAll("/tmp/netlab-" + prefix)
+		_ = nl.command("down").Run()
+		os.RemoveAll("/tmp/netlab-" + nl.prefix)
 	})
+	return nl
+}
+
+// command is netlab.sh with args, in the lab's environment.
+func (nl *netlab) command(args ...string) *exec.Cmd {
+	cmd := exec.Command("./netlab.sh", args...)
+	cmd.Env = nl.env
+	return cmd
+}
+
+// run runs netlab.sh with args and returns its output; the test fails
+// when the script does.
+func (nl *netlab) run(args ...string) string {
+	nl.t.Helper()
+	out, err := nl.command(args...).CombinedOutput()
+	if err != nil {
+		nl.t.Fatalf("netlab.sh %s: %v\n%s", strings.Join(args, " "), err, out)
+	}
+	return string(out)
+}
+
+// aliveMembers is what "serf members -status=alive" prints on host 1,
+// empty when it fails.
+func (nl *netlab) aliveMembers() string {
+	out, _ := nl.command("exec", "1", nl.bin, "members", "-status=alive").Output()
+	return string(out)
+}
+
+// TestNetlab drives scripts/netlab.sh as the docs show: three hosts, an
+// agent on each discovering the others by mDNS, an isolation and its
+// heal, and a teardown that leaves no namespace behind. It runs with the
+// multi-host suite (SERF_INTEGRATION=1, root).
+func TestNetlab(t *testing.T) {
+	nl := startNetlab(t, "t", []string{"ip", "nft"})
+	lab := nl.run
 	lab("up", "3")
 	for i := 1; i <= 3; i++ {
 		lab("agent", fmt.Sprint(i), "-iface=eth1", "-discover=cluster01")
 	}
-	alive := func() int {
-		cmd := exec.Command("./netlab.sh", "exec", "1", bin, "members", "-status=alive")
-		cmd.Env = append(os.Environ(), "NETLAB_PREFIX="+prefix)
-		out, _ := cmd.Output()
-		return strings.Count(string(out), "alive")
-	}
+	alive := func() int { return strings.Count(nl.aliveMembers(), "alive") }
 	waitFor := func(what string, want int, timeout time.Duration) {
 		t.Helper()
 		wait.Every(t, timeout, 100*time.Millisecond, func() error {
@@ -167,7 +194,7 @@ func TestNetlab(t *testing.T) {
 	lab("down")
 	out, _ := exec.Command("ip", "netns", "list").Output()
 	for _, line := range strings.Split(string(out), "\n") {
-		if strings.HasPrefix(line, prefix) {
+		if strings.HasPrefix(line, nl.prefix) {
 			t.Errorf("namespace left after down: %s", line)
 		}
 	}
@@ -176,36 +203,8 @@ func TestNetlab(t *testing.T) {
 // TestNetlabIPv6 is TestNetlab's discovery on IPv6-only hosts
 // (NETLAB_STACK=v6), with a delay that must hold the IPv6 packets.
 func TestNetlabIPv6(t *testing.T) {
-	if os.Getenv("SERF_INTEGRATION") != "1" {
-		t.Skip("runs with SERF_INTEGRATION=1 (make integration)")
-	}
-	if os.Geteuid() != 0 {
-		t.Skip("needs root")
-	}
-	for _, tool := range []string{"ip", "nft", "ip6tables", "ping"} {
-		if _, err := exec.LookPath(tool); err != nil {
-			t.Skipf("%s not installed", tool)
-		}
-	}
-	bin := serfbin.Path(t)
-	prefix := fmt.Sprintf("u%d", os.Getpid()%10000)
-	env := append(os.Environ(), "NETLAB_PREFIX="+prefix, "NETLAB_STACK=v6", "SERF="+bin)
-	lab := func(args ...string) string {
-		t.Helper()
-		cmd := exec.Command("./netlab.sh", args...)
-		cmd.Env = env
-		out, err := cmd.CombinedOutput()
-		if err != nil {
-			t.Fatalf("netlab.sh %s: %v\n%s", strings.Join(args, " "), err, out)
-		}
-		return string(out)
-	}
-	t.Cleanup(func() {
-		cmd := exec.Command("./netlab.sh", "down")
-		cmd.Env = env
-		_ = cmd.Run()
-		os.RemoveAll("/tmp/netlab-" + prefix)
-	})
+	nl := startNetlab(t, "u", []string{"ip", "nft", "ip6tables", "ping"}, "NETLAB_STACK=v6")
+	lab, prefix := nl.run, nl.prefix
 	if out := lab("up", "2"); !strings.Contains(out, "host 2: namespace "+prefix+"h2, eth1 fd00:99::12/64\n") {
 		t.Fatalf("netlab.sh up 2 printed %q", out)
 	}
@@ -213,10 +212,8 @@ func TestNetlabIPv6(t *testing.T) {
 		lab("agent", fmt.Sprint(i), "-iface=eth1", "-discover=cluster01")
 	}
 	wait.Every(t, 30*time.Second, 100*time.Millisecond, func() error {
-		cmd := exec.Command("./netlab.sh", "exec", "1", bin, "members", "-status=alive")
-		cmd.Env = env
-		out, _ := cmd.Output()
-		if !strings.Contains(string(out), "[fd00:99::12]:7946") || strings.Count(string(out), "alive") != 2 {
+		out := nl.aliveMembers()
+		if !strings.Contains(out, "[fd00:99::12]:7946") || strings.Count(out, "alive") != 2 {
 			return fmt.Errorf("host 1's members: %q, want h1 and h2 at [fd00:99::1x]:7946", out)
 		}
 		return nil
