@@ -212,25 +212,8 @@ func TestRPCQueryEndsWhenAnswered(t *testing.T) {
 			t.Fatalf("Query(%s) error: %v", tc.name, err)
 		}
 		var acks, responses int
-		deadline := time.After(30 * time.Second)
-		for ackCh != nil || respCh != nil {
-			select {
-			case _, ok := <-ackCh:
-				if !ok {
-					ackCh = nil
-					continue
-				}
-				acks++
-			case _, ok := <-respCh:
-				if !ok {
-					respCh = nil
-					continue
-				}
-				responses++
-			case <-deadline:
-				t.Fatalf("Query(%s) still running after 30s", tc.name)
-			}
-		}
+		wait.Drain(t, 30*time.Second, "Query("+tc.name+")", ackCh, respCh,
+			func(string) { acks++ }, func(client.NodeResponse) { responses++ })
 		if acks != 1 || responses != tc.responses {
 			t.Errorf("Query(%s): %d acks, %d responses, want 1 and %d", tc.name, acks, responses, tc.responses)
 		}

@@ -260,7 +260,7 @@ func TestInteropQueries(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		acks, responses := collect(r)
+		acks, responses := collect(t, r)
 		if !contains(acks, "real") || responses["real"] != "real-answer\n" {
 			t.Errorf("our query: acks %v responses %v, want the real agent's", acks, responses)
 		}
@@ -268,7 +268,7 @@ func TestInteropQueries(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if acks, _ := collect(r); strings.Join(acks, ",") != "ours" {
+		if acks, _ := collect(t, r); strings.Join(acks, ",") != "ours" {
 			t.Errorf("node-filtered query acks = %v, want only ours", acks)
 		}
 
@@ -279,7 +279,7 @@ func TestInteropQueries(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if acks, responses := collect(r); !contains(acks, "real") || responses["real"] != "real-answer\n" {
+		if acks, responses := collect(t, r); !contains(acks, "real") || responses["real"] != "real-answer\n" {
 			t.Errorf("redelivered query: acks %v responses %v, want the real agent's", acks, responses)
 		}
 

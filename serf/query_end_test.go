@@ -35,7 +35,7 @@ func TestQueryEndsWhenAnswered(t *testing.T) {
 			if err != nil {
 				t.Fatalf("Query() error: %v", err)
 			}
-			fullAcks, fullResponses := collect(r)
+			fullAcks, fullResponses := collect(t, r)
 
 			early := full
 			early.EndWhenAnswered, early.Timeout = true, time.Minute
@@ -43,7 +43,7 @@ func TestQueryEndsWhenAnswered(t *testing.T) {
 			if err != nil {
 				t.Fatalf("Query() error: %v", err)
 			}
-			acks, responses := collect(r)
+			acks, responses := collect(t, r)
 			if !time.Now().Before(r.Deadline()) {
 				t.Errorf("query collected until its deadline %v, want an early end", r.Deadline())
 			}
@@ -79,7 +79,7 @@ func TestQueryEndWaitsForEveryResponse(t *testing.T) {
 		if err != nil {
 			t.Fatalf("Query() error: %v", err)
 		}
-		acks, responses := collect(r)
+		acks, responses := collect(t, r)
 		if now := time.Now(); now.Before(r.Deadline()) {
 			t.Errorf("RequestAck=%v: query ended %v before its deadline, want a full wait", p.RequestAck, r.Deadline().Sub(now))
 		}
@@ -114,7 +114,7 @@ func TestQueryEndsAtOnceWhenNobodySelected(t *testing.T) {
 		if !r.Finished() {
 			t.Errorf("Query(%+v): Finished() = false, want an immediate end", p)
 		}
-		if acks, responses := collect(r); len(acks) != 0 || len(responses) != 0 {
+		if acks, responses := collect(t, r); len(acks) != 0 || len(responses) != 0 {
 			t.Errorf("Query(%+v): acks = %v, responses = %v, want none", p, acks, responses)
 		}
 	}

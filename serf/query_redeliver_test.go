@@ -21,7 +21,7 @@ func TestQueryRedeliveryReachesEveryMember(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	acks, responses := collect(r)
+	acks, responses := collect(t, r)
 	want := []string{"rd0", "rd1", "rd2", "rd3"}
 	if !slices.Equal(acks, want) {
 		t.Errorf("acks = %v, want %v", acks, want)
@@ -39,7 +39,7 @@ func TestQueryRedeliveryReachesEveryMember(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	acks, responses = collect(r)
+	acks, responses = collect(t, r)
 	if want := []string{"rd1", "rd3"}; !slices.Equal(acks, want) || len(responses) != 2 {
 		t.Errorf("filtered: acks = %v, responses = %v, want acks %v", acks, responses, want)
 	}
@@ -49,7 +49,7 @@ func TestQueryRedeliveryReachesEveryMember(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	acks, responses = collect(r)
+	acks, responses = collect(t, r)
 	if len(acks) != 0 || len(responses) != 1 || responses["rd0"] != "rd0:z" {
 		t.Errorf("no-ack query: acks = %v, responses = %v, want only rd0's own answer", acks, responses)
 	}

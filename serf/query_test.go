@@ -57,26 +57,14 @@ func queryCluster(t *testing.T, prefix string, n int) []*cluster.Node {
 	return nodes
 }
 
-// collect reads a query's acks and responses until they are closed.
-func collect(r *serf.QueryResponse) (acks []string, responses map[string]string) {
+// collect reads a query's acks and responses until they are closed, a
+// minute at the most.
+func collect(t *testing.T, r *serf.QueryResponse) (acks []string, responses map[string]string) {
+	t.Helper()
 	responses = map[string]string{}
-	ackCh, respCh := r.AckCh(), r.ResponseCh()
-	for ackCh != nil || respCh != nil {
-		select {
-		case a, ok := <-ackCh:
-			if !ok {
-				ackCh = nil
-				continue
-			}
-			acks = append(acks, a)
-		case nr, ok := <-respCh:
-			if !ok {
-				respCh = nil
-				continue
-			}
-			responses[nr.From] = string(nr.Payload)
-		}
-	}
+	wait.Drain(t, time.Minute, "query acks and responses", r.AckCh(), r.ResponseCh(),
+		func(a string) { acks = append(acks, a) },
+		func(nr serf.NodeResponse) { responses[nr.From] = string(nr.Payload) })
 	sort.Strings(acks)
 	return acks, responses
 }
@@ -107,7 +95,7 @@ func TestQueryFiltersAcksAndResponses(t *testing.T) {
 			if err != nil {
 				t.Fatalf("Query() error: %v", err)
 			}
-			acks, responses := collect(r)
+			acks, responses := collect(t, r)
 			if strings.Join(acks, ",") != strings.Join(tc.want, ",") {
 				t.Errorf("acks = %v, want %v", acks, tc.want)
 			}
@@ -136,7 +124,7 @@ func TestQueryWithoutAckAndTimeout(t *testing.T) {
 	if r.AckCh() != nil {
 		t.Errorf("AckCh() = non-nil without RequestAck")
 	}
-	_, responses := collect(r)
+	_, responses := collect(t, r)
 	if took := time.Since(start); took < 500*time.Millisecond {
 		t.Errorf("responses closed after %v, before the 500ms timeout", took)
 	}
@@ -186,7 +174,7 @@ func TestQueryLimitsAndResponseErrors(t *testing.T) {
 	if err := q.Respond([]byte("again")); err == nil || err.Error() != "failed to respond to key query: response already sent" {
 		t.Errorf("second Respond() error = %v", err)
 	}
-	_, responses := collect(r)
+	_, responses := collect(t, r)
 	if responses["ql"] != "ok" || len(responses) != 1 {
 		t.Errorf("responses = %v, want ql:ok", responses)
 	}
@@ -206,7 +194,7 @@ func TestInternalQueriesNotDelivered(t *testing.T) {
 	if err != nil {
 		t.Fatalf("Query(_serf_ping) error: %v", err)
 	}
-	acks, _ := collect(r)
+	acks, _ := collect(t, r)
 	if len(acks) != 3 {
 		t.Errorf("_serf_ping acks = %v, want all 3 nodes", acks)
 	}
@@ -251,7 +239,7 @@ func TestQueryRelayFactor(t *testing.T) {
 	if err != nil {
 		t.Fatalf("Query() error: %v", err)
 	}
-	acks, responses := collect(r)
+	acks, responses := collect(t, r)
 	if len(acks) != 4 || len(responses) != 4 {
 		t.Errorf("acks %v, responses %v, want 4 each, without duplicates", acks, responses)
 	}

@@ -64,3 +64,33 @@ func poll(timeout, first, most time.Duration, cond func() error) (time.Duration,
 		delay = min(2*delay, most)
 	}
 }
+
+// Drain hands every value received on a to onA and every one on b to
+// onB, in the order they come, until both channels are closed (a query's
+// acks and responses): the one closing first does not cut off what the
+// other still holds. If both are not closed once timeout has passed,
+// Drain fails tb, naming what it read.
+func Drain[A, B any](tb testing.TB, timeout time.Duration, what string, a <-chan A, b <-chan B, onA func(A), onB func(B)) {
+	tb.Helper()
+	deadline := time.NewTimer(timeout)
+	defer deadline.Stop()
+	for a != nil || b != nil {
+		select {
+		case v, ok := <-a:
+			if ok {
+				onA(v)
+			} else {
+				a = nil
+			}
+		case v, ok := <-b:
+			if ok {
+				onB(v)
+			} else {
+				b = nil
+			}
+		case <-deadline.C:
+			tb.Fatal(fmt.Sprintf("%s still open after %v", what, timeout))
+			return
+		}
+	}
+}

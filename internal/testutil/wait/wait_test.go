@@ -76,3 +76,30 @@ func TestEveryReportsTimeTaken(t *testing.T) {
 		t.Errorf("Every() = %v, want between 40ms (two intervals) and %v", took, time.Since(start))
 	}
 }
+
+func TestDrainReadsBothUntilClosed(t *testing.T) {
+	a, b := make(chan int, 3), make(chan string, 3)
+	a <- 1
+	close(a)
+	b <- "x"
+	b <- "y"
+	close(b)
+	var ints []int
+	var strs []string
+	Drain(t, time.Second, "a and b", a, b,
+		func(v int) { ints = append(ints, v) },
+		func(v string) { strs = append(strs, v) })
+	if fmt.Sprint(ints, strs) != "[1] [x y]" {
+		t.Errorf("Drain read %v and %v, want [1] and [x y]", ints, strs)
+	}
+}
+
+func TestDrainFailsWhenLeftOpen(t *testing.T) {
+	ft := &fakeTB{TB: t}
+	a, b := make(chan int), make(chan int)
+	close(a)
+	Drain(ft, 50*time.Millisecond, "the query", a, b, func(int) {}, func(int) {})
+	if want := "the query still open after 50ms"; ft.failure != want {
+		t.Errorf("failure = %q, want %q", ft.failure, want)
+	}
+}
