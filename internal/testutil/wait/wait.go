@@ -89,7 +89,7 @@ func Drain[A, B any](tb testing.TB, timeout time.Duration, what string, a <-chan
 				b = nil
 			}
 		case <-deadline.C:
-			tb.Fatal(fmt.Sprintf("%s still open after %v", what, timeout))
+			tb.Fatalf("%s still open after %v", what, timeout)
 			return
 		}
 	}

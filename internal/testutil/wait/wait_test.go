@@ -62,6 +62,10 @@ func (f *fakeTB) Fatal(args ...any) {
 	f.failure = fmt.Sprint(args...)
 }
 
+func (f *fakeTB) Fatalf(format string, args ...any) {
+	f.failure = fmt.Sprintf(format, args...)
+}
+
 func TestEveryReportsTimeTaken(t *testing.T) {
 	start := time.Now()
 	calls := 0
