@@ -131,10 +131,7 @@ func TestHeal(t *testing.T) {
 	})
 
 	t.Run("real serf on one side", func(t *testing.T) {
-		real11 := oracleBins["v0.11.0"]
-		if real11 == "" {
-			t.Fatal("no binary for serf v0.11.0")
-		}
+		real11 := oracleBin(t, "v0.11.0")
 		c := NewCluster(t, "hm", 4, ourBin)
 		healAfterSplit(t, c, startHealAgents(t, c, false, ourBin, ourBin, real11, real11))
 	})
@@ -189,10 +186,7 @@ func TestHeal(t *testing.T) {
 	})
 
 	t.Run("restart after whole-cluster outage", func(t *testing.T) {
-		real11 := oracleBins["v0.11.0"]
-		if real11 == "" {
-			t.Fatal("no binary for serf v0.11.0")
-		}
+		real11 := oracleBin(t, "v0.11.0")
 		c := NewCluster(t, "hr", 2, ourBin)
 		agents := startHealAgents(t, c, true, ourBin, real11)
 		first, peer := agents[0], agents[1]

@@ -51,10 +51,7 @@ func gossipAddr(h *netns.Host) string {
 // queries both ways, and an isolated host marked failed and back.
 func TestIPv6Only(t *testing.T) {
 	requireLab(t)
-	serf11 := oracleBins["v0.11.0"]
-	if serf11 == "" {
-		t.Fatal("no binary for serf 0.11.0")
-	}
+	serf11 := oracleBin(t, "v0.11.0")
 	c := NewClusterStack(t, "v6", 7, ourBin, netns.IPv6Only)
 	h := func(i int) *netns.Host { return c.Host(i) }
 	agents := []*Agent{
@@ -174,10 +171,7 @@ func TestIPv6Only(t *testing.T) {
 // without -iface announces the host's IPv6 address; real Serf "::".
 func TestDualStack(t *testing.T) {
 	requireLab(t)
-	serf11 := oracleBins["v0.11.0"]
-	if serf11 == "" {
-		t.Fatal("no binary for serf 0.11.0")
-	}
+	serf11 := oracleBin(t, "v0.11.0")
 	c := NewClusterStack(t, "ds", 5, ourBin, netns.DualStack)
 	h := func(i int) *netns.Host { return c.Host(i) }
 

@@ -80,10 +80,7 @@ func alive(agents []*Agent, extra map[string]string) map[string]string {
 // clusters never merge.
 func TestLabelledClusters(t *testing.T) {
 	requireLab(t)
-	serf11 := oracleBins["v0.11.0"]
-	if serf11 == "" {
-		t.Fatal("no binary for serf v0.11.0")
-	}
+	serf11 := oracleBin(t, "v0.11.0")
 	c := NewCluster(t, "lb", 6, ourBin)
 	// A short reconnect interval, so that blue retries its failed member
 	// often while the test watches.

@@ -22,6 +22,17 @@ var (
 	skipReason string
 )
 
+// oracleBin is the real Serf binary of version (such as "v0.11.0"); the
+// test fails when the suite has none.
+func oracleBin(t *testing.T, version string) string {
+	t.Helper()
+	bin := oracleBins[version]
+	if bin == "" {
+		t.Fatalf("no binary for serf %s", version)
+	}
+	return bin
+}
+
 const (
 	envIntegration = "SERF_INTEGRATION"
 	envOurBin      = "SERF_MULTIHOST_BIN"

@@ -27,10 +27,7 @@ const tunedConfig = `{
 // then knows it, and a user event still reaches everyone.
 func TestGossipTuning(t *testing.T) {
 	requireLab(t)
-	real11 := oracleBins["v0.11.0"]
-	if real11 == "" {
-		t.Fatal("no binary for serf v0.11.0")
-	}
+	real11 := oracleBin(t, "v0.11.0")
 	c := NewCluster(t, "gt", 6, ourBin)
 	conf := filepath.Join(t.TempDir(), "tuned.json")
 	if err := os.WriteFile(conf, []byte(tunedConfig), 0o644); err != nil {
