@@ -1,10 +1,15 @@
 // Package command holds the serf subcommands, one file per command, and
 // the table that maps command names to them (Commands).
 //
-// Every command is a small struct with a UI field and the three methods
-// hashicorp/cli asks for: Help, Synopsis and Run. Results are written with
-// UI.Output and failures with UI.Error; cmd/serf gives the commands a UI
-// without an error writer, so both land on stdout, as they do in Serf.
+// The commands that talk to a running agent share one frame, rpcCommand
+// (commands.go): it answers hashicorp/cli's Help and Synopsis, and its Run
+// makes the flag set with -rpc-addr and -rpc-auth, lets the command add
+// its own flags, parses and runs the command's work. Each command file
+// holds that work, made by a setup function, and its help text; keygen and
+// version, which need no agent, are small structs of their own. Results
+// are written with the UI's Output and failures with its Error; cmd/serf
+// gives the commands a UI without an error writer, so both land on
+// stdout, as they do in Serf.
 // Help text, usage errors from the flag package and the top-level usage
 // go to stderr.
 //

@@ -3,61 +3,35 @@ package command
 import (
 	"flag"
 	"fmt"
-	"strings"
 
-	"github.com/hashicorp/cli"
 	"github.com/openserf/serf/client"
 )
 
-// EventCommand is `serf event`: it sends a user event, with an optional
+// eventSetup is `serf event`: it sends a user event, with an optional
 // payload, through the cluster.
-type EventCommand struct {
-	UI cli.Ui
-}
-
-// eventOptions holds the parsed flags of EventCommand.
-type eventOptions struct {
-	rpcFlags
-	coalesce bool
-}
-
-func (c *EventCommand) Synopsis() string { return "Send a custom event through the Serf cluster" }
-func (c *EventCommand) Help() string     { return strings.TrimSpace(eventHelp) }
-
-// flags declares the command's flags into o.
-func (c *EventCommand) flags(o *eventOptions) *flag.FlagSet {
-	f := o.flagSet("event", c.UI, c.Help())
-	f.BoolVar(&o.coalesce, "coalesce", true, "whether the event may be coalesced")
-	return f
-}
-
-func (c *EventCommand) Run(args []string) int {
-	var o eventOptions
-	f := c.flags(&o)
-	if err := f.Parse(args); err != nil {
-		return 1
-	}
-
-	args = f.Args()
-	switch {
-	case len(args) < 1:
-		return usageError(c.UI, "An event name must be specified.", c.Help())
-	case len(args) > 2:
-		return usageError(c.UI, "Too many command line arguments. Only a name and payload must be specified.", c.Help())
-	}
-	name := args[0]
-	var payload []byte // nil when absent, sent as msgpack nil as Serf does
-	if len(args) == 2 {
-		payload = []byte(args[1])
-	}
-
-	return o.call(c.UI.Error, func(rpc *client.RPCClient) int {
-		if err := rpc.UserEvent(name, payload, o.coalesce); err != nil {
-			return failf(c.UI, "Error sending event: %s", err)
+func eventSetup(f *flag.FlagSet, r *rpcFlags) workFunc {
+	coalesce := f.Bool("coalesce", true, "whether the event may be coalesced")
+	return func(e *env, args []string) int {
+		switch {
+		case len(args) < 1:
+			return e.usage("An event name must be specified.")
+		case len(args) > 2:
+			return e.usage("Too many command line arguments. Only a name and payload must be specified.")
 		}
-		c.UI.Output(fmt.Sprintf("Event '%s' dispatched! Coalescing enabled: %#v", name, o.coalesce))
-		return 0
-	})
+		name := args[0]
+		var payload []byte // nil when absent, sent as msgpack nil as Serf does
+		if len(args) == 2 {
+			payload = []byte(args[1])
+		}
+
+		return r.call(e.ui.Error, func(rpc *client.RPCClient) int {
+			if err := rpc.UserEvent(name, payload, *coalesce); err != nil {
+				return failf(e.ui, "Error sending event: %s", err)
+			}
+			e.ui.Output(fmt.Sprintf("Event '%s' dispatched! Coalescing enabled: %#v", name, *coalesce))
+			return 0
+		})
+	}
 }
 
 // eventHelp is what "serf event -h" prints.

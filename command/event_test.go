@@ -91,7 +91,7 @@ func indexOfName(args []string) int {
 func TestEventCommandErrors(t *testing.T) {
 	a := startTestAgent(t, testAgentOptions{Name: "event-err"})
 	addr, msg := refusedRPCAddr(t)
-	help := (&EventCommand{}).Help()
+	help := helpOf("event")
 
 	runCases(t, named("event"), nil, []cmdCase{
 		{"no name", []string{"-rpc-addr=" + a.RPCAddr}, usage("An event name must be specified.", help)},

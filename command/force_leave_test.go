@@ -50,7 +50,7 @@ func TestForceLeaveCommandErrors(t *testing.T) {
 		c.BroadcastTimeout = time.Nanosecond
 	}}, testAgentOptions{Name: "fl-timeout-b"})
 	addr, msg := refusedRPCAddr(t)
-	help := (&ForceLeaveCommand{}).Help()
+	help := helpOf("force-leave")
 	noName := usage("A node name must be specified to force leave.", help)
 	timedOut := failure("Error force leaving: timed out broadcasting node removal")
 	runCases(t, named("force-leave"), nil, []cmdCase{

@@ -1,6 +1,7 @@
 package command
 
 import (
+	"flag"
 	"net"
 	"regexp"
 	"strconv"
@@ -11,28 +12,43 @@ import (
 	"github.com/openserf/serf/internal/testutil/wait"
 )
 
-// named returns the builder of the command Commands makes under name,
-// around the UI it is given.
-func named(name string) func(cli.Ui) cli.Command {
-	return func(ui cli.Ui) cli.Command {
-		factory, ok := Commands(ui)[name]
-		if !ok {
-			panic("no command " + name)
-		}
-		cmd, err := factory()
-		if err != nil {
-			panic(err)
-		}
-		return cmd
+// build returns the command Commands makes under name, around ui. A
+// command that waits gets interrupt (nil: it is never interrupted) in
+// place of the process-wide SIGINT watcher Commands would give it.
+func build(ui cli.Ui, name string, interrupt <-chan struct{}) cli.Command {
+	factory, ok := commands(ui, func() <-chan struct{} { return interrupt })[name]
+	if !ok {
+		panic("no command " + name)
 	}
+	cmd, err := factory()
+	if err != nil {
+		panic(err)
+	}
+	return cmd
 }
 
-// The commands that wait, built without the interrupt channel Commands
-// would give them (a process-wide SIGINT watcher); a test that
-// interrupts them builds them with its own.
-func newMonitor(ui cli.Ui) cli.Command      { return &MonitorCommand{UI: ui} }
-func newQuery(ui cli.Ui) cli.Command        { return &QueryCommand{UI: ui} }
-func newReachability(ui cli.Ui) cli.Command { return &ReachabilityCommand{UI: ui} }
+// named returns the builder of the command called name (see build),
+// never interrupted.
+func named(name string) func(cli.Ui) cli.Command {
+	return func(ui cli.Ui) cli.Command { return build(ui, name, nil) }
+}
+
+// helpOf returns the help of the command called name.
+func helpOf(name string) string { return build(nil, name, nil).Help() }
+
+// flagsOf returns the flag set of the command called name, one that
+// talks to an agent, with its defaults.
+func flagsOf(name string) *flag.FlagSet {
+	f, _ := build(nil, name, nil).(*rpcCommand).flags()
+	return f
+}
+
+// The commands that wait, never interrupted.
+var (
+	newMonitor      = named("monitor")
+	newQuery        = named("query")
+	newReachability = named("reachability")
+)
 
 // cmdResult is what one run of a command produced.
 type cmdResult struct {

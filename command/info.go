@@ -5,41 +5,23 @@ import (
 	"fmt"
 	"strings"
 
-	"github.com/hashicorp/cli"
 	"github.com/openserf/serf/client"
 )
 
-// InfoCommand is `serf info`: it prints an agent's debugging statistics,
+// infoSetup is `serf info`: it prints an agent's debugging statistics,
 // section by section.
-type InfoCommand struct {
-	UI cli.Ui
-}
-
-// infoOptions holds the parsed flags of InfoCommand.
-type infoOptions struct {
-	rpcFlags
-	format string
-}
-
-func (c *InfoCommand) Synopsis() string { return "Provides debugging information for operators" }
-func (c *InfoCommand) Help() string     { return strings.TrimSpace(infoHelp) }
-
-// flags declares the command's flags into o.
-func (c *InfoCommand) flags(o *infoOptions) *flag.FlagSet {
-	f := o.flagSet("info", c.UI, c.Help())
-	f.StringVar(&o.format, "format", "text", "output format")
-	return f
-}
-
-func (c *InfoCommand) Run(args []string) int {
-	var o infoOptions
-	return o.run(c.flags(&o), args, func(msg string) { printFailure(c.UI, o.format, msg) }, func(rpc *client.RPCClient) int {
-		stats, err := rpc.Stats()
-		if err != nil {
-			return printFailure(c.UI, o.format, fmt.Sprintf("Error querying agent: %s", err))
-		}
-		return printOutput(c.UI, statsOutput(stats), o.format)
-	})
+func infoSetup(f *flag.FlagSet, r *rpcFlags) workFunc {
+	format := f.String("format", "text", "output format")
+	return func(e *env, _ []string) int {
+		fail := func(msg string) int { return printFailure(e.ui, *format, msg) }
+		return r.call(func(msg string) { fail(msg) }, func(rpc *client.RPCClient) int {
+			stats, err := rpc.Stats()
+			if err != nil {
+				return fail(fmt.Sprintf("Error querying agent: %s", err))
+			}
+			return printOutput(e.ui, statsOutput(stats), *format)
+		})
+	}
 }
 
 // statsOutput is what info prints: section name to key to value. JSON

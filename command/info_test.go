@@ -51,7 +51,7 @@ func TestInfoCommand(t *testing.T) {
 func TestInfoCommandErrors(t *testing.T) {
 	a := startTestAgent(t, testAgentOptions{Name: "info-err"})
 	addr, msg := refusedRPCAddr(t)
-	help := (&InfoCommand{}).Help()
+	help := helpOf("info")
 
 	runCases(t, named("info"), nil, []cmdCase{
 		{"no agent", []string{"-rpc-addr=" + addr}, failure(msg)},

@@ -9,7 +9,7 @@ func TestJoinCommand(t *testing.T) {
 	a := startTestAgent(t, testAgentOptions{Name: "join-a"})
 	b := startTestAgent(t, testAgentOptions{Name: "join-b"})
 	c := startTestAgent(t, testAgentOptions{Name: "join-c"})
-	help := (&JoinCommand{}).Help()
+	help := helpOf("join")
 
 	runCases(t, named("join"), []string{"-rpc-addr=" + a.RPCAddr}, []cmdCase{
 		{"one address", []string{b.Addr}, cmdResult{out: "Successfully joined cluster by contacting 1 nodes.\n"}},

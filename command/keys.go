@@ -3,77 +3,52 @@ package command
 import (
 	"flag"
 	"fmt"
-	"strings"
 
 	"github.com/hashicorp/cli"
 	"github.com/openserf/serf/client"
 )
 
-// KeysCommand is `serf keys`: it installs, switches to, removes or lists
-// the gossip encryption keys of every member of the cluster.
-type KeysCommand struct {
-	UI cli.Ui
-}
-
-func (c *KeysCommand) Synopsis() string {
-	return "Manipulate the internal encryption keyring used by Serf"
-}
-
-func (c *KeysCommand) Help() string { return strings.TrimSpace(keysHelp) }
-
-// keysOptions are the keys command's flags.
+// keysOptions are the flags of `serf keys`.
 type keysOptions struct {
-	rpcFlags
 	install, use, remove string
 	list                 bool
 }
 
-// flags defines the command's flags on a new flag set, storing into o.
-func (c *KeysCommand) flags(o *keysOptions) *flag.FlagSet {
-	// Serf names this flag set "key"; the name shows only in flag package
-	// messages.
-	f := o.flagSet("key", c.UI, c.Help())
+// keysSetup is `serf keys`: it installs, switches to, removes or lists
+// the gossip encryption keys of every member of the cluster, exactly one
+// of the four.
+func keysSetup(f *flag.FlagSet, r *rpcFlags) workFunc {
+	var o keysOptions
 	f.StringVar(&o.install, "install", "", "install a new key")
 	f.StringVar(&o.use, "use", "", "change the primary key")
 	f.StringVar(&o.remove, "remove", "", "remove a key")
 	f.BoolVar(&o.list, "list", false, "list the cluster's keys")
-	return f
-}
-
-// Run performs exactly one of the four actions.
-func (c *KeysCommand) Run(args []string) int {
-	var o keysOptions
-	if err := c.flags(&o).Parse(args); err != nil {
-		return 1
-	}
-
-	ui := &cli.PrefixedUi{InfoPrefix: "==> ", Ui: c.UI}
-
-	// An empty key does not count as an action.
-	actions := 0
-	if o.list {
-		actions++
-	}
-	for _, k := range []string{o.install, o.use, o.remove} {
-		if k != "" {
+	return func(e *env, _ []string) int {
+		ui := &cli.PrefixedUi{InfoPrefix: "==> ", Ui: e.ui}
+		// An empty key does not count as an action.
+		actions := 0
+		if o.list {
 			actions++
 		}
+		for _, k := range []string{o.install, o.use, o.remove} {
+			if k != "" {
+				actions++
+			}
+		}
+		if actions > 1 {
+			ui.Error("Only one of -install, -use, -remove, or -list allowed")
+			return 1
+		}
+		if actions == 0 {
+			ui.Error(e.help)
+			return 1
+		}
+		return r.call(ui.Error, func(cl *client.RPCClient) int { return o.act(ui, cl) })
 	}
-	if actions > 1 {
-		ui.Error("Only one of -install, -use, -remove, or -list allowed")
-		return 1
-	}
-	if actions == 0 {
-		ui.Error(c.Help())
-		return 1
-	}
-
-	return o.call(ui.Error, func(cl *client.RPCClient) int { return c.act(cl, &o) })
 }
 
 // act performs the one action o names with the connected client.
-func (c *KeysCommand) act(cl *client.RPCClient, o *keysOptions) int {
-	ui := &cli.PrefixedUi{InfoPrefix: "==> ", Ui: c.UI}
+func (o *keysOptions) act(ui cli.Ui, cl *client.RPCClient) int {
 	if o.list {
 		ui.Info("Asking all members for installed keys...")
 		keys, numNodes, failures, err := cl.ListKeys()

@@ -24,7 +24,7 @@ func bothRefuse(start, msg, fail string) cmdResult {
 func TestKeysCommandUsage(t *testing.T) {
 	t.Parallel()
 	dead, connErr := refusedRPCAddr(t)
-	help := (&KeysCommand{}).Help()
+	help := helpOf("keys")
 	onlyOne := failure("Only one of -install, -use, -remove, or -list allowed")
 	runCases(t, named("keys"), []string{"-rpc-addr=" + dead}, []cmdCase{
 		{"no action", nil, failure(help)},

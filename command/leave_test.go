@@ -53,6 +53,6 @@ func TestLeaveCommandErrors(t *testing.T) {
 	addr, msg := refusedRPCAddr(t)
 	runCases(t, named("leave"), nil, []cmdCase{
 		{"no agent", []string{"-rpc-addr=" + addr}, failure(msg)},
-		{"unknown flag", []string{"-bogus"}, showsHelp((&LeaveCommand{}).Help())},
+		{"unknown flag", []string{"-bogus"}, showsHelp(helpOf("leave"))},
 	})
 }

@@ -7,7 +7,6 @@ import (
 	"slices"
 	"strings"
 
-	"github.com/hashicorp/cli"
 	"github.com/openserf/serf/client"
 
 	"github.com/openserf/serf/command/flags"
@@ -17,15 +16,8 @@ import (
 // keeps only as a shorthand for "-tag role=...".
 const roleDeprecation = "Deprecation warning: 'Role' has been replaced with 'Tags'"
 
-// MembersCommand is `serf members`: it lists the members a running agent
-// knows, optionally filtered by name, status and tags.
-type MembersCommand struct {
-	UI cli.Ui
-}
-
-// membersOptions holds the parsed flags of MembersCommand.
+// membersOptions holds the parsed flags of `serf members`.
 type membersOptions struct {
-	rpcFlags
 	detailed bool
 	format   string
 	name     string
@@ -34,44 +26,38 @@ type membersOptions struct {
 	tags     flags.List
 }
 
-func (c *MembersCommand) Synopsis() string { return "Lists the members of a Serf cluster" }
-func (c *MembersCommand) Help() string     { return strings.TrimSpace(membersHelp) }
-
-// flags declares the command's flags into o.
-func (c *MembersCommand) flags(o *membersOptions) *flag.FlagSet {
-	f := o.flagSet("members", c.UI, c.Help())
+// membersSetup is `serf members`: it lists the members a running agent
+// knows, optionally filtered by name, status and tags.
+func membersSetup(f *flag.FlagSet, r *rpcFlags) workFunc {
+	var o membersOptions
 	f.BoolVar(&o.detailed, "detailed", false, "show protocol versions")
 	f.StringVar(&o.format, "format", "text", "output format")
 	f.StringVar(&o.name, "name", "", "name filter")
 	f.StringVar(&o.role, "role", "", "role filter (deprecated)")
 	f.StringVar(&o.status, "status", "", "status filter")
 	f.Var(&o.tags, "tag", "tag filter, key=regexp")
-	return f
+	return func(e *env, _ []string) int { return o.list(e, r) }
 }
 
-func (c *MembersCommand) Run(args []string) int {
-	var o membersOptions
-	if err := c.flags(&o).Parse(args); err != nil {
-		return 1
-	}
-
+// list is the work of `serf members` with the flags in o.
+func (o *membersOptions) list(e *env, r *rpcFlags) int {
 	if o.role != "" {
 		// Printed even with -format=json, as Serf does: a script written
 		// for Serf's output expects the line there.
-		c.UI.Output(roleDeprecation)
+		e.ui.Output(roleDeprecation)
 		o.tags = append(o.tags, "role="+o.role)
 	}
 	filter, err := flags.ParseTags(o.tags)
 	if err != nil {
-		return printFailure(c.UI, o.format, fmt.Sprintf("Error: %s", err))
+		return printFailure(e.ui, o.format, fmt.Sprintf("Error: %s", err))
 	}
 
-	return o.call(func(msg string) { printFailure(c.UI, o.format, msg) }, func(rpc *client.RPCClient) int {
+	return r.call(func(msg string) { printFailure(e.ui, o.format, msg) }, func(rpc *client.RPCClient) int {
 		members, err := rpc.MembersFiltered(filter, o.status, o.name)
 		if err != nil {
-			return printFailure(c.UI, o.format, fmt.Sprintf("Error retrieving members: %s", err))
+			return printFailure(e.ui, o.format, fmt.Sprintf("Error retrieving members: %s", err))
 		}
-		return printOutput(c.UI, newMembersOutput(members, o.detailed), o.format)
+		return printOutput(e.ui, newMembersOutput(members, o.detailed), o.format)
 	})
 }
 

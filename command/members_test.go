@@ -75,7 +75,7 @@ func TestMembersCommand(t *testing.T) {
   ]
 }
 `
-	help := (&MembersCommand{}).Help()
+	help := helpOf("members")
 
 	tests := []cmdCase{
 		{"text", nil, cmdResult{out: alpha + "\n" + beta + "\n"}},
@@ -261,10 +261,10 @@ func TestClientCommandsEnvDefaults(t *testing.T) {
 func TestClientCommandsDefaultRPCAddr(t *testing.T) {
 	t.Setenv("SERF_RPC_ADDR", "")
 	t.Setenv("SERF_RPC_AUTH", "")
-	var o membersOptions
-	(&MembersCommand{}).flags(&o)
-	if o.rpcAddr != "127.0.0.1:7373" || o.rpcAuth != "" {
-		t.Errorf("defaults = %q, %q, want %q, %q", o.rpcAddr, o.rpcAuth, "127.0.0.1:7373", "")
+	f := flagsOf("members")
+	addr, auth := f.Lookup("rpc-addr").Value.String(), f.Lookup("rpc-auth").Value.String()
+	if addr != "127.0.0.1:7373" || auth != "" {
+		t.Errorf("defaults = %q, %q, want %q, %q", addr, auth, "127.0.0.1:7373", "")
 	}
 }
 
@@ -295,38 +295,38 @@ func TestClientCommandsWithEncryption(t *testing.T) {
 type clientCommandHelp struct {
 	name     string
 	newCmd   func(cli.Ui) cli.Command
-	flags    func() *flag.FlagSet // nil: the command has no flags
+	flags    *flag.FlagSet // nil: the command has no flags
 	usage    string
 	synopsis string
 }
 
 func clientCommandHelps() []clientCommandHelp {
 	return []clientCommandHelp{
-		{"members", named("members"), func() *flag.FlagSet { return (&MembersCommand{}).flags(&membersOptions{}) },
+		{"members", named("members"), flagsOf("members"),
 			"Usage: serf members [options]", "Lists the members of a Serf cluster"},
-		{"join", named("join"), func() *flag.FlagSet { return (&JoinCommand{}).flags(&joinOptions{}) },
+		{"join", named("join"), flagsOf("join"),
 			"Usage: serf join [options] address ...", "Tell Serf agent to join cluster"},
-		{"leave", named("leave"), func() *flag.FlagSet { return (&LeaveCommand{}).flags(&leaveOptions{}) },
+		{"leave", named("leave"), flagsOf("leave"),
 			"Usage: serf leave", "Gracefully leaves the Serf cluster and shuts down"},
-		{"force-leave", named("force-leave"), func() *flag.FlagSet { return (&ForceLeaveCommand{}).flags(&forceLeaveOptions{}) },
+		{"force-leave", named("force-leave"), flagsOf("force-leave"),
 			"Usage: serf force-leave [options] name", `Forces a member of the cluster to enter the "left" state`},
-		{"event", named("event"), func() *flag.FlagSet { return (&EventCommand{}).flags(&eventOptions{}) },
+		{"event", named("event"), flagsOf("event"),
 			"Usage: serf event [options] name payload", "Send a custom event through the Serf cluster"},
-		{"tags", named("tags"), func() *flag.FlagSet { return (&TagsCommand{}).flags(&tagsOptions{}) },
+		{"tags", named("tags"), flagsOf("tags"),
 			"Usage: serf tags [options] ...", "Modify tags of a running Serf agent"},
 		{"keygen", named("keygen"), nil,
 			"Usage: serf keygen", "Generates a new encryption key"},
-		{"info", named("info"), func() *flag.FlagSet { return (&InfoCommand{}).flags(&infoOptions{}) },
+		{"info", named("info"), flagsOf("info"),
 			"Usage: serf info [options]", "Provides debugging information for operators"},
-		{"query", newQuery, func() *flag.FlagSet { return (&QueryCommand{}).flags(&queryOptions{}) },
+		{"query", newQuery, flagsOf("query"),
 			"Usage: serf query [options] name payload", "Send a query to the Serf cluster"},
-		{"reachability", newReachability, func() *flag.FlagSet { return (&ReachabilityCommand{}).flags(&reachabilityOptions{}) },
+		{"reachability", newReachability, flagsOf("reachability"),
 			"Usage: serf reachability [options]", "Test network reachability"},
-		{"rtt", named("rtt"), func() *flag.FlagSet { return (&RTTCommand{}).flags(&rttOptions{}) },
+		{"rtt", named("rtt"), flagsOf("rtt"),
 			"Usage: serf rtt [options] node1 [node2]", "Estimates network round trip time between nodes"},
-		{"monitor", newMonitor, func() *flag.FlagSet { return (&MonitorCommand{}).flags(&monitorOptions{}) },
+		{"monitor", newMonitor, flagsOf("monitor"),
 			"Usage: serf monitor [options]", "Stream logs from a Serf agent"},
-		{"keys", named("keys"), func() *flag.FlagSet { return (&KeysCommand{}).flags(&keysOptions{}) },
+		{"keys", named("keys"), flagsOf("keys"),
 			"Usage: serf keys [options]...", "Manipulate the internal encryption keyring used by Serf"},
 	}
 }
@@ -353,7 +353,7 @@ func TestClientCommandsHelpListsEveryFlag(t *testing.T) {
 			}
 			defined := map[string]bool{}
 			if h.flags != nil {
-				h.flags().VisitAll(func(f *flag.Flag) {
+				h.flags.VisitAll(func(f *flag.Flag) {
 					defined[f.Name] = true
 					if !inHelp[f.Name] {
 						t.Errorf("Help() does not list -%s", f.Name)

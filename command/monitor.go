@@ -3,7 +3,6 @@ package command
 import (
 	"flag"
 	"fmt"
-	"strings"
 
 	"github.com/hashicorp/cli"
 	"github.com/hashicorp/logutils"
@@ -14,71 +13,50 @@ import (
 const monitorRemoteEnded = "Remote side ended the monitor! This usually means that the\n" +
 	"remote side has exited or crashed."
 
-// MonitorCommand is `serf monitor`: it prints the agent's log lines and
-// the events it sees until interrupted or until the agent goes away.
-type MonitorCommand struct {
-	UI cli.Ui
-	// ShutdownCh ends the monitor (Ctrl-C); the command then exits 0.
-	ShutdownCh <-chan struct{}
-}
-
-func (c *MonitorCommand) Synopsis() string { return "Stream logs from a Serf agent" }
-func (c *MonitorCommand) Help() string     { return strings.TrimSpace(monitorHelp) }
-
-// monitorOptions are the monitor command's flags.
-type monitorOptions struct {
-	rpcFlags
-	logLevel string
-}
-
-// flags defines the command's flags on a new flag set, storing into o.
-func (c *MonitorCommand) flags(o *monitorOptions) *flag.FlagSet {
-	f := o.flagSet("monitor", c.UI, c.Help())
-	f.StringVar(&o.logLevel, "log-level", "INFO", "log level")
-	return f
-}
-
-// Run streams until ShutdownCh (exit 0) or the end of the connection
+// monitorSetup is `serf monitor`: it prints the agent's log lines and the
+// events it sees until interrupted (exit 0) or until the agent goes away
 // (exit 1).
-func (c *MonitorCommand) Run(args []string) int {
-	var o monitorOptions
-	return o.run(c.flags(&o), args, c.UI.Error, func(cl *client.RPCClient) int { return c.monitor(cl, &o) })
+func monitorSetup(f *flag.FlagSet, r *rpcFlags) workFunc {
+	level := f.String("log-level", "INFO", "log level")
+	return func(e *env, _ []string) int {
+		return r.call(e.ui.Error, func(cl *client.RPCClient) int { return monitor(e, cl, *level) })
+	}
 }
 
-// monitor is the work of Run once connected.
-func (c *MonitorCommand) monitor(cl *client.RPCClient, o *monitorOptions) int {
+// monitor is the work of `serf monitor` once connected.
+func monitor(e *env, cl *client.RPCClient, level string) int {
 	// The event stream is opened first, as Serf does, so that an event
 	// the monitor's first log lines mention is not missed.
 	eventCh := make(chan map[string]interface{}, 512)
 	streamHandle, err := cl.Stream("*", eventCh)
 	if err != nil {
-		return failf(c.UI, "Error starting stream: %s", err)
+		return failf(e.ui, "Error starting stream: %s", err)
 	}
 	logCh := make(chan string, 512)
-	monitorHandle, err := cl.Monitor(logutils.LogLevel(o.logLevel), logCh)
+	monitorHandle, err := cl.Monitor(logutils.LogLevel(level), logCh)
 	if err != nil {
-		return failf(c.UI, "Error starting monitor: %s", err)
+		return failf(e.ui, "Error starting monitor: %s", err)
 	}
 
 	// Both channels close when the connection ends.
-	if !receiveBoth(logCh, eventCh, c.ShutdownCh, c.UI.Info, c.printEvent) {
+	if !receiveBoth(logCh, eventCh, e.interrupt, e.ui.Info, func(ev map[string]interface{}) { printEvent(e.ui, ev) }) {
 		// Stop closes the channels; nothing reads them any more.
 		_ = cl.Stop(monitorHandle)
 		_ = cl.Stop(streamHandle)
 		return 0
 	}
-	c.UI.Info("")
-	c.UI.Output(monitorRemoteEnded)
+	e.ui.Info("")
+	e.ui.Output(monitorRemoteEnded)
 	return 1
 }
 
 // printEvent prints one stream record: "Event Info:", then a tab-indented
 // "key: value" line per field, values in Go syntax (%#v). Serf prints the
 // fields in map order; they are sorted here so that the output is stable.
-func (c *MonitorCommand) printEvent(event map[string]interface{}) {
-	c.UI.Info("Event Info:")
+func printEvent(ui cli.Ui, event map[string]interface{}) {
+	ui.Info("Event Info:")
 	for _, k := range sortedKeys(event) {
-		c.UI.Info(fmt.Sprintf("\t%s: %#v", k, event[k]))
+		ui.Info(fmt.Sprintf("\t%s: %#v", k, event[k]))
 	}
 }
 

@@ -16,7 +16,7 @@ func TestMonitorCommand(t *testing.T) {
 
 	ui := cli.NewMockUi()
 	shutdownCh := make(chan struct{})
-	c := &MonitorCommand{UI: ui, ShutdownCh: shutdownCh}
+	c := build(ui, "monitor", shutdownCh)
 	wait := runAsync(c.Run, "-rpc-addr="+a.RPCAddr)
 
 	// The agent replays the lines it kept, so its start is there.
@@ -54,7 +54,7 @@ func TestMonitorCommandLogLevel(t *testing.T) {
 		t.Run(level, func(t *testing.T) {
 			ui := cli.NewMockUi()
 			shutdownCh := make(chan struct{})
-			c := &MonitorCommand{UI: ui, ShutdownCh: shutdownCh}
+			c := build(ui, "monitor", shutdownCh)
 			wait := runAsync(c.Run, "-rpc-addr="+a.RPCAddr, "-log-level="+level)
 			waitForOutput(t, ui, `\[DEBUG\] `)
 			close(shutdownCh)
@@ -79,7 +79,7 @@ func TestMonitorCommandErrors(t *testing.T) {
 		{"stream refused", []string{"-rpc-addr=" + badFilter.addr}, failure("Error starting stream: Invalid event filter")},
 		{"no token", []string{"-rpc-addr=" + auth.RPCAddr}, failure("Error starting stream: Authentication required")},
 		{"wrong token", []string{"-rpc-addr=" + auth.RPCAddr, "-rpc-auth=x"}, failure(badToken)},
-		{"bad flag", []string{"-log-level"}, showsHelp((&MonitorCommand{}).Help())},
+		{"bad flag", []string{"-log-level"}, showsHelp(helpOf("monitor"))},
 	})
 }
 
@@ -123,7 +123,7 @@ func TestMonitorCommandRemoteEnd(t *testing.T) {
 		return false // hang up
 	})
 	ui := cli.NewMockUi()
-	c := &MonitorCommand{UI: ui, ShutdownCh: make(chan struct{})}
+	c := build(ui, "monitor", make(chan struct{}))
 	code := c.Run([]string{"-rpc-addr=" + fa.addr})
 	out, errOut := mockText(ui)
 	want := "2026/01/02 03:04:05 [INFO] one\n2026/01/02 03:04:05 [WARN] two\n\n" +
@@ -144,7 +144,7 @@ func TestMonitorCommandMemberEvent(t *testing.T) {
 	b := startTestAgent(t, testAgentOptions{Name: "b", Tags: map[string]string{"role": "db"}})
 	ui := cli.NewMockUi()
 	shutdownCh := make(chan struct{})
-	c := &MonitorCommand{UI: ui, ShutdownCh: shutdownCh}
+	c := build(ui, "monitor", shutdownCh)
 	wait := runAsync(c.Run, "-rpc-addr="+a.RPCAddr)
 	// The monitor's first lines mean that the stream, opened before it,
 	// is in place.

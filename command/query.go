@@ -3,7 +3,6 @@ package command
 import (
 	"flag"
 	"fmt"
-	"strings"
 	"time"
 
 	"github.com/hashicorp/cli"
@@ -12,22 +11,8 @@ import (
 	"github.com/openserf/serf/command/flags"
 )
 
-// QueryCommand is `serf query`: it sends a query through the cluster and
-// prints the acks and responses until the agent reports the query done:
-// at its deadline or, with acks, once every selected node has answered.
-type QueryCommand struct {
-	UI cli.Ui
-	// ShutdownCh interrupts the wait for responses (Ctrl-C); the command
-	// then exits 1 without a summary.
-	ShutdownCh <-chan struct{}
-}
-
-func (c *QueryCommand) Synopsis() string { return "Send a query to the Serf cluster" }
-func (c *QueryCommand) Help() string     { return strings.TrimSpace(queryHelp) }
-
-// queryOptions are the query command's flags.
+// queryOptions are the flags of `serf query`.
 type queryOptions struct {
-	rpcFlags
 	nodes, tags flags.List
 	timeout     time.Duration
 	noAck       bool
@@ -35,18 +20,20 @@ type queryOptions struct {
 	relayFactor int
 }
 
-// flags defines the command's flags on a new flag set, storing into o.
-func (c *QueryCommand) flags(o *queryOptions) *flag.FlagSet {
-	// Serf names this flag set "event"; the name shows only in flag
-	// package messages.
-	f := o.flagSet("event", c.UI, c.Help())
+// querySetup is `serf query`: it sends a query through the cluster and
+// prints the acks and responses until the agent reports the query done:
+// at its deadline or, with acks, once every selected node has answered.
+// It returns 0 then, 1 on any failure or an interrupt, after which it
+// prints no summary.
+func querySetup(f *flag.FlagSet, r *rpcFlags) workFunc {
+	var o queryOptions
 	f.Var(&o.nodes, "node", "node filter")
 	f.Var(&o.tags, "tag", "tag filter")
 	f.DurationVar(&o.timeout, "timeout", 0, "query timeout")
 	f.BoolVar(&o.noAck, "no-ack", false, "do not request acks")
 	f.StringVar(&o.format, "format", "text", "output format")
 	f.IntVar(&o.relayFactor, "relay-factor", 0, "response relay count")
-	return f
+	return func(e *env, args []string) int { return o.query(e, r, args) }
 }
 
 // Messages of the query command that scripts may match.
@@ -58,15 +45,8 @@ const (
 	queryConnLost    = "Error receiving query results: connection to the Serf agent was lost"
 )
 
-// Run sends the query and returns 0 once the agent reports it done, 1 on
-// any failure or an interrupt.
-func (c *QueryCommand) Run(args []string) int {
-	var o queryOptions
-	f := c.flags(&o)
-	if err := f.Parse(args); err != nil {
-		return 1
-	}
-
+// query is the work of `serf query` with the flags in o.
+func (o *queryOptions) query(e *env, r *rpcFlags, args []string) int {
 	// With -format=json every failure is a JSON object, so that a script
 	// reading stdout always gets JSON; with any other format the messages
 	// are Serf's.
@@ -74,14 +54,14 @@ func (c *QueryCommand) Run(args []string) int {
 		if o.format == "json" {
 			out, err := formatOutput(queryFailure{Error: msg}, "json")
 			if err == nil {
-				c.UI.Error(out)
+				e.ui.Error(out)
 				return 1
 			}
 		}
 		if withHelp {
-			return usageError(c.UI, msg, c.Help())
+			return e.usage(msg)
 		}
-		c.UI.Error(msg)
+		e.ui.Error(msg)
 		return 1
 	}
 
@@ -89,7 +69,6 @@ func (c *QueryCommand) Run(args []string) int {
 	if err != nil {
 		return fail(fmt.Sprintf("Error: %s", err), false)
 	}
-	args = f.Args()
 	switch {
 	case len(args) < 1:
 		return fail(queryNameMissing, true)
@@ -114,20 +93,20 @@ func (c *QueryCommand) Run(args []string) int {
 		Name:        name,
 		Payload:     payload,
 	}
-	return o.call(func(msg string) { fail(msg, false) }, func(cl *client.RPCClient) int {
-		return c.send(cl, &o, params, fail)
+	return r.call(func(msg string) { fail(msg, false) }, func(cl *client.RPCClient) int {
+		return o.send(e, cl, params, fail)
 	})
 }
 
-// send is the work of Run once connected: it sends the query params
+// send is the work of query once connected: it sends the query params
 // describes, prints its progress as o says and its failures with fail.
-func (c *QueryCommand) send(cl *client.RPCClient, o *queryOptions, params *client.QueryParam, fail func(string, bool) int) int {
+func (o *queryOptions) send(e *env, cl *client.RPCClient, params *client.QueryParam, fail func(string, bool) int) int {
 	var out queryOutput
 	switch o.format {
 	case "text":
-		out = &textQueryOutput{ui: c.UI, name: params.Name, noAck: o.noAck}
+		out = &textQueryOutput{ui: e.ui, name: params.Name, noAck: o.noAck}
 	case "json":
-		out = &jsonQueryOutput{ui: c.UI, Responses: map[string]string{}}
+		out = &jsonQueryOutput{ui: e.ui, Responses: map[string]string{}}
 	default:
 		return fail(fmt.Sprintf("Invalid format: %s", o.format), false)
 	}
@@ -145,7 +124,7 @@ func (c *QueryCommand) send(cl *client.RPCClient, o *queryOptions, params *clien
 
 	// The client closes both channels after the agent's done record, once
 	// everything before it was taken.
-	if !receiveBoth(ackCh, respCh, c.ShutdownCh, out.ack, out.response) {
+	if !receiveBoth(ackCh, respCh, e.interrupt, out.ack, out.response) {
 		if o.format == "json" {
 			return fail(queryInterrupted, false)
 		}

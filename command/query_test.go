@@ -42,7 +42,7 @@ func sortedLines(s string) []string {
 func TestQueryCommandUsageErrors(t *testing.T) {
 	t.Parallel()
 	dead, connErr := refusedRPCAddr(t)
-	help := (&QueryCommand{}).Help()
+	help := helpOf("query")
 	// With -format=json a failure is a JSON object, printed as an error.
 	jsonErr := func(msg string) cmdResult { return cmdResult{code: 1, err: jsonFailure(msg)} }
 	runCases(t, newQuery, []string{"-rpc-addr=" + dead}, []cmdCase{
@@ -121,7 +121,7 @@ func TestQueryCommand(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
 			ui := cli.NewMockUi()
-			c := &QueryCommand{UI: ui}
+			c := build(ui, "query", nil)
 			args := append([]string{"-rpc-addr=" + a.RPCAddr, "-timeout=1s"}, tc.args...)
 			code := c.Run(args)
 			out, errOut := mockText(ui)
@@ -155,7 +155,7 @@ func TestQueryCommandJSON(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
 			ui := cli.NewMockUi()
-			c := &QueryCommand{UI: ui}
+			c := build(ui, "query", nil)
 			args := append([]string{"-rpc-addr=" + a.RPCAddr, "-timeout=1s", "-format=json"}, tc.args...)
 			code := c.Run(args)
 			out, errOut := mockText(ui)
@@ -208,7 +208,7 @@ func TestQueryCommandInterrupt(t *testing.T) {
 		t.Run(format, func(t *testing.T) {
 			ui := cli.NewMockUi()
 			shutdownCh := make(chan struct{})
-			c := &QueryCommand{UI: ui, ShutdownCh: shutdownCh}
+			c := build(ui, "query", shutdownCh)
 			wait := runAsync(c.Run, "-rpc-addr="+a.RPCAddr, "-timeout=1m", "-format="+format, "q")
 			// Nothing is printed in JSON before the end, but the
 			// interrupt is only looked at once the query is sent.
@@ -237,7 +237,7 @@ func TestQueryCommandConnectionLost(t *testing.T) {
 		return false // hang up before done
 	}))
 	ui := cli.NewMockUi()
-	c := &QueryCommand{UI: ui}
+	c := build(ui, "query", nil)
 	code := c.Run([]string{"-rpc-addr=" + fa.addr, "q"})
 	out, errOut := mockText(ui)
 	wantOut := "Query 'q' dispatched\nAck from 'n1'\n"
@@ -258,7 +258,7 @@ func TestQueryCommandRequest(t *testing.T) {
 		return true
 	}))
 	ui := cli.NewMockUi()
-	c := &QueryCommand{UI: ui}
+	c := build(ui, "query", nil)
 	args := []string{"-rpc-addr=" + fa.addr, "-node=n1", "-node=n2", "-tag", "role=web", "-tag=dc=x=y",
 		"-timeout=3s", "-no-ack", "-relay-factor=255", "deploy", "v1"}
 	code := c.Run(args)
@@ -291,16 +291,16 @@ func TestQueryCommandEnvAddr(t *testing.T) {
 		want string
 	}{
 		{"query", func(ui cli.Ui) int {
-			return (&QueryCommand{UI: ui}).Run([]string{"-timeout=300ms", "q"})
+			return build(ui, "query", nil).Run([]string{"-timeout=300ms", "q"})
 		}, "Query 'q' dispatched\nAck from 'env'\nTotal Acks: 1\nTotal Responses: 0\n"},
 		{"rtt", func(ui cli.Ui) int {
-			return (&RTTCommand{UI: ui}).Run([]string{"env", "env"})
+			return build(ui, "rtt", nil).Run([]string{"env", "env"})
 		}, "Estimated env <-> env rtt: 0.020 ms\n"},
 		{"keys", func(ui cli.Ui) int {
-			return (&KeysCommand{UI: ui}).Run([]string{"-list"})
+			return build(ui, "keys", nil).Run([]string{"-list"})
 		}, "==> Asking all members for installed keys...\n"},
 		{"reachability", func(ui cli.Ui) int {
-			return (&ReachabilityCommand{UI: ui}).Run(nil)
+			return build(ui, "reachability", nil).Run(nil)
 		}, "Total members: 1, live members: 1\nStarting reachability test...\nSuccessfully contacted all live nodes\n"},
 	}
 	for _, tc := range cmds {
@@ -318,7 +318,7 @@ func TestQueryCommandEnvAddr(t *testing.T) {
 		t.Setenv("SERF_RPC_ADDR", b.RPCAddr)
 		t.Setenv("SERF_RPC_AUTH", "tok")
 		ui := cli.NewMockUi()
-		code := (&RTTCommand{UI: ui}).Run([]string{"envauth"})
+		code := build(ui, "rtt", nil).Run([]string{"envauth"})
 		out, errOut := mockText(ui)
 		want := "Estimated envauth <-> envauth rtt: 0.020 ms\n"
 		if code != 0 || out != want {

@@ -4,10 +4,8 @@ import (
 	"flag"
 	"fmt"
 	"sort"
-	"strings"
 	"time"
 
-	"github.com/hashicorp/cli"
 	"github.com/openserf/serf/client"
 )
 
@@ -32,43 +30,21 @@ const (
 		"* Verify networking equipment is functional"
 )
 
-// ReachabilityCommand is `serf reachability`: it pings every node with
-// the internal ping query and compares the acks with the live members.
-type ReachabilityCommand struct {
-	UI cli.Ui
-	// ShutdownCh interrupts the test (Ctrl-C); the command then exits 1.
-	ShutdownCh <-chan struct{}
+// reachabilitySetup is `serf reachability`: it pings every node with the
+// internal ping query and compares the acks with the live members. It
+// returns 0 when exactly the live members acked, each once.
+func reachabilitySetup(f *flag.FlagSet, r *rpcFlags) workFunc {
+	verbose := f.Bool("verbose", false, "verbose mode")
+	return func(e *env, _ []string) int {
+		return r.call(e.ui.Error, func(cl *client.RPCClient) int { return reach(e, cl, *verbose) })
+	}
 }
 
-func (c *ReachabilityCommand) Synopsis() string { return "Test network reachability" }
-func (c *ReachabilityCommand) Help() string     { return strings.TrimSpace(reachabilityHelp) }
-
-// reachabilityOptions are the reachability command's flags.
-type reachabilityOptions struct {
-	rpcFlags
-	verbose bool
-}
-
-// flags defines the command's flags on a new flag set, storing into o.
-func (c *ReachabilityCommand) flags(o *reachabilityOptions) *flag.FlagSet {
-	f := o.flagSet("reachability", c.UI, c.Help())
-	f.BoolVar(&o.verbose, "verbose", false, "verbose mode")
-	return f
-}
-
-// Run returns 0 when exactly the live members acked, each once.
-func (c *ReachabilityCommand) Run(args []string) int {
-	var o reachabilityOptions
-	return o.run(c.flags(&o), args, c.UI.Error, func(cl *client.RPCClient) int { return c.test(cl, &o) })
-}
-
-// test is the work of Run once connected.
-func (c *ReachabilityCommand) test(cl *client.RPCClient, o *reachabilityOptions) int {
-	verbose := o.verbose
-
+// reach is the work of `serf reachability` once connected.
+func reach(e *env, cl *client.RPCClient, verbose bool) int {
 	members, err := cl.Members()
 	if err != nil {
-		return failf(c.UI, "Error getting members: %s", err)
+		return failf(e.ui, "Error getting members: %s", err)
 	}
 	live := make(map[string]bool)
 	for _, m := range members {
@@ -76,7 +52,7 @@ func (c *ReachabilityCommand) test(cl *client.RPCClient, o *reachabilityOptions)
 			live[m.Name] = true
 		}
 	}
-	c.UI.Output(fmt.Sprintf("Total members: %d, live members: %d", len(members), len(live)))
+	e.ui.Output(fmt.Sprintf("Total members: %d, live members: %d", len(members), len(live)))
 
 	ackCh := make(chan string)
 	params := &client.QueryParam{
@@ -85,9 +61,9 @@ func (c *ReachabilityCommand) test(cl *client.RPCClient, o *reachabilityOptions)
 		AckCh:      ackCh,
 	}
 	if err := cl.Query(params); err != nil {
-		return failf(c.UI, "Error sending query: %s", err)
+		return failf(e.ui, "Error sending query: %s", err)
 	}
-	c.UI.Output("Starting reachability test...")
+	e.ui.Output("Starting reachability test...")
 	start := time.Now()
 	last := start
 
@@ -104,54 +80,54 @@ WAIT:
 				break WAIT
 			}
 			if verbose {
-				c.UI.Output(fmt.Sprintf("\tAck from '%s'", from))
+				e.ui.Output(fmt.Sprintf("\tAck from '%s'", from))
 			}
 			numAcks++
 			if acked[from] {
 				dups = true
-				c.UI.Output(fmt.Sprintf("Duplicate response from '%s'", from))
+				e.ui.Output(fmt.Sprintf("Duplicate response from '%s'", from))
 			}
 			acked[from] = true
 			last = time.Now()
-		case <-c.ShutdownCh:
-			c.UI.Error("Test interrupted")
+		case <-e.interrupt:
+			e.ui.Error("Test interrupted")
 			return 1
 		}
 	}
 	// A lost connection closes ackCh too, with the acks incomplete.
 	if cl.IsClosed() {
-		c.UI.Error(queryConnLost)
+		e.ui.Error(queryConnLost)
 		return 1
 	}
 
 	if verbose {
-		c.UI.Output(fmt.Sprintf("Query time: %0.2f sec, time to last response: %0.2f sec",
+		e.ui.Output(fmt.Sprintf("Query time: %0.2f sec, time to last response: %0.2f sec",
 			time.Since(start).Seconds(), last.Sub(start).Seconds()))
 	}
 
 	exit := 0
 	if dups {
-		c.UI.Output(reachDuplicates)
+		e.ui.Output(reachDuplicates)
 		exit = 1
 	}
 	switch {
 	case numAcks == len(live):
-		c.UI.Output("Successfully contacted all live nodes")
+		e.ui.Output("Successfully contacted all live nodes")
 		return exit
 	case numAcks > len(live):
-		c.UI.Output("Received more acks than live nodes! Acks from non-live nodes:")
+		e.ui.Output("Received more acks than live nodes! Acks from non-live nodes:")
 		for _, name := range sortedNames(acked, func(n string) bool { return !live[n] }) {
-			c.UI.Output("\t" + name)
+			e.ui.Output("\t" + name)
 		}
-		c.UI.Output(reachTooManyAcks)
+		e.ui.Output(reachTooManyAcks)
 	default:
-		c.UI.Output("Received less acks than live nodes! Missing acks from:")
+		e.ui.Output("Received less acks than live nodes! Missing acks from:")
 		for _, name := range sortedNames(live, func(n string) bool { return !acked[n] }) {
-			c.UI.Output("\t" + name)
+			e.ui.Output("\t" + name)
 		}
-		c.UI.Output(reachTooFewAcks)
+		e.ui.Output(reachTooFewAcks)
 	}
-	c.UI.Output(reachTips)
+	e.ui.Output(reachTips)
 	return 1
 }
 

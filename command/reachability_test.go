@@ -133,7 +133,7 @@ func TestReachabilityCommandInterrupt(t *testing.T) {
 	addr := reachAgent(t, []client.Member{reachMember("n1", "alive")}, acking([]string{"n1"}, true))
 	ui := cli.NewMockUi()
 	shutdownCh := make(chan struct{})
-	c := &ReachabilityCommand{UI: ui, ShutdownCh: shutdownCh}
+	c := build(ui, "reachability", shutdownCh)
 	wait := runAsync(c.Run, "-rpc-addr="+addr, "-verbose")
 	waitForOutput(t, ui, "\tAck from 'n1'\n")
 	close(shutdownCh)
@@ -166,6 +166,6 @@ func TestReachabilityCommandErrors(t *testing.T) {
 		{"connection lost", []string{"-rpc-addr=" + hangup}, cmdResult{code: 1,
 			out: "Total members: 1, live members: 1\nStarting reachability test...\n",
 			err: "Error receiving query results: connection to the Serf agent was lost\n"}},
-		{"bad flag", []string{"-verbose=maybe"}, showsHelp((&ReachabilityCommand{}).Help())},
+		{"bad flag", []string{"-verbose=maybe"}, showsHelp(helpOf("reachability"))},
 	})
 }

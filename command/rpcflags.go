@@ -14,9 +14,9 @@ const defaultRPCAddr = "127.0.0.1:7373"
 
 // rpcFlags are the options of every command that talks to a running
 // agent: -rpc-addr (default $SERF_RPC_ADDR, else 127.0.0.1:7373) and
-// -rpc-auth (default $SERF_RPC_AUTH). Each such command embeds them in
-// its options, starts its flag set with flagSet and reaches the agent
-// with call (or run, which parses first).
+// -rpc-auth (default $SERF_RPC_AUTH). rpcCommand starts each such
+// command's flag set with flagSet; the command's work reaches the agent
+// with call.
 type rpcFlags struct {
 	rpcAddr string
 	rpcAuth string
@@ -35,15 +35,6 @@ func (r *rpcFlags) flagSet(name string, ui cli.Ui, help string) *flag.FlagSet {
 	f.StringVar(&r.rpcAddr, "rpc-addr", def, "RPC address of the Serf agent")
 	f.StringVar(&r.rpcAuth, "rpc-auth", os.Getenv("SERF_RPC_AUTH"), "RPC auth token of the Serf agent")
 	return f
-}
-
-// run is the whole of a command that needs nothing but its flags: it
-// parses args with f, the command's flag set, and calls work (see call).
-func (r *rpcFlags) run(f *flag.FlagSet, args []string, fail func(msg string), work func(*client.RPCClient) int) int {
-	if f.Parse(args) != nil {
-		return 1
-	}
-	return r.call(fail, work)
 }
 
 // call connects (see connect), hands the client to work and closes it

@@ -76,7 +76,7 @@ func TestRTTCommandErrors(t *testing.T) {
 	a := startTestAgent(t, testAgentOptions{Name: "a"})
 	auth := startTestAgent(t, testAgentOptions{Name: "auth", AuthKey: "secret"})
 	dead, connErr := refusedRPCAddr(t)
-	help := (&RTTCommand{}).Help()
+	help := helpOf("rtt")
 	names := usage("One or two node names must be specified", help)
 	runCases(t, named("rtt"), nil, []cmdCase{
 		{"no names", []string{"-rpc-addr=" + a.RPCAddr}, names},

@@ -39,7 +39,7 @@ func TestTagsCommand(t *testing.T) {
 func TestTagsCommandErrors(t *testing.T) {
 	a := startTestAgent(t, testAgentOptions{Name: "tags-err"})
 	addr, msg := refusedRPCAddr(t)
-	help := (&TagsCommand{}).Help()
+	help := helpOf("tags")
 
 	runCases(t, named("tags"), nil, []cmdCase{
 		{"nothing to do", []string{"-rpc-addr=" + a.RPCAddr}, showsHelp(help)},
