@@ -2,194 +2,24 @@ package agent
 
 import (
 	"fmt"
-	"net"
 	"os"
 	"path/filepath"
 	"runtime"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
-	"time"
 
 	"github.com/openserf/serf/client"
-	"github.com/openserf/serf/internal/testutil/wait"
+	"github.com/openserf/serf/internal/testutil/notifytest"
 	"github.com/openserf/serf/serf"
 )
-
-// notifyTimeout bounds the wait for a datagram the agent should send.
-const notifyTimeout = 10 * time.Second
-
-// notifySentinel is what a test sends to its own socket to learn that
-// every datagram sent before has been read: a datagram socket keeps the
-// order in which they arrive.
-const notifySentinel = "TEST-SENTINEL=1"
-
-// fakeSystemd is the receiving end of NOTIFY_SOCKET: a unixgram socket in
-// a temporary directory, read by a goroutine the test owns.
-type fakeSystemd struct {
-	path string
-	ch   chan string
-
-	lock   sync.Mutex
-	status string // the last STATUS= value read
-}
-
-// listenNotify makes a fake systemd socket. With setEnv, NOTIFY_SOCKET
-// names it for the test's duration; without, NOTIFY_SOCKET is unset. The
-// watchdog variables are cleared either way.
-func listenNotify(t *testing.T, setEnv bool) *fakeSystemd {
-	t.Helper()
-	// A short directory: a socket path has room for about 100 bytes.
-	dir, err := os.MkdirTemp("", "notify")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { os.RemoveAll(dir) })
-	path := filepath.Join(dir, "sock")
-	conn, err := net.ListenUnixgram("unixgram", &net.UnixAddr{Name: path, Net: "unixgram"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	f := &fakeSystemd{path: path, ch: make(chan string, 1024)}
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		defer close(f.ch)
-		buf := make([]byte, 4096)
-		for {
-			n, _, err := conn.ReadFromUnix(buf)
-			if err != nil {
-				return
-			}
-			msg := string(buf[:n])
-			if s, ok := strings.CutPrefix(msg, "STATUS="); ok {
-				f.lock.Lock()
-				f.status = s
-				f.lock.Unlock()
-			}
-			f.ch <- msg
-		}
-	}()
-	t.Cleanup(func() {
-		conn.Close()
-		<-done
-	})
-	if setEnv {
-		t.Setenv("NOTIFY_SOCKET", path)
-	} else {
-		t.Setenv("NOTIFY_SOCKET", "")
-		os.Unsetenv("NOTIFY_SOCKET")
-	}
-	t.Setenv("WATCHDOG_USEC", "")
-	t.Setenv("WATCHDOG_PID", "")
-	return f
-}
-
-// expect reads the next datagrams that are not STATUS= lines and wants
-// them to be want, in order; wantPrefix entries end with "*" and match a
-// datagram that starts with the rest.
-func (f *fakeSystemd) expect(t *testing.T, want ...string) {
-	t.Helper()
-	timer := time.NewTimer(notifyTimeout)
-	defer timer.Stop()
-	for i := 0; i < len(want); {
-		select {
-		case msg, ok := <-f.ch:
-			if !ok {
-				t.Fatalf("notify socket closed, want %q", want[i:])
-			}
-			if strings.HasPrefix(msg, "STATUS=") {
-				continue
-			}
-			if !matchDatagram(msg, want[i]) {
-				t.Fatalf("datagram %d = %q, want %q (all wanted: %q)", i, msg, want[i], want)
-			}
-			i++
-		case <-timer.C:
-			t.Fatalf("no datagram after %v, want %q", notifyTimeout, want[i:])
-		}
-	}
-}
-
-// next returns the next datagram that starts with prefix, skipping the
-// others.
-func (f *fakeSystemd) next(t *testing.T, prefix string) string {
-	t.Helper()
-	timer := time.NewTimer(notifyTimeout)
-	defer timer.Stop()
-	for {
-		select {
-		case msg, ok := <-f.ch:
-			if !ok {
-				t.Fatalf("notify socket closed, want %s...", prefix)
-			}
-			if strings.HasPrefix(msg, prefix) {
-				return msg
-			}
-		case <-timer.C:
-			t.Fatalf("no datagram %s... after %v", prefix, notifyTimeout)
-		}
-	}
-}
-
-func matchDatagram(msg, want string) bool {
-	if prefix, ok := strings.CutSuffix(want, "*"); ok {
-		return strings.HasPrefix(msg, prefix)
-	}
-	return msg == want
-}
-
-// expectNoMore sends the sentinel and wants nothing (but STATUS= lines,
-// with status) to have arrived before it: every datagram the agent sent
-// is in the socket by the time Shutdown has returned.
-func (f *fakeSystemd) expectNoMore(t *testing.T, status bool) {
-	t.Helper()
-	c, err := net.DialUnix("unixgram", nil, &net.UnixAddr{Name: f.path, Net: "unixgram"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	_, err = c.Write([]byte(notifySentinel))
-	c.Close()
-	if err != nil {
-		t.Fatal(err)
-	}
-	timer := time.NewTimer(notifyTimeout)
-	defer timer.Stop()
-	for {
-		select {
-		case msg := <-f.ch:
-			if msg == notifySentinel {
-				return
-			}
-			if !status || !strings.HasPrefix(msg, "STATUS=") {
-				t.Fatalf("datagram %q after the last one wanted", msg)
-			}
-		case <-timer.C:
-			t.Fatal("the sentinel datagram did not arrive")
-		}
-	}
-}
-
-// waitStatus waits until the last STATUS= line read is want.
-func (f *fakeSystemd) waitStatus(t *testing.T, want string) {
-	t.Helper()
-	wait.For(t, notifyTimeout, func() error {
-		f.lock.Lock()
-		defer f.lock.Unlock()
-		if f.status != want {
-			return fmt.Errorf("STATUS=%q, want %q", f.status, want)
-		}
-		return nil
-	})
-}
 
 // The agent's life as systemd sees it, in order: nothing while it
 // starts, READY=1 once Ready is called (after the RPC answers),
 // RELOADING=1 then READY=1 around a reload, STOPPING=1 on leave, and
 // nothing more through Shutdown.
 func TestNotifyLifecycle(t *testing.T) {
-	sd := listenNotify(t, true)
+	sd := notifytest.Listen(t, true)
 	conf := daemonConfig(t, "n1", nil)
 	a, _ := startDaemon(t, conf)
 
@@ -203,24 +33,24 @@ func TestNotifyLifecycle(t *testing.T) {
 		t.Fatalf("Members() error: %v", err)
 	}
 	a.Ready()
-	sd.expect(t, "READY=1")
-	sd.waitStatus(t, "alive 1 of 1 members; last event member-join")
+	sd.Expect(t, "READY=1")
+	sd.WaitStatus(t, "alive 1 of 1 members; last event member-join")
 
 	next := MergeConfig(nil, conf)
 	next.Tags = map[string]string{"role": "web"}
 	if err := a.Reload(next); err != nil {
 		t.Fatalf("Reload() error: %v", err)
 	}
-	sd.expect(t, "RELOADING=1*", "READY=1")
+	sd.Expect(t, "RELOADING=1*", "READY=1")
 
 	if err := a.Leave(); err != nil {
 		t.Fatalf("Leave() error: %v", err)
 	}
-	sd.expect(t, "STOPPING=1")
+	sd.Expect(t, "STOPPING=1")
 	if err := a.Shutdown(); err != nil {
 		t.Fatalf("Shutdown() error: %v", err)
 	}
-	sd.expectNoMore(t, true)
+	sd.ExpectNoMore(t, true)
 }
 
 // RELOADING=1 comes with MONOTONIC_USEC, the clock systemd reads it by.
@@ -228,14 +58,14 @@ func TestNotifyReloadingCarriesMonotonic(t *testing.T) {
 	if runtime.GOOS != "linux" {
 		t.Skip("MONOTONIC_USEC is sent on Linux only")
 	}
-	sd := listenNotify(t, true)
+	sd := notifytest.Listen(t, true)
 	conf := daemonConfig(t, "n2", nil)
 	a, _ := startDaemon(t, conf)
 	before := monotonicUsec()
 	if err := a.Reload(MergeConfig(nil, conf)); err != nil {
 		t.Fatalf("Reload() error: %v", err)
 	}
-	got := sd.next(t, "RELOADING=1")
+	got := sd.Next(t, "RELOADING=1")
 	lines := strings.Split(got, "\n")
 	if len(lines) != 2 || lines[0] != "RELOADING=1" || !strings.HasPrefix(lines[1], "MONOTONIC_USEC=") {
 		t.Fatalf("reloading datagram = %q, want RELOADING=1 and MONOTONIC_USEC=", got)
@@ -245,7 +75,7 @@ func TestNotifyReloadingCarriesMonotonic(t *testing.T) {
 	if err != nil || usec < was {
 		t.Errorf("MONOTONIC_USEC = %q, want a number no smaller than %d", lines[1], was)
 	}
-	sd.expect(t, "READY=1")
+	sd.Expect(t, "READY=1")
 }
 
 // A Shutdown without a leave (SIGTERM, a failed retry join) still says
@@ -253,7 +83,7 @@ func TestNotifyReloadingCarriesMonotonic(t *testing.T) {
 func TestNotifyStoppingOnce(t *testing.T) {
 	for _, leave := range []bool{false, true} {
 		t.Run(fmt.Sprintf("leave=%v", leave), func(t *testing.T) {
-			sd := listenNotify(t, true)
+			sd := notifytest.Listen(t, true)
 			a, _ := startDaemon(t, daemonConfig(t, "n3", nil))
 			a.Ready()
 			if leave {
@@ -264,8 +94,8 @@ func TestNotifyStoppingOnce(t *testing.T) {
 			if err := a.Shutdown(); err != nil {
 				t.Fatalf("Shutdown() error: %v", err)
 			}
-			sd.expect(t, "READY=1", "STOPPING=1")
-			sd.expectNoMore(t, true)
+			sd.Expect(t, "READY=1", "STOPPING=1")
+			sd.ExpectNoMore(t, true)
 		})
 	}
 }
@@ -273,15 +103,15 @@ func TestNotifyStoppingOnce(t *testing.T) {
 // With WATCHDOG_USEC set for this process, the agent pings at half the
 // interval while it runs.
 func TestNotifyWatchdog(t *testing.T) {
-	sd := listenNotify(t, true)
+	sd := notifytest.Listen(t, true)
 	t.Setenv("WATCHDOG_USEC", "200000")
 	t.Setenv("WATCHDOG_PID", strconv.Itoa(os.Getpid()))
 	a, _ := startDaemon(t, daemonConfig(t, "n4", nil))
-	sd.expect(t, "WATCHDOG=1", "WATCHDOG=1", "WATCHDOG=1")
+	sd.Expect(t, "WATCHDOG=1", "WATCHDOG=1", "WATCHDOG=1")
 	a.Ready()
 	// Pings go on beside the state messages.
-	sd.next(t, "READY=1")
-	sd.next(t, "WATCHDOG=1")
+	sd.Next(t, "READY=1")
+	sd.Next(t, "WATCHDOG=1")
 	if err := a.Shutdown(); err != nil {
 		t.Fatalf("Shutdown() error: %v", err)
 	}
@@ -295,7 +125,7 @@ func TestNotifyWatchdogNotOurs(t *testing.T) {
 		{"soon", "", "[WARN] agent: ignoring the systemd watchdog: "},
 	} {
 		t.Run(tc.usec, func(t *testing.T) {
-			sd := listenNotify(t, true)
+			sd := notifytest.Listen(t, true)
 			t.Setenv("WATCHDOG_USEC", tc.usec)
 			t.Setenv("WATCHDOG_PID", tc.pid)
 			a, logs := startDaemon(t, daemonConfig(t, "n5", nil))
@@ -306,8 +136,8 @@ func TestNotifyWatchdogNotOurs(t *testing.T) {
 			if err := a.Shutdown(); err != nil {
 				t.Fatalf("Shutdown() error: %v", err)
 			}
-			sd.expect(t, "READY=1", "STOPPING=1")
-			sd.expectNoMore(t, true)
+			sd.Expect(t, "READY=1", "STOPPING=1")
+			sd.ExpectNoMore(t, true)
 			if tc.log != "" && !strings.Contains(logs.String(), tc.log) {
 				t.Errorf("log lacks %q:\n%s", tc.log, logs.String())
 			}
@@ -317,7 +147,7 @@ func TestNotifyWatchdogNotOurs(t *testing.T) {
 
 // Without NOTIFY_SOCKET the agent sends nothing and starts no notifier.
 func TestNotifyUnset(t *testing.T) {
-	sd := listenNotify(t, false)
+	sd := notifytest.Listen(t, false)
 	t.Setenv("WATCHDOG_USEC", "200000")
 	conf := daemonConfig(t, "n6", nil)
 	a, _ := startDaemon(t, conf)
@@ -334,7 +164,7 @@ func TestNotifyUnset(t *testing.T) {
 	if err := a.Shutdown(); err != nil {
 		t.Fatalf("Shutdown() error: %v", err)
 	}
-	sd.expectNoMore(t, false)
+	sd.ExpectNoMore(t, false)
 }
 
 // A socket that is not there costs a warning, once, and nothing else:
@@ -364,25 +194,25 @@ func TestNotifyStatus(t *testing.T) {
 	t.Setenv("NOTIFY_SOCKET", "")
 	bConf := daemonConfig(t, "s2", nil)
 	b, _ := startDaemon(t, bConf)
-	sd := listenNotify(t, true)
+	sd := notifytest.Listen(t, true)
 	a, _ := startDaemon(t, daemonConfig(t, "s1", nil))
 	a.Ready()
-	sd.waitStatus(t, "alive 1 of 1 members; last event member-join")
+	sd.WaitStatus(t, "alive 1 of 1 members; last event member-join")
 
 	if _, err := a.Join([]string{bConf.BindAddr}, false); err != nil {
 		t.Fatalf("Join() error: %v", err)
 	}
-	sd.waitStatus(t, "alive 2 of 2 members; last event member-join")
+	sd.WaitStatus(t, "alive 2 of 2 members; last event member-join")
 
 	if err := a.UserEvent("deploy\nMAINPID=1", nil, false); err != nil {
 		t.Fatalf("UserEvent() error: %v", err)
 	}
-	sd.waitStatus(t, "alive 2 of 2 members; last event user:deploy?MAINPID=1")
+	sd.WaitStatus(t, "alive 2 of 2 members; last event user:deploy?MAINPID=1")
 
 	if err := b.Leave(); err != nil {
 		t.Fatalf("Leave() error: %v", err)
 	}
-	sd.waitStatus(t, "alive 1 of 1 members; last event member-leave")
+	sd.WaitStatus(t, "alive 1 of 1 members; last event member-leave")
 }
 
 func TestStatusEventName(t *testing.T) {
@@ -407,7 +237,7 @@ func TestStatusEventName(t *testing.T) {
 // running at all, a burst of events returns at once and leaves one
 // STATUS= due.
 func TestNotifyHandleEventNeverBlocks(t *testing.T) {
-	listenNotify(t, true)
+	notifytest.Listen(t, true)
 	n := newNotifier(nil, func(string) string { return "" }, func() bool { return true })
 	for range 10000 {
 		n.HandleEvent(serf.MemberEvent{Type: serf.EventMemberJoin})
