@@ -14,7 +14,14 @@ import (
 
 	"github.com/openserf/serf/internal/testutil/oracle"
 	"github.com/openserf/serf/internal/testutil/wait"
+	"go.uber.org/goleak"
 )
+
+// The goroutines that copy an agent's output and wait for it end with
+// the process.
+func TestMain(m *testing.M) {
+	goleak.VerifyTestMain(m)
+}
 
 func TestCLIArgs(t *testing.T) {
 	const addr = "127.0.0.9:7373"
