@@ -17,12 +17,6 @@ import (
 	"go.uber.org/goleak"
 )
 
-// The goroutines that copy an agent's output and wait for it end with
-// the process.
-func TestMain(m *testing.M) {
-	goleak.VerifyTestMain(m)
-}
-
 func TestCLIArgs(t *testing.T) {
 	const addr = "127.0.0.9:7373"
 	tests := []struct {
@@ -191,4 +185,10 @@ func TestStopEndsHandlers(t *testing.T) {
 	if _, err := os.Stat(filepath.Join(dir, "events")); err == nil {
 		t.Errorf("the agent's child still writes after Stop (%d lines before)", len(before)/2)
 	}
+}
+
+// The goroutines that copy an agent's output and wait for it end with
+// the process.
+func TestMain(m *testing.M) {
+	goleak.VerifyTestMain(m)
 }
