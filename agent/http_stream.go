@@ -267,20 +267,14 @@ type queryEvent struct {
 // HandleEvent never blocks: a full queue drops the event, counted, with
 // one warning per run of drops.
 type httpEventStream struct {
+	streamQueue[serf.Event]
 	server   *HTTPServer
 	peer     string
-	filters  []event.Spec
-	ch       chan serf.Event
 	dropping atomic.Bool
 }
 
 func (es *httpEventStream) HandleEvent(e serf.Event) {
-	if !matchesAny(es.filters, e) {
-		return
-	}
-	select {
-	case es.ch <- e:
-	default:
+	if !es.offer(e) {
 		a := es.server.agent
 		a.metrics.IncrCounterWithLabels([]string{"agent", "http", "event_dropped"}, 1, a.labels)
 		if es.dropping.CompareAndSwap(false, true) {
@@ -311,7 +305,7 @@ func (s *HTTPServer) events(w http.ResponseWriter, r *http.Request) error {
 			return badRequest("%s: %q", client.ErrInvalidFilter, filter)
 		}
 	}
-	es := &httpEventStream{server: s, peer: r.RemoteAddr, filters: specs, ch: make(chan serf.Event, httpStreamBuffer)}
+	es := &httpEventStream{streamQueue: newEventQueue(specs, httpStreamBuffer), server: s, peer: r.RemoteAddr}
 	s.agent.RegisterEventHandler(es)
 	defer s.agent.DeregisterEventHandler(es)
 	sw, err := s.startStream(w, sse, "application/x-ndjson")
@@ -338,18 +332,12 @@ func (s *HTTPServer) events(w http.ResponseWriter, r *http.Request) error {
 // for. HandleLog runs under the log ring's lock: it neither blocks nor
 // logs, and the stream's writer reports the drops.
 type httpLogStream struct {
-	filter  *LevelFilter
-	ch      chan string
+	streamQueue[string]
 	dropped atomic.Int64
 }
 
 func (ls *httpLogStream) HandleLog(line string) {
-	if !ls.filter.Check([]byte(line)) {
-		return
-	}
-	select {
-	case ls.ch <- line:
-	default:
+	if !ls.offer(line) {
 		ls.dropped.Add(1)
 	}
 }
@@ -381,7 +369,7 @@ func (s *HTTPServer) monitor(w http.ResponseWriter, r *http.Request) error {
 	if ring == nil {
 		return notFound("this agent keeps no log")
 	}
-	ls := &httpLogStream{filter: NewLevelFilter(level, nil), ch: make(chan string, httpStreamBuffer)}
+	ls := &httpLogStream{streamQueue: newLogQueue(level, httpStreamBuffer)}
 	lines := "text/plain; charset=utf-8"
 	if asJSON {
 		lines = "application/x-ndjson"

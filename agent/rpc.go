@@ -639,7 +639,7 @@ func (c *rpcClient) openStream(seq uint64, filter string) error {
 		c.lock.Unlock()
 		return c.reply(seq, client.ErrStreamExists, nil)
 	}
-	es := &eventStream{client: c, seq: seq, filters: specs, ch: make(chan serf.Event, rpcStreamBuffer), stopCh: make(chan struct{})}
+	es := &eventStream{streamQueue: newEventQueue(specs, rpcStreamBuffer), client: c, seq: seq, stopCh: make(chan struct{})}
 	c.streams[seq] = es
 	c.lock.Unlock()
 
@@ -660,18 +660,48 @@ func (c *rpcClient) replyThenStream(seq uint64, write func()) error {
 	return nil
 }
 
-// matchesAny reports whether one of filters matches e.
-func matchesAny(filters []event.Spec, e serf.Event) bool {
-	return slices.ContainsFunc(filters, func(f event.Spec) bool { return f.Matches(e) })
+// streamQueue holds what one stream's client, over RPC or HTTP, has yet
+// to be sent: the items match accepts, as long as there is room.
+type streamQueue[T any] struct {
+	match func(T) bool
+	ch    chan T
+}
+
+// newEventQueue makes a queue of size events for filters.
+func newEventQueue(filters []event.Spec, size int) streamQueue[serf.Event] {
+	match := func(e serf.Event) bool {
+		return slices.ContainsFunc(filters, func(f event.Spec) bool { return f.Matches(e) })
+	}
+	return streamQueue[serf.Event]{match: match, ch: make(chan serf.Event, size)}
+}
+
+// newLogQueue makes a queue of size log lines at level or above.
+func newLogQueue(level string, size int) streamQueue[string] {
+	filter := NewLevelFilter(level, nil)
+	match := func(line string) bool { return filter.Check([]byte(line)) }
+	return streamQueue[string]{match: match, ch: make(chan string, size)}
+}
+
+// offer queues v if match accepts it. It never blocks: it reports false
+// when v was accepted but the queue was full, and v is dropped.
+func (q *streamQueue[T]) offer(v T) bool {
+	if !q.match(v) {
+		return true
+	}
+	select {
+	case q.ch <- v:
+		return true
+	default:
+		return false
+	}
 }
 
 // eventStream forwards matching events to one client. HandleEvent never
-// blocks: a full buffer drops the event.
+// blocks: a full queue drops the event.
 type eventStream struct {
+	streamQueue[serf.Event]
 	client   *rpcClient
 	seq      uint64
-	filters  []event.Spec
-	ch       chan serf.Event
 	stopCh   chan struct{}
 	stopOnce sync.Once
 }
@@ -680,12 +710,7 @@ func (es *eventStream) stop() { es.stopOnce.Do(func() { close(es.stopCh) }) }
 
 // HandleEvent queues e if a filter matches. Called by the agent's loop.
 func (es *eventStream) HandleEvent(e serf.Event) {
-	if !matchesAny(es.filters, e) {
-		return
-	}
-	select {
-	case es.ch <- e:
-	default:
+	if !es.offer(e) {
 		s := es.client.server
 		s.logger.Printf("[WARN] agent.ipc: Dropping event to %v", es.client.name)
 		s.agent.metrics.IncrCounterWithLabels([]string{"agent", "ipc", "event_dropped"}, 1, s.agent.labels)
@@ -791,11 +816,10 @@ func (c *rpcClient) openMonitor(seq uint64, level string) error {
 		return c.reply(seq, client.ErrMonitorExists, nil)
 	}
 	ls := &logStream{
-		client: c,
-		seq:    seq,
-		filter: NewLevelFilter(level, nil),
-		ch:     make(chan string, rpcMonitorBuffer),
-		stopCh: make(chan struct{}),
+		streamQueue: newLogQueue(level, rpcMonitorBuffer),
+		client:      c,
+		seq:         seq,
+		stopCh:      make(chan struct{}),
 	}
 	c.monitor = ls
 	c.lock.Unlock()
@@ -808,10 +832,9 @@ func (c *rpcClient) openMonitor(seq uint64, level string) error {
 
 // logStream forwards log lines to one client.
 type logStream struct {
+	streamQueue[string]
 	client   *rpcClient
 	seq      uint64
-	filter   *LevelFilter
-	ch       chan string
 	stopCh   chan struct{}
 	stopOnce sync.Once
 
@@ -824,12 +847,7 @@ func (ls *logStream) stop() { ls.stopOnce.Do(func() { close(ls.stopCh) }) }
 // HandleLog queues a line. It runs under the log ring's lock, so it must
 // neither block nor log: drops are counted and reported by run.
 func (ls *logStream) HandleLog(line string) {
-	if !ls.filter.Check([]byte(line)) {
-		return
-	}
-	select {
-	case ls.ch <- line:
-	default:
+	if !ls.offer(line) {
 		ls.dropLock.Lock()
 		ls.dropped++
 		ls.dropLock.Unlock()
