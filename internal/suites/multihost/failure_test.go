@@ -1,10 +1,13 @@
 package multihost
 
 import (
+	"slices"
 	"strings"
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/openserf/serf/internal/lab/netns"
 )
 
 // startRecorded starts n agents, one per host, each with the recording
@@ -26,19 +29,8 @@ func recordedCluster(t *testing.T, prefix string, n int) (*Cluster, []*Agent) {
 // startRecordedWith is startRecorded with the agents' binary chosen.
 func startRecordedWith(t *testing.T, c *Cluster, n int, bin string, extra ...string) []*Agent {
 	t.Helper()
-	var agents []*Agent
-	for i := 1; i <= n; i++ {
-		args := extra
-		if i > 1 {
-			args = append([]string{"-join=" + c.Host(1).IP}, extra...)
-		}
-		agents = append(agents, c.StartRecorded(c.Host(i), bin, args...))
-		if i == 1 {
-			// The others join it: it must be listening first.
-			WaitRPC(t, agents[0])
-		}
-	}
-	Converged(t, 30*time.Second, agents)
+	agents, _ := c.StartJoined(30*time.Second, c.StartRecorded, slices.Repeat([]string{bin}, n),
+		func(int, *netns.Host) []string { return extra })
 	return agents
 }
 

@@ -168,6 +168,32 @@ func (c *Cluster) StartRecorded(h *netns.Host, bin string, args ...string) *Agen
 		"-event-handler=" + script}, args...)...)
 }
 
+// StartJoined starts an agent on each of hosts 1, 2, ...: the i-th runs
+// bins[i] with args(i, host) (nil: no arguments) through start, c.Start or
+// c.StartRecorded, and every agent but the first joins the first, which
+// listens before the others start. It waits up to timeout until every
+// agent sees all alive, and returns the agents and how long that took.
+func (c *Cluster) StartJoined(timeout time.Duration, start func(*netns.Host, string, ...string) *Agent,
+	bins []string, args func(i int, h *netns.Host) []string) ([]*Agent, time.Duration) {
+	c.t.Helper()
+	var agents []*Agent
+	for i, bin := range bins {
+		h := c.Host(i + 1)
+		var a []string
+		if args != nil {
+			a = slices.Clip(args(i, h))
+		}
+		if i > 0 {
+			a = append(a, "-join="+c.Host(1).IP)
+		}
+		agents = append(agents, start(h, bin, a...))
+		if i == 0 {
+			WaitRPC(c.t, agents[0])
+		}
+	}
+	return agents, Converged(c.t, timeout, agents)
+}
+
 // Restart starts the agent again, with the same arguments, after it
 // exited or was killed.
 func (a *Agent) Restart() error {

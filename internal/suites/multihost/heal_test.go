@@ -50,24 +50,14 @@ func writeHealConfig(t *testing.T, c *Cluster, h *netns.Host, bin, name, timeout
 // every agent but the first joins the first.
 func startHealAgents(t *testing.T, c *Cluster, snapshot bool, bins ...string) []*Agent {
 	t.Helper()
-	var agents []*Agent
-	for i, bin := range bins {
-		h := c.Host(i + 1)
-		path := writeHealConfig(t, c, h, bin, "heal.json", healTimeouts)
+	agents, _ := c.StartJoined(60*time.Second, c.Start, bins, func(i int, h *netns.Host) []string {
+		path := writeHealConfig(t, c, h, bins[i], "heal.json", healTimeouts)
 		args := []string{"-iface=eth1", "-config-file=" + path}
-		if snapshot && bin == ourBin {
+		if snapshot && bins[i] == ourBin {
 			args = append(args, "-snapshot="+filepath.Join(c.dir, h.Name, "snapshot"))
 		}
-		if i > 0 {
-			args = append(args, "-join="+c.Host(1).IP)
-		}
-		a := c.Start(h, bin, args...)
-		if i == 0 {
-			WaitRPC(t, a)
-		}
-		agents = append(agents, a)
-	}
-	Converged(t, 60*time.Second, agents)
+		return args
+	})
 	return agents
 }
 

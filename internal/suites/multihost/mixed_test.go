@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/openserf/serf/internal/lab/netns"
 	"github.com/openserf/serf/internal/testutil/wait"
 )
 
@@ -59,29 +60,22 @@ func TestMixedCluster(t *testing.T) {
 	c := NewCluster(t, "mx", 6, ourBin)
 	key1 := keygen(t)
 
-	var agents []*Agent
-	byImpl := map[string][]*Agent{}
-	for i := 1; i <= 6; i++ {
-		im := impls[(i-1)%len(impls)]
-		h := c.Host(i)
-		dir := filepath.Join(c.dir, h.Name)
-		script, err := HandlerScript(dir)
+	bins := make([]string, 6)
+	for i := range bins {
+		bins[i] = impls[i%len(impls)].bin
+	}
+	agents, took := c.StartJoined(60*time.Second, c.Start, bins, func(i int, h *netns.Host) []string {
+		script, err := HandlerScript(filepath.Join(c.dir, h.Name))
 		if err != nil {
 			t.Fatal(err)
 		}
-		args := []string{"-iface=eth1", "-encrypt=" + key1, "-event-handler=" + script,
-			"-tag", "impl=" + im.name}
-		if i > 1 {
-			args = append(args, "-join="+c.Host(1).IP)
-		}
-		a := c.Start(h, im.bin, args...)
-		if i == 1 {
-			WaitRPC(t, a)
-		}
-		agents = append(agents, a)
-		byImpl[im.name] = append(byImpl[im.name], a)
+		return []string{"-iface=eth1", "-encrypt=" + key1, "-event-handler=" + script,
+			"-tag", "impl=" + impls[i%len(impls)].name}
+	})
+	byImpl := map[string][]*Agent{}
+	for i, a := range agents {
+		byImpl[impls[i%len(impls)].name] = append(byImpl[impls[i%len(impls)].name], a)
 	}
-	took := Converged(t, 60*time.Second, agents)
 	figure(t, "mixed_converged", took.Round(time.Millisecond))
 	ours, real11, real10 := byImpl["ours"], byImpl["serf-0.11.0"], byImpl["serf-0.10.2"]
 

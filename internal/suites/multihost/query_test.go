@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/openserf/serf/internal/lab/netns"
 )
 
 // longTimeout is the timeout of the queries that must end early: far
@@ -76,22 +78,13 @@ func TestQueryEndsWhenAnswered(t *testing.T) {
 	}
 	c := NewCluster(t, "qe", 6, ourBin)
 	bins := []string{ourBin, ourBin, ourBin, real11, real10}
-	var agents []*Agent
-	for i, bin := range bins {
+	agents, _ := c.StartJoined(60*time.Second, c.StartRecorded, bins, func(i int, _ *netns.Host) []string {
 		impl := "ours"
-		if bin != ourBin {
+		if bins[i] != ourBin {
 			impl = "serf"
 		}
-		args := []string{"-tag", "impl=" + impl}
-		if i > 0 {
-			args = append(args, "-join="+c.Host(1).IP)
-		}
-		agents = append(agents, c.StartRecorded(c.Host(i+1), bin, args...))
-		if i == 0 {
-			WaitRPC(t, agents[0])
-		}
-	}
-	Converged(t, 60*time.Second, agents)
+		return []string{"-tag", "impl=" + impl}
+	})
 	ours, serfs := agents[:3], agents[3:]
 	long := "-timeout=" + longTimeout.String()
 

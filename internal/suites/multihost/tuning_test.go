@@ -5,6 +5,8 @@ import (
 	"path/filepath"
 	"testing"
 	"time"
+
+	"github.com/openserf/serf/internal/lab/netns"
 )
 
 // tunedConfig is a config file of memberlist's knobs set well below the
@@ -33,21 +35,13 @@ func TestGossipTuning(t *testing.T) {
 	if err := os.WriteFile(conf, []byte(tunedConfig), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	var agents []*Agent
-	for i, bin := range []string{ourBin, ourBin, ourBin, ourBin, real11, real11} {
-		args := []string{"-profile=lan"}
-		if bin == ourBin {
-			args = append(args, "-config-file="+conf)
+	bins := []string{ourBin, ourBin, ourBin, ourBin, real11, real11}
+	agents, _ := c.StartJoined(30*time.Second, c.StartRecorded, bins, func(i int, _ *netns.Host) []string {
+		if bins[i] == ourBin {
+			return []string{"-profile=lan", "-config-file=" + conf}
 		}
-		if i > 0 {
-			args = append(args, "-join="+c.Host(1).IP)
-		}
-		agents = append(agents, c.StartRecorded(c.Host(i+1), bin, args...))
-		if i == 0 {
-			WaitRPC(t, agents[0])
-		}
-	}
-	Converged(t, 30*time.Second, agents)
+		return []string{"-profile=lan"}
+	})
 
 	victim := agents[3]
 	tuned, rest := agents[:3], Others(agents, victim)
