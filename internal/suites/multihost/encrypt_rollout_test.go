@@ -42,6 +42,12 @@ func TestEncryptRollout(t *testing.T) {
 	stranger := c.Start(c.Host(n+1), ourBin, "-iface=eth1")
 	WaitRPC(t, stranger)
 	var worst time.Duration
+	// What was under way when, to place a member-failed event.
+	type mark struct {
+		at   time.Time
+		what string
+	}
+	var marks []mark
 	whole := func(step string) {
 		t.Helper()
 		took := wait.Every(t, 60*time.Second, PollInterval, func() error {
@@ -58,6 +64,7 @@ func TestEncryptRollout(t *testing.T) {
 	restart := func(a *Agent, conf string) {
 		t.Helper()
 		gossipConfig(t, c, a.Host.Name, conf)
+		marks = append(marks, mark{time.Now(), a.Host.Name + " restarting into " + conf})
 		if err := a.Signal(syscall.SIGINT); err != nil {
 			t.Fatal(err)
 		}
@@ -136,6 +143,25 @@ func TestEncryptRollout(t *testing.T) {
 	for _, a := range agents {
 		if got := a.CountEvents("member-failed", ""); got != failedBefore[a] {
 			t.Errorf("%s handled member-failed %d times during the rollout, want none", a.Host.Name, got-failedBefore[a])
+			for _, ev := range a.Events() {
+				if ev.Name != "member-failed" {
+					continue
+				}
+				during := "before the rollout"
+				for _, m := range marks {
+					if !m.at.After(ev.Time) {
+						during = m.what
+					}
+				}
+				t.Logf("%s: member-failed at %s (%s), after %s", a.Host.Name, ev.Time.Format("15:04:05.000"), ev.Payload, during)
+			}
+			var lines []string
+			for _, l := range strings.Split(a.Log(), "\n") {
+				if strings.Contains(l, "Failed") || strings.Contains(l, "uspect") || strings.Contains(l, "dead") || strings.Contains(l, "==== ") {
+					lines = append(lines, l)
+				}
+			}
+			t.Logf("%s: its log's failure lines and runs:\n%s", a.Host.Name, strings.Join(lines, "\n"))
 		}
 	}
 }
