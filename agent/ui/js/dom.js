@@ -1,5 +1,5 @@
 // Building DOM nodes without markup: every piece of text, whatever it
-// holds, goes in through textContent or an attribute, never innerHTML,
+// holds, goes in through textContent or an attribute, never as markup,
 // so a tag or payload is never read as HTML.
 
 /**
