@@ -223,6 +223,11 @@ type Config struct {
 	HTTPTLSKeyFile  string `mapstructure:"http_tls_key_file"`
 	HTTPAuth        string `mapstructure:"http_auth"`
 
+	// UI, beyond Serf, serves the web UI (docs/ui.md) at /ui/ on the HTTP
+	// listener; it needs HTTPAddr. Default false. A reload does not
+	// change it.
+	UI *bool `mapstructure:"ui"`
+
 	// PrometheusRetentionRaw is how long /metrics keeps a series that is
 	// no longer reported (a script's timing, a peer's counter); 0 keeps
 	// them for ever. Default DefaultPrometheusRetention.
@@ -322,6 +327,7 @@ func DefaultConfig() *Config {
 		DisableNameResolution:   valuePtr(false),
 		EnableSyslog:            valuePtr(false),
 		LogJSON:                 valuePtr(false),
+		UI:                      valuePtr(false),
 		SyslogFacility:          "LOCAL0",
 		RetryMaxAttempts:        valuePtr(0),
 		RetryIntervalRaw:        DefaultRetryInterval.String(),
@@ -548,6 +554,7 @@ func overlay(dst, src *Config) {
 	setString(&dst.HTTPTLSCertFile, src.HTTPTLSCertFile)
 	setString(&dst.HTTPTLSKeyFile, src.HTTPTLSKeyFile)
 	setString(&dst.HTTPAuth, src.HTTPAuth)
+	setPtr(&dst.UI, src.UI)
 	setString(&dst.GossipIntervalRaw, src.GossipIntervalRaw)
 	setInt(&dst.GossipNodes, src.GossipNodes)
 	setString(&dst.GossipToTheDeadTimeRaw, src.GossipToTheDeadTimeRaw)

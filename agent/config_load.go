@@ -149,6 +149,9 @@ func (c *Config) finish() ([]string, error) {
 	if _, err := c.heal(); err != nil {
 		return warnings, err
 	}
+	if isTrue(c.UI) && c.HTTPAddr == "" {
+		return warnings, errors.New("ui: the web UI is served on the HTTP listener: set http_addr (-http-addr) too")
+	}
 	return warnings, nil
 }
 

@@ -63,6 +63,7 @@ func fullConfig() *Config {
 		HTTPTLSCertFile:         "/etc/serf/tls/cert.pem",
 		HTTPTLSKeyFile:          "/etc/serf/tls/key.pem",
 		HTTPAuth:                "http-s3cret",
+		UI:                      valuePtr(true),
 		GossipIntervalRaw:       "100ms",
 		GossipNodes:             4,
 		GossipToTheDeadTimeRaw:  "15s",
@@ -154,6 +155,7 @@ func TestDefaultConfig(t *testing.T) {
 		{"TombstoneTimeout()", c.TombstoneTimeout(), time.Duration(0)},
 		{"SyslogFacility", c.SyslogFacility, "LOCAL0"},
 		{"LogJSON", *c.LogJSON, false},
+		{"UI", *c.UI, false},
 		{"PrometheusRetention()", c.PrometheusRetention(), time.Minute},
 		{"EnableCompression", *c.EnableCompression, true},
 		{"EncryptVerifyIncoming", *c.EncryptVerifyIncoming, true},
@@ -956,5 +958,19 @@ func TestHealDurationsDecode(t *testing.T) {
 		if err := c.CheckDurations(); err == nil || err.Error() != want {
 			t.Errorf("CheckDurations() with %s = %v, want %q", key, err, want)
 		}
+	}
+}
+
+// The UI is served on the HTTP listener: asking for it without one is an
+// error that says what to set.
+func TestLoadConfigUINeedsHTTPAddr(t *testing.T) {
+	on := true
+	_, _, err := LoadConfig(&Config{NodeName: "a", UI: &on}, nil)
+	if err == nil || !strings.Contains(err.Error(), "http_addr") {
+		t.Errorf("LoadConfig(ui without http_addr) error = %v, want one naming http_addr", err)
+	}
+	conf, _, err := LoadConfig(&Config{NodeName: "a", UI: &on, HTTPAddr: "127.0.0.1:0"}, nil)
+	if err != nil || !*conf.UI {
+		t.Errorf("LoadConfig(ui with http_addr) = %v, %v; want UI on, no error", conf, err)
 	}
 }

@@ -172,7 +172,7 @@ func (a *Agent) startDaemon() error {
 		if tcp, ok := hl.Addr().(*net.TCPAddr); ok && token == "" && !tcp.IP.IsLoopback() {
 			a.logger.Printf("[WARN] agent.http: Listening on %s without a token: anyone who can reach it can use it", tcp)
 		}
-		a.http = newHTTPServer(a, hl, token)
+		a.http = newHTTPServer(a, hl, token, isTrue(conf.UI))
 		a.logger.Printf("[INFO] agent.http: Listening on %s", hl.Addr())
 	}
 	return nil

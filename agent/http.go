@@ -37,6 +37,7 @@ type HTTPServer struct {
 	listener net.Listener
 	server   *http.Server
 	token    string
+	ui       bool // the web UI is served (ui.go)
 	wg       sync.WaitGroup
 
 	// cancel ends the context of every request, so that the streams end
@@ -88,9 +89,10 @@ func listenHTTP(conf *Config) (net.Listener, error) {
 	return l, nil
 }
 
-// newHTTPServer serves the agent's HTTP endpoints on l until Shutdown.
-func newHTTPServer(a *Agent, l net.Listener, token string) *HTTPServer {
-	s := &HTTPServer{agent: a, listener: l, token: token}
+// newHTTPServer serves the agent's HTTP endpoints on l until Shutdown,
+// and the web UI with ui.
+func newHTTPServer(a *Agent, l net.Listener, token string, ui bool) *HTTPServer {
+	s := &HTTPServer{agent: a, listener: l, token: token, ui: ui}
 	s.writeTimeout.Store(int64(httpWriteTimeout))
 	base, cancel := context.WithCancel(context.Background())
 	s.cancel = cancel
@@ -101,6 +103,9 @@ func newHTTPServer(a *Agent, l net.Listener, token string) *HTTPServer {
 		mux.Handle("/metrics", only(http.MethodGet, s.authenticated(h)))
 	}
 	s.routes(mux)
+	if ui {
+		s.uiRoutes(mux)
+	}
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		writeJSONError(w, http.StatusNotFound, "no such endpoint: "+r.URL.Path)
 	})

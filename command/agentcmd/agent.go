@@ -123,6 +123,9 @@ func (c *AgentCommand) banner(conf *agent.Config, a *agent.Agent) {
 	if addr := a.HTTPAddr(); addr != nil {
 		// Ours, only when asked for: Serf has no HTTP listener.
 		c.UI.Info(fmt.Sprintf("                  HTTP addr: '%s'", addr))
+		if url := a.UIURL(); url != "" {
+			c.UI.Info(fmt.Sprintf("                     Web UI: %s", url))
+		}
 	}
 	c.UI.Info(fmt.Sprintf("                  Encrypted: %#v", a.EncryptionEnabled()))
 	// Ours, only when asked for: Serf has no label and always verifies.
@@ -256,6 +259,8 @@ Options:
   -http-addr=127.0.0.1:7374
                            Also serve health checks and Prometheus metrics
                            over HTTP there (or unix:///path). Off by default.
+  -ui                      Also serve the web UI at /ui/ on the HTTP
+                           listener; needs -http-addr.
   -snapshot=path           File that records members and clocks, so that a
                            restarted agent rejoins and replays no old events.
   -tag key=value           A tag of this node; may be repeated.

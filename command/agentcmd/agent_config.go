@@ -64,6 +64,7 @@ type agentFlags struct {
 	protocol, retryMax              int
 	retryInterval, broadcastTimeout string
 	replay, syslog, rejoin, logJSON bool
+	ui                              bool
 	mdnsNoIPv4, mdnsNoIPv6          bool
 	disableCompression              bool
 }
@@ -92,6 +93,7 @@ func (f *agentFlags) flagSet(stderr io.Writer) *flag.FlagSet {
 	fs.StringVar(&c.Role, "role", "", "role (deprecated: use tags)")
 	fs.StringVar(&c.RPCAddr, "rpc-addr", "", "address of the RPC listener")
 	fs.StringVar(&c.HTTPAddr, "http-addr", "", "address of the HTTP listener (off by default)")
+	fs.BoolVar(&f.ui, "ui", false, "serve the web UI at /ui/ on the HTTP listener")
 	fs.StringVar(&c.Label, "label", "", "cluster label: packets and streams with another label are refused")
 	fs.StringVar(&c.Profile, "profile", "", "timing profile: lan, wan or local")
 	fs.StringVar(&c.SnapshotPath, "snapshot", "", "path to the snapshot file")
@@ -147,6 +149,8 @@ func parseAgentFlags(args []string, ui cli.Ui, stderr io.Writer) (*agent.Config,
 			c.EnableSyslog = &f.syslog
 		case "log-json":
 			c.LogJSON = &f.logJSON
+		case "ui":
+			c.UI = &f.ui
 		case "retry-max":
 			c.RetryMaxAttempts = &f.retryMax
 		case "rejoin":

@@ -325,6 +325,9 @@ func TestReadAgentConfigErrors(t *testing.T) {
 		{"user event size limit too big", []string{"-config-file", bigEvent},
 			"Failed to start the Serf agent: Error creating Serf: user event size limit exceeds limit of 9216 bytes"},
 		{"user event size limit at the maximum", []string{"-config-file", okEvent}, ""},
+		{"ui without http-addr", []string{"-ui"},
+			"ui: the web UI is served on the HTTP listener: set http_addr (-http-addr) too"},
+		{"ui with http-addr", []string{"-ui", "-http-addr", "127.0.0.1:7374"}, ""},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -505,7 +508,7 @@ func TestAgentFlagNames(t *testing.T) {
 		"snapshot", "syslog", "tag", "tags-file",
 	}
 	// Ours beyond Serf's, each opt-in (docs/compatibility.md).
-	want = append(want, "http-addr", "label", "log-json")
+	want = append(want, "http-addr", "label", "log-json", "ui")
 	slices.Sort(want)
 	if got := agentFlagNames(); !reflect.DeepEqual(got, want) {
 		t.Errorf("agentFlagNames() =\n%q\nwant\n%q", got, want)
