@@ -15,12 +15,20 @@ import * as keys from "./keys.js";
 // while the tab is visible: member changes come on the event stream
 // (this catches what a broken stream missed); coordinates only this way.
 const refreshEvery = 10000;
+// watchEvery is how often, while the tab is visible, the agent's member
+// counts and clock are read. The agent coalesces member events, as Serf
+// does, so they reach the event stream a second or more after the agent
+// learnt them; a change in those figures reloads the members at once.
+// The reply is small whatever the cluster's size.
+const watchEvery = 500;
 const pages = ["members", "events", "send", "network", "keys"];
 
 let authed = false;
 let needToken = false; // the agent answered 401: the prompt is shown
 let session = null; // the AbortController of the signed-in session
 let timer = 0;
+let watchTimer = 0;
+let lastFigures = ""; // the member figures watch saw last
 
 /**
  * onAuth handles a failed request: a 401 ends the session and asks for
@@ -38,6 +46,7 @@ function signOut(msg) {
   if (session) session.abort();
   session = null;
   clearInterval(timer);
+  clearInterval(watchTimer);
   setToken("");
   const errNode = $("token-error");
   errNode.textContent = msg;
@@ -81,6 +90,28 @@ async function start() {
   timer = setInterval(() => {
     if (document.visibilityState === "visible") refresh();
   }, refreshEvery);
+  watchTimer = setInterval(() => {
+    if (document.visibilityState === "visible") watch();
+  }, watchEvery);
+}
+
+// watch reloads the members when the agent's counts of members, failed
+// and left members, or its member clock, have changed since it last
+// looked.
+async function watch() {
+  const signal = session && session.signal;
+  try {
+    const info = await get("/v1/agent", signal);
+    const s = (info.Stats && info.Stats.serf) || {};
+    const figures = [s.members, s.failed, s.left, s.member_time].join(" ");
+    if (figures !== lastFigures) {
+      lastFigures = figures;
+      refresh();
+    }
+  } catch (err) {
+    if (signal && signal.aborted) return;
+    onAuth(err);
+  }
 }
 
 // refresh reloads the members and the coordinates.

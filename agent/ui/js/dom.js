@@ -56,9 +56,10 @@ export function showError(id, msg) {
 /**
  * payloadText shows a payload (base64, as the API sends bytes) as text
  * when it is printable UTF-8, else as hex; it returns the text and
- * whether it is hex.
+ * whether it is hex. With trimNewline one trailing newline of a text
+ * payload is dropped.
  */
-export function payloadText(b64) {
+export function payloadText(b64, trimNewline = false) {
   if (!b64) return { text: "", hex: false };
   const bin = atob(b64);
   const bytes = Uint8Array.from(bin, (c) => c.charCodeAt(0));
@@ -66,7 +67,7 @@ export function payloadText(b64) {
     const text = new TextDecoder("utf-8", { fatal: true }).decode(bytes);
     // Control characters other than tab and line breaks make it binary.
     if (!/[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f]/.test(text)) {
-      return { text, hex: false };
+      return { text: trimNewline && text.endsWith("\n") ? text.slice(0, -1) : text, hex: false };
     }
   } catch {
     // not UTF-8: shown as hex
@@ -75,9 +76,12 @@ export function payloadText(b64) {
   return { text: hex, hex: true };
 }
 
-/** payloadNode is a payload as a <code> element, hex marked as such. */
-export function payloadNode(b64) {
-  const p = payloadText(b64);
+/**
+ * payloadNode is a payload as a <code> element, hex marked as such;
+ * trimNewline as for payloadText.
+ */
+export function payloadNode(b64, trimNewline = false) {
+  const p = payloadText(b64, trimNewline);
   if (p.text === "") return el("span", { class: "payload muted" }, "(no payload)");
   return el("code", { class: p.hex ? "payload hex" : "payload", title: p.hex ? "binary, shown as hex" : null }, p.text);
 }

@@ -74,7 +74,9 @@ async function query(onAuth) {
           acks.append(el("li", { "data-from": rec.From }, rec.From));
         } else if (rec.Type === "response") {
           nResp++;
-          responses.append(el("li", { "data-from": rec.From }, el("span", { class: "from" }, rec.From), ": ", payloadNode(rec.Payload)));
+          // Handler output usually ends in a newline: one is dropped,
+          // as `serf query` does, so that each response reads as a line.
+          responses.append(el("li", { "data-from": rec.From }, el("span", { class: "from" }, rec.From), ": ", payloadNode(rec.Payload, true)));
         } else if (rec.Type === "done") {
           done = true;
         }
