@@ -82,10 +82,11 @@ interop:
 # The multi-host suite: hosts in network namespaces (root, nft, iptables),
 # and the agent under a real systemd in a container (root,
 # systemd-nspawn, debootstrap), and the Docker image under a real engine
-# (docker.io, busybox-static). One package at a time: these tests measure
-# real timings.
+# (docker.io, busybox-static), and the web UI in a real headless Chromium
+# (chromium). One package at a time: these tests measure real timings.
 integration:
 	SERF_INTEGRATION=1 SERF_SYSTEMD=1 SERF_DOCKER=1 $(GO) test -p 1 -count=1 -timeout 25m -v ./internal/lab/netns/ ./internal/suites/multihost/ ./scripts/ ./scripts/systemd/ ./scripts/docker/
+	cd $(TOOLS) && SERF_BROWSER=1 $(GO) test -count=1 -v ./uitest/
 
 # The benchmark and simulation tools live in their own module,
 # internal/tools, so that their plotting libraries stay out of the module
