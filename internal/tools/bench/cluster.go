@@ -42,7 +42,7 @@ type ClusterConfig struct {
 	Dir     string // parent of the agents' directories; must exist
 	Handler string // path of the handler script (see WriteHandler)
 	// HTTP starts every agent with -http-addr on its address, port
-	// httpPort (ours only: Serf has no HTTP API).
+	// httpPort, and -ui (ours only: Serf has no HTTP API).
 	HTTP bool
 
 	// StartTimeout bounds one agent's exec until its RPC answers.
@@ -138,7 +138,7 @@ func (c *Cluster) startAgent(ctx context.Context, i int) error {
 	}
 	if c.cfg.HTTP {
 		a.HTTPAddr = net.JoinHostPort(ip, strconv.Itoa(httpPort))
-		args = append(args, "-http-addr="+a.HTTPAddr)
+		args = append(args, "-http-addr="+a.HTTPAddr, "-ui")
 	}
 	cmd := exec.Command(c.cfg.Bin, args...)
 	cmd.Dir = a.Dir

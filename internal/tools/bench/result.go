@@ -53,6 +53,14 @@ type RunResult struct {
 	MembersHTTP   []float64 `json:"members_http_s,omitempty"`
 	HTTPEventRate float64   `json:"http_events_per_s,omitempty"`
 
+	// CPUUIPage and RSSUIPage are the idle cost of agent 0 with its web
+	// UI open in a headless browser; CPUUINone and RSSUINone those of the
+	// other agents in the same window (-http-addr clusters only).
+	CPUUIPage []float64 `json:"cpu_ui_page_pct,omitempty"`
+	RSSUIPage []float64 `json:"rss_anon_ui_page_mib,omitempty"`
+	CPUUINone []float64 `json:"cpu_ui_none_pct,omitempty"`
+	RSSUINone []float64 `json:"rss_anon_ui_none_mib,omitempty"`
+
 	// Per-agent private memory (MiB) and CPU (% of a core), idle after
 	// convergence and under a steady event load.
 	RSSIdle []float64 `json:"rss_anon_idle_mib"`

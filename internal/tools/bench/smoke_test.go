@@ -87,7 +87,8 @@ func TestSmoke(t *testing.T) {
 }
 
 // TestSmokeHTTP runs the sequence of a cluster of ours with -http-addr:
-// the join, the idle cost and the HTTP API's figures.
+// the join, the idle cost, the HTTP API's figures and, when a Chromium is
+// installed, the cost of an open web UI page.
 func TestSmokeHTTP(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts agents")
@@ -112,5 +113,9 @@ func TestSmokeHTTP(t *testing.T) {
 	}
 	if len(r.Events) != 0 || len(r.DetectFailed) != 0 {
 		t.Errorf("the HTTP cluster measured events %v, departures %v; want neither", r.Events, r.DetectFailed)
+	}
+	if findChromium() != "" && (len(r.CPUUIPage) != 1 || len(r.RSSUIPage) != 1 || len(r.RSSUINone) != 2) {
+		t.Errorf("open UI page: cpu %v rss %v, others rss %v; want one agent's figures beside two others'",
+			r.CPUUIPage, r.RSSUIPage, r.RSSUINone)
 	}
 }
