@@ -45,6 +45,10 @@ type ClusterConfig struct {
 	// httpPort, and -ui (ours only: Serf has no HTTP API).
 	HTTP bool
 
+	// Args are more flags for every agent; Env more environment
+	// variables (handlers inherit them).
+	Args, Env []string
+
 	// StartTimeout bounds one agent's exec until its RPC answers.
 	StartTimeout time.Duration
 }
@@ -64,11 +68,13 @@ type Agent struct {
 	HTTPAddr string // ip:7374 when the cluster serves HTTP, else ""
 	Dir      string
 	Events   string // the handler's output file
+	Failed   string // the member-failed handler's output file (see FailedHandler)
 	Startup  time.Duration
 
-	proc *agentproc.Process
-	log  *os.File
-	rpc  *client.RPCClient
+	started time.Time // when it was exec'd
+	proc    *agentproc.Process
+	log     *os.File
+	rpc     *client.RPCClient
 }
 
 // Cluster is N agents of one binary, each with an RPC connection. Close
@@ -108,9 +114,30 @@ func StartCluster(ctx context.Context, cfg ClusterConfig, reg *Registry) (*Clust
 	return c, nil
 }
 
-// startAgent starts agent i and adds it to c.Agents as soon as its
-// process exists, so that Close and KillAll find it.
+// startAgent starts agent i, adds it to c.Agents and connects to its
+// RPC once it answers.
 func (c *Cluster) startAgent(ctx context.Context, i int) error {
+	a, err := c.launchAgent(i)
+	if err != nil {
+		return err
+	}
+	return c.connect(ctx, a)
+}
+
+// connect dials a's RPC once it answers and records its start-up time.
+func (c *Cluster) connect(ctx context.Context, a *Agent) error {
+	rpc, err := c.dialRPC(ctx, a)
+	if err != nil {
+		return err
+	}
+	a.Startup = time.Since(a.started)
+	a.rpc = rpc
+	return nil
+}
+
+// launchAgent execs agent i (with extra flags) and adds it to c.Agents
+// as soon as its process exists, so that Close and KillAll find it.
+func (c *Cluster) launchAgent(i int, extra ...string) (*Agent, error) {
 	ip := fmt.Sprintf("127.0.%d.%d", c.cfg.Net, i+1)
 	a := &Agent{
 		Name:     fmt.Sprintf("node%03d", i),
@@ -119,12 +146,13 @@ func (c *Cluster) startAgent(ctx context.Context, i int) error {
 		Dir:      filepath.Join(c.cfg.Dir, fmt.Sprintf("net%d-node%03d", c.cfg.Net, i)),
 	}
 	a.Events = filepath.Join(a.Dir, "events")
+	a.Failed = filepath.Join(a.Dir, "failed")
 	if err := os.MkdirAll(a.Dir, 0o755); err != nil {
-		return err
+		return nil, err
 	}
 	log, err := os.Create(filepath.Join(a.Dir, "agent.log"))
 	if err != nil {
-		return err
+		return nil, err
 	}
 	a.log = log
 	args := []string{"agent",
@@ -140,29 +168,23 @@ func (c *Cluster) startAgent(ctx context.Context, i int) error {
 		a.HTTPAddr = net.JoinHostPort(ip, strconv.Itoa(httpPort))
 		args = append(args, "-http-addr="+a.HTTPAddr, "-ui")
 	}
+	args = append(append(args, c.cfg.Args...), extra...)
 	cmd := exec.Command(c.cfg.Bin, args...)
 	cmd.Dir = a.Dir
-	cmd.Env = append(os.Environ(), "SERF_BENCH_EVENTS="+a.Events)
+	cmd.Env = append(append(os.Environ(), "SERF_BENCH_EVENTS="+a.Events, "SERF_BENCH_FAILED="+a.Failed), c.cfg.Env...)
 	cmd.Stdout, cmd.Stderr = log, log
 	// Its own process group, so that a kill takes its handler scripts
 	// too; and a kill from the kernel if we die without cleaning up.
 	agentproc.SetDeathSignal(cmd, true)
-	start := time.Now()
+	a.started = time.Now()
 	if a.proc, err = agentproc.StartProcess(cmd); err != nil {
 		log.Close()
-		return fmt.Errorf("start %s: %w", a.Name, err)
+		return nil, fmt.Errorf("start %s: %w", a.Name, err)
 	}
 	c.lock.Lock()
 	c.Agents = append(c.Agents, a)
 	c.lock.Unlock()
-
-	rpc, err := c.dialRPC(ctx, a)
-	if err != nil {
-		return err
-	}
-	a.Startup = time.Since(start)
-	a.rpc = rpc
-	return nil
+	return a, nil
 }
 
 // dialRPC connects to a's RPC once it answers.

@@ -62,10 +62,30 @@ func (rep *Report) Markdown(plotDir string, plots []string) string {
 		rep.Started.UTC().Format("2006-01-02 15:04 MST"), rep.Wall, m.CPU, m.Cores, m.Kernel, m.Go)
 	fmt.Fprintf(&b, "Cluster sizes %s, %d run(s) of each; flags: `%s`.\n\n", joinInts(rep.Ns), rep.Runs, rep.Flags)
 	WriteMarkdownTable(&b, rep.Rows)
+	if lines := fleetRunsLine(rep.Fleet); len(lines) > 0 {
+		b.WriteString("\nFleet boot, last agent of each run:\n\n- ")
+		b.WriteString(strings.Join(lines, "\n- "))
+		b.WriteString("\n")
+	}
+	if lines := starveRunsLines(rep.Starve); len(lines) > 0 {
+		b.WriteString("\nStarvation, each cluster:\n\n- ")
+		b.WriteString(strings.Join(lines, "\n- "))
+		b.WriteString("\n")
+	}
 	var notes []string
 	for _, r := range rep.Results {
 		for _, e := range r.Errors {
 			notes = append(notes, fmt.Sprintf("- %s N=%d run %d: %s", r.Binary, r.N, r.Run+1, e))
+		}
+	}
+	for _, r := range rep.Fleet {
+		for _, e := range r.Errors {
+			notes = append(notes, fmt.Sprintf("- fleet boot, %s N=%d run %d: %s", r.Binary, r.N, r.Run+1, e))
+		}
+	}
+	for _, r := range rep.Starve {
+		for _, e := range r.Errors {
+			notes = append(notes, fmt.Sprintf("- starvation, %s N=%d: %s", r.Binary, r.N, e))
 		}
 	}
 	if len(notes) > 0 {

@@ -17,21 +17,30 @@ type Config struct {
 	Plan       Plan
 	// NoHTTP leaves out the clusters of ours with -http-addr (OursHTTP).
 	NoHTTP bool
+	// Fleet is the fleet boot, run after the other clusters.
+	Fleet FleetPlan
+	// Starve is the starvation scenario, run last; off unless it has
+	// sizes.
+	Starve StarvePlan
 	Log    func(format string, args ...any)
 }
 
 // Report is what a run produced; it is also the JSON file.
 type Report struct {
-	Machine  Machine      `json:"machine"`
-	Started  time.Time    `json:"started"`
-	Wall     string       `json:"wall_time"`
-	Flags    string       `json:"flags"`
-	Ns       []int        `json:"ns"`
-	Runs     int          `json:"runs"`
-	OursSize int64        `json:"ours_size_bytes"`
-	SerfSize int64        `json:"serf_size_bytes"`
-	Results  []*RunResult `json:"results"`
-	Rows     []Row        `json:"rows"`
+	Machine  Machine         `json:"machine"`
+	Started  time.Time       `json:"started"`
+	Wall     string          `json:"wall_time"`
+	Flags    string          `json:"flags"`
+	Ns       []int           `json:"ns"`
+	Runs     int             `json:"runs"`
+	OursSize int64           `json:"ours_size_bytes"`
+	SerfSize int64           `json:"serf_size_bytes"`
+	Results  []*RunResult    `json:"results"`
+	FleetNs  []int           `json:"fleet_ns,omitempty"`
+	Fleet    []*FleetResult  `json:"fleet,omitempty"`
+	StarveNs []int           `json:"starve_ns,omitempty"`
+	Starve   []*StarveResult `json:"starve,omitempty"`
+	Rows     []Row           `json:"rows"`
 }
 
 // Machine describes where the run happened.
@@ -66,7 +75,8 @@ func ThisMachine() Machine {
 // cluster that cannot start is logged and left out. Run returns what it
 // has when ctx ends.
 func Run(ctx context.Context, cfg Config, reg *Registry) (*Report, error) {
-	rep := &Report{Machine: ThisMachine(), Started: time.Now(), Ns: cfg.Ns, Runs: cfg.Runs}
+	rep := &Report{Machine: ThisMachine(), Started: time.Now(), Ns: cfg.Ns, Runs: cfg.Runs,
+		FleetNs: cfg.Fleet.Ns, StarveNs: cfg.Starve.Ns}
 	for i, bin := range []string{cfg.Ours, cfg.Serf} {
 		fi, err := os.Stat(bin)
 		if err != nil {
@@ -133,7 +143,9 @@ func Run(ctx context.Context, cfg Config, reg *Registry) (*Report, error) {
 			}
 		}
 	}
-	return rep, nil
+	cluster = runFleets(ctx, cfg, reg, dir, handler, cluster, rep)
+	runStarves(ctx, cfg, reg, dir, handler, cluster, rep)
+	return rep, ctx.Err()
 }
 
 // runCluster starts one cluster, measures it and kills it.
@@ -165,6 +177,10 @@ func startups(c *Cluster) []float64 {
 
 // Finish computes the table rows and the wall time.
 func (rep *Report) Finish() {
-	rep.Rows = Rows(rep.Ns, rep.Results, rep.OursSize, rep.SerfSize)
+	rows := Rows(rep.Ns, rep.Results, rep.OursSize, rep.SerfSize)
+	size := rows[len(rows)-1]
+	rows = append(rows[:len(rows)-1], FleetRows(rep.FleetNs, rep.Fleet)...)
+	rows = append(rows, StarveRows(rep.StarveNs, rep.Starve)...)
+	rep.Rows = append(rows, size)
 	rep.Wall = time.Since(rep.Started).Round(time.Second).String()
 }

@@ -17,6 +17,8 @@ func formatNumber(v float64, unit string) string {
 		return "-"
 	}
 	switch unit {
+	case "":
+		return strconv.FormatFloat(v, 'f', 0, 64) // a count
 	case "s", "ms", "MiB":
 		return trimDigits(v) + " " + unit
 	case "%":

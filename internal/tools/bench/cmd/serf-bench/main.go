@@ -29,7 +29,7 @@ func main() {
 func run(args []string) int {
 	fs := flag.NewFlagSet("serf-bench", flag.ContinueOnError)
 	var (
-		ns      = fs.String("n", "10,50,100,200", "cluster sizes, comma-separated (at most 250)")
+		ns      = fs.String("n", "10,50,100,200", "cluster sizes, comma-separated (at most 250); empty for none (only the fleet boot and starvation)")
 		runs    = fs.Int("runs", 1, "repetitions of every cluster of each binary")
 		events  = fs.Int("events", 12, "user events timed to all handlers, per cluster")
 		queries = fs.Int("queries", 5, "queries timed to all acks, per cluster")
@@ -40,6 +40,11 @@ func run(args []string) int {
 		settle  = fs.Duration("settle", 3*time.Second, "pause between clusters")
 		poll    = fs.Duration("poll", 200*time.Millisecond, "how often each agent's member counts are polled while timing a join or departure")
 		quick   = fs.Bool("quick", false, "a short run: N=10,50, fewer events and shorter windows")
+		fleetN  = fs.String("fleet", "50,100,200", "fleet boot sizes, comma-separated; empty for none")
+		fleetR  = fs.Int("fleet-runs", 3, "repetitions of every fleet boot of each binary")
+		fleetC  = fs.Duration("fleet-cap", 90*time.Second, "longest wait for a fleet boot to converge")
+		starveN = fs.String("starve", "", "starvation scenario sizes, comma-separated (e.g. 50,100; takes minutes, root only); empty for none")
+		starveF = fs.Duration("starve-for", 90*time.Second, "how long each CPU quota of the starvation scenario holds")
 		noHTTP  = fs.Bool("no-http", false, "leave out the clusters of ours with -http-addr (the HTTP API's figures and the listener's idle cost)")
 		out     = fs.String("out", "docs/benchmarks", "directory for results.json and the plots")
 		md      = fs.String("md", "docs/benchmarks.md", "page whose bench region gets the table; empty for none")
@@ -70,11 +75,33 @@ func run(args []string) int {
 		if !set["cap"] {
 			*capConv = 60 * time.Second
 		}
+		if !set["fleet"] {
+			*fleetN = "50"
+		}
+		if !set["fleet-runs"] {
+			*fleetR = 2
+		}
 	}
-	sizes, err := parseInts(*ns)
-	if err != nil {
-		fmt.Fprintf(os.Stderr, "serf-bench: -n: %v\n", err)
-		return 2
+	var sizes []int
+	var err error
+	if *ns != "" {
+		if sizes, err = parseInts(*ns); err != nil {
+			fmt.Fprintf(os.Stderr, "serf-bench: -n: %v\n", err)
+			return 2
+		}
+	}
+	var fleetSizes, starveSizes []int
+	if *fleetN != "" {
+		if fleetSizes, err = parseInts(*fleetN); err != nil {
+			fmt.Fprintf(os.Stderr, "serf-bench: -fleet: %v\n", err)
+			return 2
+		}
+	}
+	if *starveN != "" {
+		if starveSizes, err = parseInts(*starveN); err != nil {
+			fmt.Fprintf(os.Stderr, "serf-bench: -starve: %v\n", err)
+			return 2
+		}
 	}
 	logf := func(format string, args ...any) {
 		fmt.Fprintf(os.Stderr, "%s "+format+"\n", append([]any{time.Now().Format("15:04:05")}, args...)...)
@@ -136,6 +163,17 @@ func run(args []string) int {
 			DetectCap:    60 * time.Second,
 			Pause:        2 * time.Second,
 			Poll:         *poll,
+		},
+		Fleet: bench.FleetPlan{Ns: fleetSizes, Runs: *fleetR, Cap: *fleetC, Poll: *poll},
+		Starve: bench.StarvePlan{
+			Ns:        starveSizes,
+			Shares:    []float64{0.5, 0.25},
+			For:       *starveF,
+			Idle:      *window,
+			Recover:   60 * time.Second,
+			Cap:       *capConv,
+			DetectCap: 60 * time.Second,
+			Poll:      *poll,
 		},
 	}
 	rep, err := bench.Run(ctx, cfg, &reg)
