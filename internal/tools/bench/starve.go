@@ -29,10 +29,15 @@ const suspectCounter = "memberlist.msg.suspect"
 
 // StarvePlan says how the starvation scenario runs: for each N, a
 // converged cluster of each binary is starved by a CPU quota of each
-// share of what its idle agents use, for For each, then a kill -9 is
-// timed with the quota lifted.
+// share of what the first cluster's idle agents used (the same quota for
+// both binaries), for For each, then a kill -9 is timed with the quota
+// lifted.
 type StarvePlan struct {
-	Ns        []int
+	Ns []int
+	// Base, when set, is what the quotas are shares of, in percent of a
+	// core, instead of the first cluster's idle CPU: the same quotas in
+	// every run, to compare binaries or settings run apart.
+	Base      float64
 	Shares    []float64     // 0.5, 0.25
 	For       time.Duration // how long each quota holds
 	Idle      time.Duration // window measuring the idle use
@@ -44,7 +49,7 @@ type StarvePlan struct {
 
 // StarvePhase is one quota held on a converged cluster.
 type StarvePhase struct {
-	Share   float64 `json:"share"`    // of the idle use
+	Share   float64 `json:"share"`    // of BaseCPU
 	QuotaUS int     `json:"quota_us"` // per 100 ms period
 	// FalseFailed counts the lines the agents' member-failed handlers
 	// wrote (one per member declared failed) while nobody had failed.
@@ -67,7 +72,11 @@ type StarveResult struct {
 	Binary string `json:"binary"`
 	N      int    `json:"n"`
 	// IdleCPU is the idle agents' CPU summed, in percent of a core.
+	// BaseCPU is what the quotas are shares of: the idle CPU of the
+	// first cluster starved at this N, so that both binaries get the
+	// same CPU, as a machine whose credits ran out gives any program.
 	IdleCPU float64       `json:"idle_cpu_pct"`
+	BaseCPU float64       `json:"base_cpu_pct"`
 	Phases  []StarvePhase `json:"phases"`
 	// DetectFailed and MissingFailed time a kill -9 after the last
 	// quota was lifted and everyone recovered.
@@ -89,6 +98,12 @@ func runStarves(ctx context.Context, cfg Config, reg *Registry, dir, handler str
 		return
 	}
 	k := 0
+	base := map[int]float64{} // BaseCPU at each N, once measured
+	if plan.Base > 0 {
+		for _, n := range plan.Ns {
+			base[n] = plan.Base
+		}
+	}
 	for i, n := range plan.Ns {
 		order := []string{"ours", "serf"}
 		if i%2 == 1 {
@@ -105,7 +120,10 @@ func runStarves(ctx context.Context, cfg Config, reg *Registry, dir, handler str
 			k++
 			net++
 			cfg.Log("[starve %d/%d] %s, N=%d", k, 2*len(plan.Ns), binary, n)
-			r := starve(ctx, ClusterConfig{Bin: bin, N: n, Net: 10 + net%240, Dir: dir, Handler: handler}, failed, plan, reg, cfg.Log)
+			r := starve(ctx, ClusterConfig{Bin: bin, N: n, Net: 10 + net%240, Dir: dir, Handler: handler}, failed, base[n], plan, reg, cfg.Log)
+			if base[n] == 0 {
+				base[n] = r.IdleCPU
+			}
 			r.Binary = binary
 			rep.Starve = append(rep.Starve, r)
 			if !sleep(ctx, cfg.Settle) {
@@ -116,7 +134,8 @@ func runStarves(ctx context.Context, cfg Config, reg *Registry, dir, handler str
 }
 
 // starve runs the scenario on one new cluster and kills it.
-func starve(ctx context.Context, cc ClusterConfig, failedHandler string, plan StarvePlan, reg *Registry, logf func(string, ...any)) *StarveResult {
+// base is BaseCPU; 0 makes it this cluster's idle CPU.
+func starve(ctx context.Context, cc ClusterConfig, failedHandler string, base float64, plan StarvePlan, reg *Registry, logf func(string, ...any)) *StarveResult {
 	r := &StarveResult{N: cc.N}
 	errorf := func(format string, args ...any) {
 		msg := strings.Join(strings.Fields(fmt.Sprintf(format, args...)), " ")
@@ -162,7 +181,11 @@ func starve(ctx context.Context, cc ClusterConfig, failedHandler string, plan St
 	for _, x := range cpu {
 		r.IdleCPU += x
 	}
-	logf("  idle: %.1f%% of a core for %d agents", r.IdleCPU, cc.N)
+	r.BaseCPU = base
+	if r.BaseCPU == 0 {
+		r.BaseCPU = r.IdleCPU
+	}
+	logf("  idle: %.1f%% of a core for %d agents; quotas are shares of %.1f%%", r.IdleCPU, cc.N, r.BaseCPU)
 
 	group, err := newCPUGroup(fmt.Sprintf("serf-bench-%d-net%d", os.Getpid(), cc.Net))
 	if err != nil {
@@ -180,7 +203,7 @@ func starve(ctx context.Context, cc ClusterConfig, failedHandler string, plan St
 		if ctx.Err() != nil {
 			return r
 		}
-		p := StarvePhase{Share: share, QuotaUS: max(1000, int(share*r.IdleCPU/100*cfsPeriodUS))}
+		p := StarvePhase{Share: share, QuotaUS: max(1000, int(share*r.BaseCPU/100*cfsPeriodUS))}
 		failed0, refutes0, suspect0, thr0 := failedLines(c), refutes(c), statsd.Count(suspectCounter), group.throttled()
 		if err := group.setQuota(p.QuotaUS); err != nil {
 			errorf("%v", err)
@@ -356,8 +379,8 @@ func starveRunsLines(runs []*StarveResult) []string {
 			ps = append(ps, fmt.Sprintf("%.0f%% (quota %d us): %d false failed, %d suspicions, %d refutes, throttled %d periods, recovered in %.1f s",
 				100*p.Share, p.QuotaUS, p.FalseFailed, p.Suspicions, p.Refutes, p.Throttled, p.Recovered))
 		}
-		out = append(out, fmt.Sprintf("%s N=%d, idle %.1f%% of a core: %s; kill -9 seen by all in %s s",
-			r.Binary, r.N, r.IdleCPU, strings.Join(ps, "; "), trimDigits(Max(r.DetectFailed))))
+		out = append(out, fmt.Sprintf("%s N=%d, idle %.1f%% of a core (quotas of %.1f%%): %s; kill -9 seen by all in %s s",
+			r.Binary, r.N, r.IdleCPU, r.BaseCPU, strings.Join(ps, "; "), trimDigits(Max(r.DetectFailed))))
 	}
 	return out
 }
