@@ -1,6 +1,7 @@
 package multihost
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -94,15 +95,16 @@ func healAfterSplit(t *testing.T, c *Cluster, agents []*Agent) {
 	}
 	heal := Converged(t, 90*time.Second, agents)
 	figure(t, "whole_after_heal", heal.Round(time.Millisecond))
-	healed := false
-	for _, o := range agents {
-		if o.Bin == ourBin && contains(o.Log(), "[INFO] serf: Healed with lost peer ") {
-			healed = true
+	// The line is logged once the healing join has returned, which can be
+	// a moment after the others already see the cluster whole.
+	wait.For(t, 10*time.Second, func() error {
+		for _, o := range agents {
+			if o.Bin == ourBin && contains(o.Log(), "[INFO] serf: Healed with lost peer ") {
+				return nil
+			}
 		}
-	}
-	if !healed {
-		t.Errorf("no agent of ours logged a heal")
-	}
+		return errors.New("no agent of ours logged a heal")
+	})
 }
 
 // TestHeal cuts a cluster in two for longer than reconnect_timeout and
