@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/openserf/serf/internal/testutil/serfbin"
+	"github.com/openserf/serf/internal/tools/headless"
 )
 
 // smokeCluster starts three of our agents, with -http-addr when http
@@ -114,7 +115,7 @@ func TestSmokeHTTP(t *testing.T) {
 	if len(r.Events) != 0 || len(r.DetectFailed) != 0 {
 		t.Errorf("the HTTP cluster measured events %v, departures %v; want neither", r.Events, r.DetectFailed)
 	}
-	if findChromium() != "" && (len(r.CPUUIPage) != 1 || len(r.RSSUIPage) != 1 || len(r.RSSUINone) != 2) {
+	if headless.Find() != "" && (len(r.CPUUIPage) != 1 || len(r.RSSUIPage) != 1 || len(r.RSSUINone) != 2) {
 		t.Errorf("open UI page: cpu %v rss %v, others rss %v; want one agent's figures beside two others'",
 			r.CPUUIPage, r.RSSUIPage, r.RSSUINone)
 	}

@@ -3,30 +3,15 @@ package bench
 import (
 	"context"
 	"fmt"
-	"os"
-	"os/exec"
 	"time"
 
 	"github.com/chromedp/chromedp"
+
+	"github.com/openserf/serf/internal/tools/headless"
 )
 
 // uiPageTimeout bounds the wait for the web UI to show every member.
 const uiPageTimeout = 30 * time.Second
-
-// findChromium returns the browser the UI figures are taken with:
-// SERF_CHROMIUM, else chromium, chromium-browser or google-chrome on
-// PATH; "" when there is none.
-func findChromium() string {
-	if p := os.Getenv("SERF_CHROMIUM"); p != "" {
-		return p
-	}
-	for _, name := range []string{"chromium", "chromium-browser", "google-chrome"} {
-		if p, err := exec.LookPath(name); err == nil {
-			return p
-		}
-	}
-	return ""
-}
 
 // measureUIPage opens agent 0's web UI in a headless Chromium, waits
 // until the page lists every member alive, and then measures the idle
@@ -34,18 +19,12 @@ func findChromium() string {
 // page and its streams, beside the others, which serve nothing, in the
 // same window. Without a browser the figures are left out, said once.
 func measureUIPage(ctx context.Context, c *Cluster, plan Plan, r *RunResult, logf, errorf func(string, ...any)) {
-	browser := findChromium()
+	browser := headless.Find()
 	if browser == "" {
 		logf("  ui: no chromium on PATH (SERF_CHROMIUM names one): the open-page figures are left out")
 		return
 	}
-	opts := append(chromedp.DefaultExecAllocatorOptions[:],
-		chromedp.ExecPath(browser),
-		chromedp.NoSandbox, // root in CI containers
-		chromedp.Flag("disable-gpu", true),
-		chromedp.Flag("disable-dev-shm-usage", true),
-	)
-	allocCtx, cancelAlloc := chromedp.NewExecAllocator(ctx, opts...)
+	allocCtx, cancelAlloc := chromedp.NewExecAllocator(ctx, headless.Options(browser)...)
 	defer cancelAlloc()
 	tab, cancelTab := chromedp.NewContext(allocCtx)
 	defer cancelTab()

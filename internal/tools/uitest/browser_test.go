@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -18,6 +17,8 @@ import (
 	"github.com/chromedp/cdproto/runtime"
 	"github.com/chromedp/chromedp"
 	"go.uber.org/goleak"
+
+	"github.com/openserf/serf/internal/tools/headless"
 
 	"github.com/openserf/serf/internal/testutil/agentproc"
 	"github.com/openserf/serf/internal/testutil/oracle"
@@ -49,16 +50,11 @@ func chromium(t *testing.T) string {
 	if os.Getenv("SERF_BROWSER") != "1" {
 		t.Skip("browser tests run with SERF_BROWSER=1")
 	}
-	if p := os.Getenv("SERF_CHROMIUM"); p != "" {
-		return p
+	p := headless.Find()
+	if p == "" {
+		t.Fatal("SERF_BROWSER=1 but no chromium found (install Debian's chromium, or set SERF_CHROMIUM)")
 	}
-	for _, name := range []string{"chromium", "chromium-browser", "google-chrome"} {
-		if p, err := exec.LookPath(name); err == nil {
-			return p
-		}
-	}
-	t.Fatal("SERF_BROWSER=1 but no chromium found (install Debian's chromium, or set SERF_CHROMIUM)")
-	return ""
+	return p
 }
 
 // tab is one headless browser tab and what it reported: JavaScript
@@ -78,14 +74,8 @@ type tab struct {
 // that it cannot block the page.
 func newTab(t *testing.T, width, height int) *tab {
 	t.Helper()
-	opts := append(chromedp.DefaultExecAllocatorOptions[:],
-		chromedp.ExecPath(chromium(t)),
-		chromedp.WindowSize(width, height),
-		chromedp.NoSandbox, // root in CI containers
-		chromedp.Flag("disable-gpu", true),
-		chromedp.Flag("disable-dev-shm-usage", true),
-	)
-	allocCtx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
+	allocCtx, cancelAlloc := chromedp.NewExecAllocator(context.Background(),
+		headless.Options(chromium(t), chromedp.WindowSize(width, height))...)
 	ctx, cancel := chromedp.NewContext(allocCtx)
 	tb := &tab{t: t, ctx: ctx}
 	var listeners sync.WaitGroup
