@@ -166,6 +166,7 @@ func (s *Serf) healOne(now time.Time) {
 		s.logger.Printf("[INFO] serf: Healed with lost peer %s %s", name, addr)
 		s.metrics.IncrCounterWithLabels([]string{"serf", "heal", "joined"}, 1, s.labels)
 	} else {
+		s.logger.Printf("[DEBUG] serf: Failed to heal with lost peer %s %s: %v", name, addr, err)
 		s.metrics.IncrCounterWithLabels([]string{"serf", "heal", "failed"}, 1, s.labels)
 	}
 
