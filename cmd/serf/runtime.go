@@ -17,6 +17,7 @@ const (
 	// heap is well under a megabyte for tens of members; Go's default of
 	// 100, with a 4 MB minimum heap, lets the heap grow to several times
 	// that. At 25 the minimum is 1 MB, for little CPU on so small a heap.
+	// While the agent is busy, gcTuner raises it (gctune.go).
 	agentGCPercent = 25
 	// agentMaxProcs is the number of threads running Go code at once
 	// (GOMAXPROCS). With more than one, every packet or timer that wakes a
@@ -33,6 +34,7 @@ const (
 func tuneAgentRuntime() {
 	if os.Getenv("GOGC") == "" {
 		debug.SetGCPercent(agentGCPercent)
+		startGCTuner()
 	}
 	if os.Getenv("GOMAXPROCS") == "" {
 		runtime.GOMAXPROCS(agentMaxProcs)
