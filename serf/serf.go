@@ -276,7 +276,17 @@ func Create(conf *Config) (*Serf, error) {
 		mlc.Transport = transport
 	}
 
-	ml, err := memberlist.Create(mlc)
+	// memberlist gets a copy of its configuration when our transport
+	// compresses in its place (compress.go); the caller's keeps its
+	// settings.
+	mlConf := mlc
+	if transport != nil && mlc.EnableCompression && mlc.Label == "" && !encrypts(mlc) {
+		transport.compress.Store(true)
+		c := *mlc
+		c.EnableCompression = false
+		mlConf = &c
+	}
+	ml, err := memberlist.Create(mlConf)
 	// Memberlist read the transport at creation and keeps its own
 	// reference; the caller's config keeps what the caller put there,
 	// nil for memberlist's default, as with Serf's Create.
@@ -304,6 +314,12 @@ func Create(conf *Config) (*Serf, error) {
 		s.goFunc(func() { s.rejoin(previous) })
 	}
 	return s, nil
+}
+
+// encrypts reports whether memberlist will encrypt with conf: it has a
+// key, or a keyring with keys.
+func encrypts(conf *memberlist.Config) bool {
+	return len(conf.SecretKey) > 0 || conf.Keyring != nil && len(conf.Keyring.GetKeys()) > 0
 }
 
 // loggerFor is the logger a config asks for: its Logger, else one that

@@ -7,6 +7,7 @@ import (
 	"net"
 	"net/netip"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -43,6 +44,9 @@ type netTransport struct {
 	// allowed are the networks packets and streams may come from; empty
 	// allows every source, as memberlist's CIDRsAllowed.
 	allowed []net.IPNet
+	// compress moves memberlist's gossip compression here (compress.go);
+	// set by Create before memberlist starts, while the listeners run.
+	compress atomic.Bool
 
 	packetCh chan *memberlist.Packet
 	streamCh chan net.Conn
@@ -184,6 +188,9 @@ func (t *netTransport) WriteTo(b []byte, addr string) (time.Time, error) {
 
 // WriteToAddress sends one packet to a.Addr.
 func (t *netTransport) WriteToAddress(b []byte, a memberlist.Address) (time.Time, error) {
+	if t.compress.Load() {
+		b = compressPacket(b)
+	}
 	// memberlist passes "ip:port" almost always; parse that without the
 	// resolver's allocations and fall back to it for host names.
 	if ap, err := netip.ParseAddrPort(a.Addr); err == nil {
@@ -210,7 +217,11 @@ func (t *netTransport) DialTimeout(addr string, timeout time.Duration) (net.Conn
 // DialAddressTimeout opens a stream to a.Addr.
 func (t *netTransport) DialAddressTimeout(a memberlist.Address, timeout time.Duration) (net.Conn, error) {
 	d := net.Dialer{Timeout: timeout}
-	return d.Dial("tcp", a.Addr)
+	conn, err := d.Dial("tcp", a.Addr)
+	if err != nil || !t.compress.Load() {
+		return conn, err
+	}
+	return &compressConn{Conn: conn}, nil
 }
 
 // StreamCh delivers accepted streams.
@@ -269,8 +280,12 @@ func (t *netTransport) acceptLoop() {
 			_ = conn.Close()
 			continue
 		}
+		var stream net.Conn = conn
+		if t.compress.Load() {
+			stream = &compressConn{Conn: conn}
+		}
 		select {
-		case t.streamCh <- conn:
+		case t.streamCh <- stream:
 		case <-t.stopCh:
 			_ = conn.Close()
 			return
@@ -316,8 +331,14 @@ func (t *netTransport) readLoop() {
 			continue
 		}
 		t.metrics.IncrCounterWithLabels([]string{"memberlist", "udp", "received"}, float32(n), t.labels)
-		pkt := make([]byte, n)
-		copy(pkt, buf[:n])
+		var pkt []byte
+		if t.compress.Load() {
+			pkt = decompressPacket(buf[:n])
+		}
+		if pkt == nil {
+			pkt = make([]byte, n)
+			copy(pkt, buf[:n])
+		}
 		p := &memberlist.Packet{Buf: pkt, From: addr, Timestamp: ts}
 		select {
 		case t.packetCh <- p:
