@@ -87,7 +87,10 @@ func memberlistSends(t *testing.T, compress, crc bool, msg []byte) []byte {
 
 type testWriter struct{ t *testing.T }
 
-func (w testWriter) Write(b []byte) (int, error) { w.t.Log(string(bytes.TrimSpace(b))); return len(b), nil }
+func (w testWriter) Write(b []byte) (int, error) {
+	w.t.Log(string(bytes.TrimSpace(b)))
+	return len(b), nil
+}
 
 // TestCompressPacketIsMemberlists holds the transport's compression to
 // memberlist's own, byte for byte: a packet memberlist sent uncompressed,
