@@ -316,10 +316,10 @@ func Create(conf *Config) (*Serf, error) {
 	return s, nil
 }
 
-// encrypts reports whether memberlist will encrypt with conf: it has a
-// key, or a keyring with keys.
+// encrypts reports whether memberlist may encrypt with conf: it has a
+// key, or a keyring, which keys installed later would fill.
 func encrypts(conf *memberlist.Config) bool {
-	return len(conf.SecretKey) > 0 || conf.Keyring != nil && len(conf.Keyring.GetKeys()) > 0
+	return len(conf.SecretKey) > 0 || conf.Keyring != nil
 }
 
 // loggerFor is the logger a config asks for: its Logger, else one that
