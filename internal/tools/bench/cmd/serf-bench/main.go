@@ -42,7 +42,7 @@ func run(args []string) int {
 		quick   = fs.Bool("quick", false, "a short run: N=10,50, fewer events and shorter windows")
 		fleetN  = fs.String("fleet", "50,100,200", "fleet boot sizes, comma-separated; empty for none")
 		fleetR  = fs.Int("fleet-runs", 3, "repetitions of every fleet boot of each binary")
-		fleetC  = fs.Duration("fleet-cap", 90*time.Second, "longest wait for a fleet boot to converge")
+		fleetC  = fs.Duration("fleet-cap", 30*time.Second, "longest wait for a fleet boot to converge")
 		starveN = fs.String("starve", "", "starvation scenario sizes, comma-separated (e.g. 50,100; takes minutes, root only); empty for none")
 		starveF = fs.Duration("starve-for", 90*time.Second, "how long each CPU quota of the starvation scenario holds")
 		starveB = fs.Float64("starve-base", 0, "percent of a core the starvation quotas are shares of; 0: the idle use of the first cluster at each N")
