@@ -48,6 +48,7 @@ var oursOnly = map[string]string{
 	"[DEBUG] serf: Join hung up (%v), trying again in %v":                                    "a join that was hung up on is retried",
 	"[DEBUG] serf: Attempting to heal with lost peer %s %s":                                  "healing with reaped peers (Config.HealInterval)",
 	"[INFO] serf: Healed with lost peer %s %s":                                               "healing with reaped peers (Config.HealInterval)",
+	"[DEBUG] serf: Failed to heal with lost peer %s %s: %v":                                  "healing with reaped peers (Config.HealInterval)",
 	"[DEBUG] serf: Join sync with %s failed: %v":                                             "extra push/pull exchanges after a join",
 	"[DEBUG] serf: resent query (LTime: %d, ID: %d) to %d members that had not answered":     "queries are resent to members that have not answered",
 	"[DEBUG] serf: failed to resend query to %s: %v":                                         "queries are resent to members that have not answered",
