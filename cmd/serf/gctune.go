@@ -11,11 +11,10 @@ import (
 // An agent is quiet most of the time and busy now and then: a fleet that
 // boots at once, a partition healing, a storm of suspicions on a starved
 // machine. Quiet, agentGCPercent keeps its heap small at little CPU (one
-// collection every few seconds). Busy, every gossip packet memberlist
-// sends allocates its compressor's 64 KiB table, and with the heap goal
-// at a megabyte the collector runs many times a second: in a fleet boot
-// of 200 agents on two cores it took a third of their CPU, CPU the
-// gossip and the seed's state exchanges needed.
+// collection every few seconds). Busy, gossip allocates fast, and with
+// the heap goal at a megabyte the collector runs many times a second: in
+// a fleet boot of 200 agents on two cores it took a third of their CPU,
+// CPU the gossip and the seed's state exchanges needed.
 //
 // gcTuner therefore moves the target between the two settings by the
 // collector's CPU time per second, measured at the end of every cycle:
@@ -34,18 +33,18 @@ const (
 	calmRate = 0.00006
 )
 
-// gcCPU names the runtime metric the tuner reads: the collector's CPU
+// gcCPU is the runtime metric the tuner reads: the collector's CPU
 // (pauses, background and assist marking).
-var gcCPU = []string{"/cpu/classes/gc/total:cpu-seconds"}
+const gcCPU = "/cpu/classes/gc/total:cpu-seconds"
 
 // gcTuner is the state kept between cycles. Only the finalizer goroutine
 // uses it, one cycle at a time.
 type gcTuner struct {
 	busy bool
 	// gc is the collector's CPU seconds at the last cycle, at is when.
-	gc      float64
-	at      time.Time
-	samples []metrics.Sample
+	gc     float64
+	at     time.Time
+	sample []metrics.Sample // one: gcCPU
 	// setPercent is debug.SetGCPercent; tests watch it.
 	setPercent func(int) int
 	// stopped ends the re-arming; for tests.
@@ -59,10 +58,7 @@ func startGCTuner() *gcTuner { return newGCTuner(debug.SetGCPercent) }
 
 // newGCTuner starts a tuner that sets targets with setPercent.
 func newGCTuner(setPercent func(int) int) *gcTuner {
-	t := &gcTuner{setPercent: setPercent}
-	for _, name := range gcCPU {
-		t.samples = append(t.samples, metrics.Sample{Name: name})
-	}
+	t := &gcTuner{setPercent: setPercent, sample: []metrics.Sample{{Name: gcCPU}}}
 	t.read()
 	t.arm()
 	return t
@@ -85,8 +81,8 @@ func (t *gcTuner) arm() {
 // read samples the collector's CPU and returns how much it used since
 // the last read, and over how long.
 func (t *gcTuner) read() (gc float64, elapsed time.Duration) {
-	metrics.Read(t.samples)
-	g, now := value(t.samples[0]), time.Now()
+	metrics.Read(t.sample)
+	g, now := value(t.sample[0]), time.Now()
 	gc, elapsed = g-t.gc, now.Sub(t.at)
 	t.gc, t.at = g, now
 	return gc, elapsed

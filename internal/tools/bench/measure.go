@@ -3,13 +3,11 @@ package bench
 import (
 	"bufio"
 	"bytes"
-	"cmp"
 	"context"
 	"errors"
 	"fmt"
 	"io"
 	"os"
-	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -204,7 +202,7 @@ collect:
 	// list 200 members, and one after the other that is minutes.
 	r.WorstSeen = n
 	var lock sync.Mutex
-	eachAgent(c.Agents, membersAtOnce, func(a *Agent) {
+	eachAgent(c.Agents, membersAtOnce, func(_ int, a *Agent) {
 		ms, err := a.rpc.Members()
 		lock.Lock()
 		defer lock.Unlock()
@@ -229,16 +227,16 @@ collect:
 // membersAtOnce bounds the agents asked for their member list at once.
 const membersAtOnce = 8
 
-// eachAgent calls f for every agent, at most limit at a time, and
-// returns when all calls have.
-func eachAgent(agents []*Agent, limit int, f func(*Agent)) {
+// eachAgent calls f for every agent and its index, at most limit at a
+// time, and returns when all calls have.
+func eachAgent(agents []*Agent, limit int, f func(int, *Agent)) {
 	var wg sync.WaitGroup
 	slots := make(chan struct{}, limit)
-	for _, a := range agents {
+	for i, a := range agents {
 		slots <- struct{}{}
 		wg.Go(func() {
 			defer func() { <-slots }()
-			f(a)
+			f(i, a)
 		})
 	}
 	wg.Wait()
@@ -494,31 +492,28 @@ func exitedCount(c *Cluster, except *Agent) int {
 	return n
 }
 
-// agentIndex is a's place in the cluster.
-func agentIndex(c *Cluster, a *Agent) int { return slices.Index(c.Agents, a) }
-
 // measureDeparture makes victim go, by kill -9 (want "failed") or a
 // graceful leave through its RPC (want "left"), and times until every
 // other live agent counts one more failed (or left) member than before.
 // It returns the per-agent times and how many never got there.
 func measureDeparture(ctx context.Context, c *Cluster, plan Plan, victim *Agent, want string, errorf func(string, ...any)) (times []float64, missing int) {
-	var watchers []*Agent
-	var lock sync.Mutex
-	eachAgent(c.Agents, membersAtOnce, func(a *Agent) {
+	// Each agent that lists the victim alive watches, in the agents'
+	// order; the lists are asked a few agents at a time.
+	lists := make([]bool, len(c.Agents))
+	eachAgent(c.Agents, membersAtOnce, func(i int, a *Agent) {
 		select {
 		case <-a.proc.Exited():
 			return
 		default:
 		}
-		if a != victim && listsAlive(a, victim.Name) {
-			lock.Lock()
-			watchers = append(watchers, a)
-			lock.Unlock()
-		}
+		lists[i] = a != victim && listsAlive(a, victim.Name)
 	})
-	// In the agents' order, as the figures were before they were asked
-	// at once.
-	slices.SortFunc(watchers, func(x, y *Agent) int { return cmp.Compare(agentIndex(c, x), agentIndex(c, y)) })
+	var watchers []*Agent
+	for i, a := range c.Agents {
+		if lists[i] {
+			watchers = append(watchers, a)
+		}
+	}
 	if others := len(c.Agents) - 1 - exitedCount(c, victim); len(watchers) < others {
 		errorf("%s: only %d of %d agents listed %s alive; timing those", want, len(watchers), others, victim.Name)
 	}
