@@ -223,6 +223,9 @@ type Config struct {
 	// it changes no byte on the wire, in Serf as here.
 	MsgpackUseNewTimeFormat bool
 
+	// noEarlyRefute leaves refutation to memberlist alone (refute.go);
+	// tests compare the two.
+	noEarlyRefute bool
 	// messageDropper lets tests drop incoming messages of a given type.
 	messageDropper func(messageType) bool
 }

@@ -3,6 +3,7 @@ package serf
 import (
 	"sort"
 	"sync"
+	"testing"
 )
 
 // JoinSyncRunning reports whether a join sync is under way (tests only).
@@ -44,3 +45,33 @@ func (s *Serf) HealPeers() []string {
 	sort.Strings(names)
 	return names
 }
+
+// StallOnUserEvent makes the node built from c stop in its memberlist
+// packet handler at the first user event it is given, as StallOnLeaveIntent
+// does at a leave intent (tests only).
+func StallOnUserEvent(c *Config, stalled chan<- struct{}, release <-chan struct{}) {
+	var once sync.Once
+	c.messageDropper = func(t messageType) bool {
+		if t != messageUserEventType {
+			return false
+		}
+		once.Do(func() {
+			close(stalled)
+			<-release
+		})
+		return false
+	}
+}
+
+// AccusationMessage is memberlist's suspect message about node, raised by
+// from (tests only).
+func AccusationMessage(tb testing.TB, inc uint32, node, from string) []byte {
+	return accusationMsg(tb, mlSuspectMsg, inc, node, from)
+}
+
+// NoEarlyRefutation leaves the refutations of the node built from c to
+// memberlist alone (tests only).
+func NoEarlyRefutation(c *Config) { c.noEarlyRefute = true }
+
+// Compound is memberlist's compound message of msgs (tests only).
+func Compound(msgs ...[]byte) []byte { return compound(msgs...) }

@@ -72,6 +72,16 @@ type Serf struct {
 	queryClock LamportClock
 
 	memberlist *memberlist.Memberlist
+	// refuter answers accusations of this node that the transport sees
+	// before memberlist queues them (refute.go); nil when it cannot see
+	// them.
+	refuter *refuter
+	// tellCh carries the accusations this node raised to tellLoop
+	// (refute.go).
+	tellCh chan telling
+	// mlLogger is memberlist's logger, for the lines refute.go logs in
+	// its place.
+	mlLogger *log.Logger
 
 	// Broadcast queues: intents (join/leave), user events and queries. Each
 	// sizes its retransmits from the number of known members.
@@ -300,6 +310,16 @@ func Create(conf *Config) (*Serf, error) {
 	}
 	s.memberlist = ml
 	conf.EventCh = s.eventQ
+	if transport != nil && mlc.Label == "" && !encrypts(mlc) {
+		transport.sorts.Store(true)
+		if !cfg.noEarlyRefute {
+			s.refuter = &refuter{answer: s.refute}
+			s.mlLogger = transport.logger
+			s.tellCh = make(chan telling, tellQueueDepth)
+			s.goFunc(func() { s.tellLoop(transport) })
+			transport.watch.Store(&selfWatch{name: cfg.NodeName, accused: s.refuter.accused, told: s.told})
+		}
+	}
 	s.keyManager = &KeyManager{serf: s}
 
 	s.goFunc(s.reapLoop)

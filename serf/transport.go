@@ -33,8 +33,9 @@ import (
 // but still answers their pings and state exchanges (which hand over the
 // member list).
 //
-// It listens on one address (memberlist has one BindAddr). Two goroutines,
-// one per listener, are started by newNetTransport and waited for by
+// It listens on one address (memberlist has one BindAddr). Three
+// goroutines, one per listener and one handing memberlist the packets
+// read (packetq.go), are started by newNetTransport and waited for by
 // Shutdown.
 type netTransport struct {
 	bindAddr string
@@ -47,6 +48,13 @@ type netTransport struct {
 	// compress moves memberlist's gossip compression here (compress.go);
 	// set by Create before memberlist starts, while the listeners run.
 	compress atomic.Bool
+	// sorts, once set, has received packets handed on most urgent first
+	// (packetq.go); set by Create for nodes whose packets it can read.
+	sorts atomic.Bool
+	queue *packetQueue
+	// watch, once set, is shown every packet's accusations of the local
+	// node before memberlist queues them (refute.go).
+	watch atomic.Pointer[selfWatch]
 
 	packetCh chan *memberlist.Packet
 	streamCh chan net.Conn
@@ -71,6 +79,16 @@ const (
 	// kernel chose for TCP is taken for UDP (memberlist retries 10 times).
 	bindAttempts = 10
 )
+
+// selfWatch is the local node's name and what to call when a packet
+// accuses it.
+type selfWatch struct {
+	name    string
+	accused func(accusation)
+	// told, when set, gets every suspect or dead message this node
+	// raised as it goes out (refute.go).
+	told func(msg []byte, a accusation)
+}
 
 // newNetTransport listens on bindAddr:port, TCP first and then UDP on the
 // same port. Port 0 lets the kernel choose; the bind is then retried when
@@ -129,10 +147,12 @@ func listen(bindAddr string, port int, logger *log.Logger, m *metrics.Metrics, l
 		tcpLn:    tcpLn,
 		udpConn:  udpConn,
 		stopCh:   make(chan struct{}),
+		queue:    newPacketQueue(),
 	}
-	t.wg.Add(2)
+	t.wg.Add(3)
 	go t.acceptLoop()
 	go t.readLoop()
+	go t.deliverLoop()
 	return t, nil
 }
 
@@ -188,6 +208,9 @@ func (t *netTransport) WriteTo(b []byte, addr string) (time.Time, error) {
 
 // WriteToAddress sends one packet to a.Addr.
 func (t *netTransport) WriteToAddress(b []byte, a memberlist.Address) (time.Time, error) {
+	if w := t.watch.Load(); w != nil && w.told != nil {
+		ownAccusations(b, w.name, w.told)
+	}
 	if t.compress.Load() {
 		b = compressPacket(b)
 	}
@@ -203,6 +226,11 @@ func (t *netTransport) WriteToAddress(b []byte, a memberlist.Address) (time.Time
 	}
 	_, err = t.udpConn.WriteTo(b, udpAddr)
 	return time.Now(), err
+}
+
+// writeDirect sends msg, one memberlist message, to addr as it is.
+func (t *netTransport) writeDirect(msg []byte, addr netip.AddrPort) {
+	_, _ = t.udpConn.WriteToUDPAddrPort(msg, addr)
 }
 
 // PacketCh delivers received packets, each in its own exactly sized
@@ -307,8 +335,8 @@ func (t *netTransport) allows(ip net.IP) bool {
 	return false
 }
 
-// readLoop reads datagrams into one reused buffer and hands memberlist a
-// copy of each.
+// readLoop reads datagrams into one reused buffer and queues a copy of
+// each for memberlist.
 func (t *netTransport) readLoop() {
 	defer t.wg.Done()
 	buf := make([]byte, udpPacketBufSize)
@@ -339,7 +367,33 @@ func (t *netTransport) readLoop() {
 			pkt = make([]byte, n)
 			copy(pkt, buf[:n])
 		}
+		if w := t.watch.Load(); w != nil {
+			if a, ok := findAccusation(pkt, w.name); ok {
+				w.accused(a)
+			}
+		}
 		p := &memberlist.Packet{Buf: pkt, From: addr, Timestamp: ts}
+		u := urgentNone
+		if t.sorts.Load() {
+			u = urgency(pkt)
+		}
+		t.queue.push(p, u)
+	}
+}
+
+// deliverLoop hands memberlist the queued packets, most urgent first.
+func (t *netTransport) deliverLoop() {
+	defer t.wg.Done()
+	for {
+		p := t.queue.pop()
+		if p == nil {
+			select {
+			case <-t.queue.ready:
+				continue
+			case <-t.stopCh:
+				return
+			}
+		}
 		select {
 		case t.packetCh <- p:
 		case <-t.stopCh:

@@ -1,0 +1,142 @@
+package serf
+
+import (
+	"encoding/binary"
+	"sync"
+
+	"github.com/hashicorp/memberlist"
+)
+
+// Received packets in order of urgency.
+//
+// memberlist's packet reader answers pings and hands acks to the probes
+// waiting for them at once, but it takes packets one at a time, in the
+// order they came, and most of them are gossip, whose messages it then
+// queues for its handler. On a machine short of CPU the packets wait in
+// the socket: an ack that came in time waits there behind seconds of
+// gossip, the probe that sent the ping runs out of time, and a healthy
+// member is suspected; a ping from another member waits the same way,
+// and this node is suspected in turn.
+//
+// So the transport reads every packet as soon as it can and keeps them
+// in three queues, which it hands memberlist most urgent first: the
+// replies this node's probes wait for (acks and nacks), then other
+// members' probes of it (pings and indirect pings), then the rest. A
+// compound message goes with its most urgent part. Packets it cannot
+// read (sealed by encryption or a label) all go in the last queue, in
+// the order they came, as before. Nothing a peer can see changes: the
+// messages are memberlist's, handled as memberlist handles them, and UDP
+// never promised an order.
+
+// memberlist's message types that the queues look for.
+const (
+	mlPingMsg         = 0
+	mlIndirectPingMsg = 1
+	mlAckRespMsg      = 2
+	mlNackRespMsg     = 11
+)
+
+// Packet urgencies, most urgent first.
+const (
+	urgentReply = iota
+	urgentProbe
+	urgentNone
+	urgencies
+)
+
+// The queues hold at most packetQueueBytes in all, what the socket's
+// receive buffer is asked to hold; a packet beyond that is dropped, as
+// the socket drops what does not fit its buffer.
+const packetQueueBytes = udpRecvBufSize
+
+// urgency returns the class of a packet as memberlist would read it.
+func urgency(pkt []byte) int {
+	if len(pkt) >= 5 && pkt[0] == mlHasCrcMsg {
+		pkt = pkt[5:]
+	}
+	if len(pkt) == 0 {
+		return urgentNone
+	}
+	if pkt[0] != mlCompoundMsg {
+		return urgencyOf(pkt[0])
+	}
+	if len(pkt) < 2 {
+		return urgentNone
+	}
+	n := int(pkt[1])
+	body := pkt[2:]
+	if len(body) < 2*n {
+		return urgentNone
+	}
+	lengths, parts := body[:2*n], body[2*n:]
+	best := urgentNone
+	for i := range n {
+		l := int(binary.BigEndian.Uint16(lengths[2*i:]))
+		if l > len(parts) {
+			break
+		}
+		if l > 0 {
+			best = min(best, urgencyOf(parts[0]))
+		}
+		parts = parts[l:]
+	}
+	return best
+}
+
+func urgencyOf(msgType byte) int {
+	switch msgType {
+	case mlAckRespMsg, mlNackRespMsg:
+		return urgentReply
+	case mlPingMsg, mlIndirectPingMsg:
+		return urgentProbe
+	}
+	return urgentNone
+}
+
+// packetQueue holds received packets until memberlist takes them.
+type packetQueue struct {
+	mu     sync.Mutex
+	queues [urgencies][]*memberlist.Packet
+	bytes  int // held in all queues
+	// ready has a token while any queue holds a packet.
+	ready chan struct{}
+}
+
+func newPacketQueue() *packetQueue { return &packetQueue{ready: make(chan struct{}, 1)} }
+
+// push adds p to the queue of its urgency; false when the queues are
+// full.
+func (q *packetQueue) push(p *memberlist.Packet, u int) bool {
+	q.mu.Lock()
+	if q.bytes+len(p.Buf) > packetQueueBytes {
+		q.mu.Unlock()
+		return false
+	}
+	q.bytes += len(p.Buf)
+	q.queues[u] = append(q.queues[u], p)
+	q.mu.Unlock()
+	select {
+	case q.ready <- struct{}{}:
+	default:
+	}
+	return true
+}
+
+// pop takes the most urgent packet, nil when none is queued.
+func (q *packetQueue) pop() *memberlist.Packet {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	for u := range q.queues {
+		if len(q.queues[u]) > 0 {
+			p := q.queues[u][0]
+			q.bytes -= len(p.Buf)
+			q.queues[u][0] = nil
+			q.queues[u] = q.queues[u][1:]
+			if len(q.queues[u]) == 0 {
+				q.queues[u] = q.queues[u][:0:0]
+			}
+			return p
+		}
+	}
+	return nil
+}
