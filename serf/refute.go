@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"hash/crc32"
 	"net/netip"
+	"slices"
 	"time"
 
 	"github.com/hashicorp/go-msgpack/v2/codec"
@@ -41,7 +42,10 @@ import (
 // death, the transport sees the message go out in gossip and the node
 // also sends it, once, straight to the accused. That is one more copy of
 // a message every member may get from any other; a real Serf peer
-// refutes it as it would the gossiped one.
+// refutes it as it would the gossiped one. In turn, when this node
+// refutes, the first copy of its alive message that goes out is also
+// sent straight to the members whose accusations it answered: their
+// suspicion timers started first and run out first.
 //
 // Only unencrypted, unlabelled packets are looked at (the transport sees
 // the others sealed); those nodes refute as memberlist does.
@@ -50,6 +54,7 @@ import (
 // message, which may hold them.
 const (
 	mlSuspectMsg  = 3
+	mlAliveMsg    = 4
 	mlDeadMsg     = 5
 	mlCompoundMsg = 7
 )
@@ -64,36 +69,12 @@ type accusation struct {
 }
 
 // ownAccusations calls found with every suspect or dead message that name
-// itself raised in an outgoing packet (a checksum header, a compound
-// message, the message itself), and the accusation decoded.
+// itself raised in an outgoing packet, and the accusation decoded.
 func ownAccusations(pkt []byte, name string, found func(msg []byte, a accusation)) {
-	if len(pkt) >= 5 && pkt[0] == mlHasCrcMsg {
-		pkt = pkt[5:]
-	}
-	if len(pkt) == 0 {
-		return
-	}
-	if pkt[0] != mlCompoundMsg {
-		ownAccusation(pkt, name, found)
-		return
-	}
-	if len(pkt) < 2 {
-		return
-	}
-	n := int(pkt[1])
-	body := pkt[2:]
-	if len(body) < 2*n {
-		return
-	}
-	lengths, parts := body[:2*n], body[2*n:]
-	for i := range n {
-		l := int(binary.BigEndian.Uint16(lengths[2*i:]))
-		if l > len(parts) {
-			return
-		}
-		ownAccusation(parts[:l], name, found)
-		parts = parts[l:]
-	}
+	eachMessage(pkt, func(msg []byte) bool {
+		ownAccusation(msg, name, found)
+		return true
+	})
 }
 
 func ownAccusation(msg []byte, name string, found func(msg []byte, a accusation)) {
@@ -202,33 +183,73 @@ func (s *Serf) refute(a accusation) {
 		kind = "dead"
 	}
 	s.mlLogger.Printf("[WARN] memberlist: Refuting a %s message (from: %s)", kind, a.From)
+	if s.tellCh != nil {
+		s.answerAccusers(a.From)
+	}
 	// The alive message is queued when UpdateNode returns; its wait for
 	// the first send would hold up the packet reader, so it is cut short.
 	_ = s.memberlist.UpdateNode(time.Nanosecond)
 }
 
-// telling is an accusation this node raised, on its way to the accused.
-type telling struct {
-	msg []byte
-	accusation
+// answerAccusers notes the member whose accusation was just refuted:
+// the refutation goes to it straight away as well (answered), for its
+// suspicion timer is the first to run out.
+func (s *Serf) answerAccusers(from string) {
+	s.accuserLock.Lock()
+	defer s.accuserLock.Unlock()
+	if len(s.accusers) < maxAccusers && !slices.Contains(s.accusers, from) {
+		s.accusers = append(s.accusers, from)
+	}
+	s.accused.Store(true)
 }
 
-// tellQueueDepth bounds the accusations waiting to be told; beyond it
-// they are left to gossip.
+// maxAccusers bounds the accusers answered directly per refutation.
+const maxAccusers = 8
+
+// answered is handed the first alive message about this node that goes
+// out after a refutation, and queues it for the accusers.
+func (s *Serf) answered(msg []byte, inc uint32) {
+	s.accuserLock.Lock()
+	to := s.accusers
+	s.accusers = nil
+	s.accused.Store(false)
+	s.accuserLock.Unlock()
+	for _, name := range to {
+		s.tell(telling{msg: bytes.Clone(msg), to: name, key: tellKey(mlAliveMsg, inc)})
+	}
+}
+
+// telling is a message on its way straight to one member.
+type telling struct {
+	msg []byte
+	to  string
+	// key is the message's type and incarnation: a member is told each
+	// once.
+	key uint64
+}
+
+func tellKey(msgType byte, inc uint32) uint64 { return uint64(inc)<<8 | uint64(msgType) }
+
+// tellQueueDepth bounds the messages waiting to be told; beyond it they
+// are left to gossip.
 const tellQueueDepth = 64
 
-// told queues an accusation this node raised for tellLoop. It never
+// told queues an accusation this node raised for the accused. It never
 // blocks: it runs on memberlist's sending goroutines.
 func (s *Serf) told(msg []byte, a accusation) {
+	s.tell(telling{msg: bytes.Clone(msg), to: a.Node, key: tellKey(msg[0], a.Incarnation)})
+}
+
+func (s *Serf) tell(m telling) {
 	select {
-	case s.tellCh <- telling{msg: bytes.Clone(msg), accusation: a}:
+	case s.tellCh <- m:
 	default:
 	}
 }
 
-// tellLoop sends each accusation this node raised to the accused, once:
-// memberlist sends the same message again with every retransmission and
-// every probe of a suspect. It runs until shutdown.
+// tellLoop sends each message queued to its member, once: memberlist
+// sends the same message again with every retransmission and every probe
+// of a suspect. It runs until shutdown.
 func (s *Serf) tellLoop(t *netTransport) {
 	told := make(map[string]uint64)
 	for {
@@ -238,12 +259,11 @@ func (s *Serf) tellLoop(t *netTransport) {
 		case <-s.shutdownCh:
 			return
 		}
-		key := uint64(m.Incarnation)<<1 | map[bool]uint64{false: 0, true: 1}[m.dead]
-		if last, ok := told[m.Node]; ok && last == key {
+		if last, ok := told[m.to]; ok && last == m.key {
 			continue
 		}
 		s.memberLock.RLock()
-		ms, ok := s.members[m.Node]
+		ms, ok := s.members[m.to]
 		var addr netip.AddrPort
 		if ok {
 			ip, _ := netip.AddrFromSlice(ms.Addr)
@@ -256,7 +276,58 @@ func (s *Serf) tellLoop(t *netTransport) {
 		if len(told) >= 4096 {
 			clear(told)
 		}
-		told[m.Node] = key
+		told[m.to] = m.key
 		t.writeDirect(m.msg, addr)
+	}
+}
+
+// ownAlive returns the first alive message about name in an outgoing
+// packet, and its incarnation.
+func ownAlive(pkt []byte, name string) ([]byte, uint32, bool) {
+	var found []byte
+	var inc uint32
+	eachMessage(pkt, func(msg []byte) bool {
+		if len(msg) == 0 || msg[0] != mlAliveMsg || !bytes.Contains(msg[1:], []byte(name)) {
+			return true
+		}
+		var a struct {
+			Incarnation uint32
+			Node        string
+		}
+		if err := codec.NewDecoderBytes(msg[1:], msgpackHandle).Decode(&a); err != nil || a.Node != name {
+			return true
+		}
+		found, inc = msg, a.Incarnation
+		return false
+	})
+	return found, inc, found != nil
+}
+
+// eachMessage calls f with every message of a packet as memberlist reads
+// it (after any checksum header, each part of a compound), until f
+// returns false. A malformed compound ends the walk.
+func eachMessage(pkt []byte, f func(msg []byte) bool) {
+	if len(pkt) >= 5 && pkt[0] == mlHasCrcMsg {
+		pkt = pkt[5:]
+	}
+	if len(pkt) == 0 || pkt[0] != mlCompoundMsg {
+		f(pkt)
+		return
+	}
+	if len(pkt) < 2 {
+		return
+	}
+	n := int(pkt[1])
+	body := pkt[2:]
+	if len(body) < 2*n {
+		return
+	}
+	lengths, parts := body[:2*n], body[2*n:]
+	for i := range n {
+		l := int(binary.BigEndian.Uint16(lengths[2*i:]))
+		if l > len(parts) || !f(parts[:l]) {
+			return
+		}
+		parts = parts[l:]
 	}
 }

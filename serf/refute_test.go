@@ -161,9 +161,30 @@ func TestTellLoop(t *testing.T) {
 	} {
 		ownAccusations(pkt, "me", s.told)
 	}
+	// This node refutes x's accusation: the first alive message about it
+	// that goes out goes to x as well, once.
+	alive := aliveMsg(t, 7, "me")
+	send := func(pkt []byte) { // what the transport does with what it sends
+		if s.accused.Load() {
+			if msg, inc, ok := ownAlive(pkt, "me"); ok {
+				s.answered(msg, inc)
+			}
+		}
+	}
+	send(alive)
+	s.answerAccusers("x")
+	s.answerAccusers("x")
+	send(compound(aliveMsg(t, 7, "other"), suspect5))
+	send(withCRC(compound(suspect5, alive)))
+	send(alive)
+	if s.accused.Load() {
+		t.Error("still waiting to answer after the refutation went out")
+	}
+	suspect6 := accusationMsg(t, mlSuspectMsg, 6, "x", "me")
+	ownAccusations(suspect6, "me", s.told) // next: no second copy of the alive before it
 	_ = peer.SetReadDeadline(time.Now().Add(transportWait))
 	buf := make([]byte, 1500)
-	for i, want := range [][]byte{suspect4, dead4, suspect5} {
+	for i, want := range [][]byte{suspect4, dead4, suspect5, alive, suspect6} {
 		n, _, err := peer.ReadFromUDP(buf)
 		if err != nil {
 			t.Fatalf("packet %d: %v", i, err)
@@ -172,6 +193,25 @@ func TestTellLoop(t *testing.T) {
 			t.Fatalf("packet %d is %x, want %x", i, buf[:n], want)
 		}
 	}
+}
+
+// aliveMsg encodes memberlist's alive message about node at 127.0.0.2.
+func aliveMsg(t testing.TB, inc uint32, node string) []byte {
+	t.Helper()
+	var buf bytes.Buffer
+	buf.WriteByte(mlAliveMsg)
+	a := struct {
+		Incarnation uint32
+		Node        string
+		Addr        []byte
+		Port        uint16
+		Meta        []byte
+		Vsn         []uint8
+	}{inc, node, net.IPv4(127, 0, 0, 2).To4(), 7946, nil, []uint8{1, 5, 5, 0, 0, 0}}
+	if err := codec.NewEncoder(&buf, msgpackHandle).Encode(&a); err != nil {
+		t.Fatal(err)
+	}
+	return buf.Bytes()
 }
 
 // memberlistSuspects has memberlist itself raise a suspicion: it is told
@@ -194,20 +234,8 @@ func memberlistSuspects(t *testing.T) []byte {
 		t.Fatal(err)
 	}
 	defer func() { _ = ml.Shutdown() }()
-	var alive bytes.Buffer
-	alive.WriteByte(4) // memberlist's alive message
-	a := struct {
-		Incarnation uint32
-		Node        string
-		Addr        []byte
-		Port        uint16
-		Meta        []byte
-		Vsn         []uint8
-	}{1, "peer", net.IPv4(127, 0, 0, 2).To4(), 7946, nil, []uint8{1, 5, 5, 0, 0, 0}}
-	if err := codec.NewEncoder(&alive, msgpackHandle).Encode(&a); err != nil {
-		t.Fatal(err)
-	}
-	tr.packetC <- &memberlist.Packet{Buf: alive.Bytes(), From: &net.UDPAddr{IP: net.IPv4(127, 0, 0, 2), Port: 7946}, Timestamp: time.Now()}
+	alive := aliveMsg(t, 1, "peer")
+	tr.packetC <- &memberlist.Packet{Buf: alive, From: &net.UDPAddr{IP: net.IPv4(127, 0, 0, 2), Port: 7946}, Timestamp: time.Now()}
 	deadline := time.Now().Add(10 * time.Second)
 	for time.Now().Before(deadline) {
 		tr.mu.Lock()

@@ -79,6 +79,11 @@ type Serf struct {
 	// tellCh carries the accusations this node raised to tellLoop
 	// (refute.go).
 	tellCh chan telling
+	// accusers are the members whose accusations were refuted, waiting
+	// for the refutation to go out (refute.go); accused says there are.
+	accuserLock sync.Mutex
+	accusers    []string
+	accused     atomic.Bool
 	// mlLogger is memberlist's logger, for the lines refute.go logs in
 	// its place.
 	mlLogger *log.Logger
@@ -317,7 +322,8 @@ func Create(conf *Config) (*Serf, error) {
 			s.mlLogger = transport.logger
 			s.tellCh = make(chan telling, tellQueueDepth)
 			s.goFunc(func() { s.tellLoop(transport) })
-			transport.watch.Store(&selfWatch{name: cfg.NodeName, accused: s.refuter.accused, told: s.told})
+			transport.watch.Store(&selfWatch{name: cfg.NodeName, accused: s.refuter.accused, told: s.told,
+				answering: s.accused.Load, answered: s.answered})
 		}
 	}
 	s.keyManager = &KeyManager{serf: s}

@@ -88,6 +88,10 @@ type selfWatch struct {
 	// told, when set, gets every suspect or dead message this node
 	// raised as it goes out (refute.go).
 	told func(msg []byte, a accusation)
+	// answering reports that a refutation waits to go out; answered then
+	// gets the first alive message about this node sent.
+	answering func() bool
+	answered  func(msg []byte, inc uint32)
 }
 
 // newNetTransport listens on bindAddr:port, TCP first and then UDP on the
@@ -210,6 +214,11 @@ func (t *netTransport) WriteTo(b []byte, addr string) (time.Time, error) {
 func (t *netTransport) WriteToAddress(b []byte, a memberlist.Address) (time.Time, error) {
 	if w := t.watch.Load(); w != nil && w.told != nil {
 		ownAccusations(b, w.name, w.told)
+		if w.answering() {
+			if msg, inc, ok := ownAlive(b, w.name); ok {
+				w.answered(msg, inc)
+			}
+		}
 	}
 	if t.compress.Load() {
 		b = compressPacket(b)
