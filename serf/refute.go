@@ -178,11 +178,11 @@ func (s *Serf) refute(a accusation) {
 	if s.State() != SerfAlive {
 		return
 	}
-	kind := "suspect"
 	if a.dead {
-		kind = "dead"
+		s.mlLogger.Printf("[WARN] memberlist: Refuting a dead message (from: %s)", a.From)
+	} else {
+		s.mlLogger.Printf("[WARN] memberlist: Refuting a suspect message (from: %s)", a.From)
 	}
-	s.mlLogger.Printf("[WARN] memberlist: Refuting a %s message (from: %s)", kind, a.From)
 	if s.tellCh != nil {
 		s.answerAccusers(a.From)
 	}
