@@ -58,7 +58,7 @@ func TestCrashAndRestart(t *testing.T) {
 	if _, err := agents[0].CLI("event", "deploy", "v1"); err != nil {
 		t.Fatal(err)
 	}
-	AllHandled(t, 30*time.Second, agents, "user:deploy", "v1")
+	AllHandled(t, GossipRepair, agents, "user:deploy", "v1")
 
 	if err := victim.Kill(); err != nil {
 		t.Fatal(err)
@@ -83,7 +83,7 @@ func TestCrashAndRestart(t *testing.T) {
 	if _, err := agents[1].CLI("event", "deploy", "v2"); err != nil {
 		t.Fatal(err)
 	}
-	AllHandled(t, 30*time.Second, agents, "user:deploy", "v2")
+	AllHandled(t, GossipRepair, agents, "user:deploy", "v2")
 	if n := victim.CountEvents("user:deploy", "v1"); n != 1 {
 		t.Errorf("%s handled the old deploy %d times, want once (no replay)", victim.Host.Name, n)
 	}

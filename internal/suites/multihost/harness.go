@@ -34,6 +34,15 @@ import (
 // runs "serf members" on every host.
 const PollInterval = 100 * time.Millisecond
 
+// GossipRepair bounds a wait for gossiped news (a tag change, a user
+// event) to reach every member. Gossip gives each holder of a message a
+// few transmissions to random members, and in a cluster of six it misses
+// a member in about one message of 30, in real Serf as in ours; the
+// member then learns it from the periodic push/pull (every 30 s), whose
+// first round may come only just before the second. Two rounds and a
+// margin.
+const GossipRepair = 70 * time.Second
+
 // Cluster is a lab of hosts and the agents running on them, owned by one
 // test: everything is stopped and removed when the test ends, and if the
 // test failed, every host's view of the members and the tail of every

@@ -85,7 +85,7 @@ func TestMixedCluster(t *testing.T) {
 		if _, err := a.RunBin(a.Bin, "tags", "-set", "color="+value); err != nil {
 			t.Fatal(err)
 		}
-		wait.Every(t, 30*time.Second, PollInterval, func() error {
+		wait.Every(t, GossipRepair, PollInterval, func() error {
 			for _, o := range agents {
 				ms, err := o.Members()
 				if err != nil {
@@ -107,7 +107,7 @@ func TestMixedCluster(t *testing.T) {
 		if _, err := from.RunBin(from.Bin, "event", name, "payload-"+name); err != nil {
 			t.Fatal(err)
 		}
-		AllHandled(t, 30*time.Second, agents, "user:"+name, "payload-"+name)
+		AllHandled(t, GossipRepair, agents, "user:"+name, "payload-"+name)
 	}
 	sendEvent(ours[0], "from-ours")
 	sendEvent(real11[0], "from-serf11")
