@@ -19,14 +19,17 @@ import (
 // and this node is suspected in turn.
 //
 // So the transport reads every packet as soon as it can and keeps them
-// in three queues, which it hands memberlist most urgent first: the
+// in four queues, which it hands memberlist most urgent first: the
 // replies this node's probes wait for (acks and nacks), then other
-// members' probes of it (pings and indirect pings), then the rest. A
+// members' probes of it (pings and indirect pings), then news that a
+// member is alive (among them the refutations that clear the suspicion
+// timers running here, each of which would otherwise declare a healthy
+// member dead when it runs out behind the backlog), then the rest. A
 // compound message goes with its most urgent part. Packets it cannot
-// read (sealed by encryption or a label) all go in the last queue, in
-// the order they came, as before. Nothing a peer can see changes: the
-// messages are memberlist's, handled as memberlist handles them, and UDP
-// never promised an order.
+// read (sealed by encryption or a label) are not sorted: they go to
+// memberlist in the order they came, as before. Nothing a peer can see
+// changes: the messages are memberlist's, handled as memberlist handles
+// them, and UDP never promised an order.
 
 // memberlist's message types that the queues look for.
 const (
@@ -40,6 +43,7 @@ const (
 const (
 	urgentReply = iota
 	urgentProbe
+	urgentAlive
 	urgentNone
 	urgencies
 )
@@ -89,6 +93,8 @@ func urgencyOf(msgType byte) int {
 		return urgentReply
 	case mlPingMsg, mlIndirectPingMsg:
 		return urgentProbe
+	case mlAliveMsg:
+		return urgentAlive
 	}
 	return urgentNone
 }

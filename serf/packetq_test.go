@@ -39,6 +39,10 @@ func TestPacketUrgency(t *testing.T) {
 		{"gossip then a ping", compound(gossip, ping), urgentProbe},
 		{"ping and ack", compound(ping, ack), urgentReply},
 		{"gossip only", compound(gossip, gossip), urgentNone},
+		{"alive", []byte{mlAliveMsg, 0x85}, urgentAlive},
+		{"gossip with an alive", compound(gossip, []byte{mlAliveMsg, 0x85}), urgentAlive},
+		{"alive and a ping", compound([]byte{mlAliveMsg, 0x85}, ping), urgentProbe},
+		{"suspect and dead", compound([]byte{mlSuspectMsg, 0x83}, []byte{mlDeadMsg, 0x83}), urgentNone},
 		{"compound cut short", compound(gossip, ack)[:8], urgentNone},
 		{"compound lengths cut", []byte{mlCompoundMsg, 3, 0}, urgentNone},
 		{"compound without a count", []byte{mlCompoundMsg}, urgentNone},
@@ -59,7 +63,7 @@ func TestPacketQueueOrder(t *testing.T) {
 	for _, p := range []struct {
 		tag byte
 		u   int
-	}{{'g', urgentNone}, {'p', urgentProbe}, {'h', urgentNone}, {'a', urgentReply}, {'q', urgentProbe}, {'b', urgentReply}} {
+	}{{'g', urgentNone}, {'p', urgentProbe}, {'l', urgentAlive}, {'h', urgentNone}, {'a', urgentReply}, {'q', urgentProbe}, {'b', urgentReply}} {
 		if !q.push(pkt(p.tag), p.u) {
 			t.Fatalf("push %c refused", p.tag)
 		}
@@ -68,8 +72,8 @@ func TestPacketQueueOrder(t *testing.T) {
 	for p := q.pop(); p != nil; p = q.pop() {
 		order = append(order, p.Buf[0])
 	}
-	if string(order) != "abpqgh" {
-		t.Fatalf("delivered %q, want \"abpqgh\"", order)
+	if string(order) != "abpqlgh" {
+		t.Fatalf("delivered %q, want \"abpqlgh\"", order)
 	}
 	if q.bytes != 0 {
 		t.Fatalf("%d bytes still counted", q.bytes)

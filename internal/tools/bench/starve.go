@@ -28,15 +28,15 @@ const refuteLine = "Refuting a suspect message"
 const suspectCounter = "memberlist.msg.suspect"
 
 // StarvePlan says how the starvation scenario runs: for each N, a
-// converged cluster of each binary is starved by a CPU quota of each
-// share of what the first cluster's idle agents used (the same quota for
-// both binaries), for For each, then a kill -9 is timed with the quota
-// lifted.
+// converged cluster of each binary, real Serf's first, is starved by a
+// CPU quota of each share of what real Serf's idle agents used (the same
+// quota for both binaries, as a machine whose credits ran out gives any
+// program), for For each, then a kill -9 is timed with the quota lifted.
 type StarvePlan struct {
 	Ns []int
 	// Base, when set, is what the quotas are shares of, in percent of a
-	// core, instead of the first cluster's idle CPU: the same quotas in
-	// every run, to compare binaries or settings run apart.
+	// core, instead of real Serf's idle CPU: the same quotas in every
+	// run, to compare binaries or settings run apart.
 	Base      float64
 	Shares    []float64     // 0.5, 0.25
 	For       time.Duration // how long each quota holds
@@ -72,9 +72,8 @@ type StarveResult struct {
 	Binary string `json:"binary"`
 	N      int    `json:"n"`
 	// IdleCPU is the idle agents' CPU summed, in percent of a core.
-	// BaseCPU is what the quotas are shares of: the idle CPU of the
-	// first cluster starved at this N, so that both binaries get the
-	// same CPU, as a machine whose credits ran out gives any program.
+	// BaseCPU is what the quotas are shares of: the idle CPU of real
+	// Serf's cluster at this N, so that both binaries get the same CPU.
 	IdleCPU float64       `json:"idle_cpu_pct"`
 	BaseCPU float64       `json:"base_cpu_pct"`
 	Phases  []StarvePhase `json:"phases"`
@@ -104,12 +103,10 @@ func runStarves(ctx context.Context, cfg Config, reg *Registry, dir, handler str
 			base[n] = plan.Base
 		}
 	}
-	for i, n := range plan.Ns {
-		order := []string{"ours", "serf"}
-		if i%2 == 1 {
-			order[0], order[1] = order[1], order[0]
-		}
-		for _, binary := range order {
+	for _, n := range plan.Ns {
+		// Real Serf first: its idle use is the base. The binaries still
+		// alternate, serf, ours, serf, ours.
+		for _, binary := range []string{"serf", "ours"} {
 			if ctx.Err() != nil {
 				return
 			}

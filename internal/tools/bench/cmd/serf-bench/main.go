@@ -45,7 +45,7 @@ func run(args []string) int {
 		fleetC  = fs.Duration("fleet-cap", 30*time.Second, "longest wait for a fleet boot to converge")
 		starveN = fs.String("starve", "", "starvation scenario sizes, comma-separated (e.g. 50,100; takes minutes, root only); empty for none")
 		starveF = fs.Duration("starve-for", 90*time.Second, "how long each CPU quota of the starvation scenario holds")
-		starveB = fs.Float64("starve-base", 0, "percent of a core the starvation quotas are shares of; 0: the idle use of the first cluster at each N")
+		starveB = fs.Float64("starve-base", 0, "percent of a core the starvation quotas are shares of; 0: the idle use of real Serf's cluster at each N")
 		noHTTP  = fs.Bool("no-http", false, "leave out the clusters of ours with -http-addr (the HTTP API's figures and the listener's idle cost)")
 		out     = fs.String("out", "docs/benchmarks", "directory for results.json and the plots")
 		md      = fs.String("md", "docs/benchmarks.md", "page whose bench region gets the table; empty for none")
