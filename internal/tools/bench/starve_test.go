@@ -1,0 +1,54 @@
+package bench
+
+import (
+	"strconv"
+	"testing"
+)
+
+// TestStarveRowsKills: the detection row is the median of the kills, of
+// the one kill in results written before there were several, and the
+// false-failure rows hold the targets.
+func TestStarveRowsKills(t *testing.T) {
+	phases := func(failed ...int) []StarvePhase {
+		var ps []StarvePhase
+		for i, f := range failed {
+			ps = append(ps, StarvePhase{Share: []float64{0.5, 0.25}[i], FalseFailed: f})
+		}
+		return ps
+	}
+	runs := []*StarveResult{
+		{Binary: "serf", N: 50, Phases: phases(800, 440), DetectFailed: []float64{8.4}, Kills: []float64{8.4, 9.9, 8.8}},
+		{Binary: "ours", N: 50, Phases: phases(0, 230), DetectFailed: []float64{7, 9.1}, Kills: []float64{9.1, 8.2, 8.7}},
+		{Binary: "serf", N: 100, Phases: phases(6000, 3600), DetectFailed: []float64{9.4}},
+		{Binary: "ours", N: 100, Phases: phases(40, 1700), DetectFailed: []float64{9.6}},
+	}
+	rows := map[string]Row{}
+	for _, r := range StarveRows([]int{50, 100}, runs) {
+		rows[r.Key+"/"+strconv.Itoa(r.N)] = r
+	}
+	for _, c := range []struct {
+		key        string
+		ours, serf float64
+		met        bool
+	}{
+		{"starve_detect/50", 8.7, 8.8, true},
+		{"starve_detect/100", 9.6, 9.4, false},
+		{"starve50_failed/50", 0, 800, true},
+		{"starve25_failed/50", 230, 440, false},
+		{"starve25_failed/100", 1700, 3600, true},
+	} {
+		r, ok := rows[c.key]
+		if !ok {
+			t.Fatalf("no row %s among %v", c.key, rows)
+		}
+		if r.Ours.V != c.ours || r.Serf.V != c.serf || r.Verdict.Met != c.met {
+			t.Errorf("%s: ours %v, serf %v, met %v; want %v, %v, %v", c.key, r.Ours.V, r.Serf.V, r.Verdict.Met, c.ours, c.serf, c.met)
+		}
+	}
+	if got := killsText(runs[1]); got != "9.10, 8.20, 8.70" {
+		t.Errorf("kills %q", got)
+	}
+	if got := killsText(runs[2]); got != "9.40" {
+		t.Errorf("one kill %q", got)
+	}
+}
