@@ -157,10 +157,13 @@ func (n *Node) Events() []serf.Event {
 	return append([]serf.Event(nil), n.received...)
 }
 
-// Addr is the node's memberlist address as "ip:port".
+// Addr is the node's memberlist address as "ip:port". It is read from
+// Serf's record of the local member: memberlist's LocalNode hands out its
+// own node, whose fields a refutation (UpdateNode) rewrites under a lock
+// the caller does not hold.
 func (n *Node) Addr() string {
-	ln := n.Serf.Memberlist().LocalNode()
-	return net.JoinHostPort(ln.Addr.String(), fmt.Sprint(ln.Port))
+	m := n.Serf.LocalMember()
+	return net.JoinHostPort(m.Addr.String(), fmt.Sprint(m.Port))
 }
 
 // Status returns what this node believes of member name ("" if unknown).
