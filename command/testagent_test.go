@@ -75,7 +75,7 @@ func startTestAgent(t testing.TB, o testAgentOptions) *testAgent {
 			t.Logf("log of %s:\n%s", o.Name, logs.String())
 		}
 	})
-	ln := a.Serf().Memberlist().LocalNode()
+	ln := a.Serf().LocalMember()
 	return &testAgent{
 		Agent:   a,
 		RPCAddr: l.Addr().String(),

@@ -235,7 +235,7 @@ func TestClusterFailureReconnectAndReap(t *testing.T) {
 
 	// A node shut down without leaving is seen as failed...
 	victim := c.Nodes[2]
-	addr := victim.Serf.Memberlist().LocalNode()
+	addr := victim.Serf.LocalMember()
 	victim.Shutdown()
 	cluster.WaitStatus(t, timeout, rest, victim.Name, serf.StatusFailed)
 	waitMemberEvent(t, rest, serf.EventMemberFailed, victim.Name)

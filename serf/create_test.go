@@ -31,7 +31,7 @@ func TestCreateFillsInCallersConfig(t *testing.T) {
 	if ml.BindPort == 0 || ml.AdvertisePort != ml.BindPort {
 		t.Errorf("MemberlistConfig ports after Create = bind %d advertise %d, want the bound port in both", ml.BindPort, ml.AdvertisePort)
 	}
-	if got := n.Serf.Memberlist().LocalNode().Port; int(got) != ml.BindPort {
+	if got := n.Serf.LocalMember().Port; int(got) != ml.BindPort {
 		t.Errorf("local node port = %d, want the config's BindPort %d", got, ml.BindPort)
 	}
 	if ml.Name != "fill" {

@@ -30,7 +30,7 @@ func (n *splitNet) split(nodes ...*cluster.Node) {
 	n.mu.Lock()
 	defer n.mu.Unlock()
 	for _, node := range nodes {
-		n.group[node.Serf.Memberlist().LocalNode().Addr.String()] = 1
+		n.group[node.Serf.LocalMember().Addr.String()] = 1
 	}
 }
 
@@ -204,7 +204,7 @@ func TestHealNeverPullsBackLeftPeer(t *testing.T) {
 	n := newSplitNet()
 	c := healCluster(t, n, "hl", 4, nil)
 	stay, gone, failed := c.Nodes[:2], c.Nodes[2], c.Nodes[3]
-	goneAddr, failedAddr := gone.Serf.Memberlist().LocalNode(), failed.Serf.Memberlist().LocalNode()
+	goneAddr, failedAddr := gone.Serf.LocalMember(), failed.Serf.LocalMember()
 
 	if err := gone.Serf.Leave(); err != nil {
 		t.Fatalf("Leave() error: %v", err)
@@ -270,7 +270,7 @@ func TestHealAfterWholeClusterRestart(t *testing.T) {
 		}
 	})
 	first, peer := c.Nodes[0], c.Nodes[1]
-	firstAddr, peerAddr := first.Serf.Memberlist().LocalNode(), peer.Serf.Memberlist().LocalNode()
+	firstAddr, peerAddr := first.Serf.LocalMember(), peer.Serf.LocalMember()
 	peer.Shutdown()
 	first.Shutdown()
 

@@ -77,10 +77,10 @@ func TestJoinSyncAloneStops(t *testing.T) {
 func TestCreateBindError(t *testing.T) {
 	cfg := cluster.Config("bind")
 	first := cluster.Start(t, cfg)
-	port := first.Serf.Memberlist().LocalNode().Port
+	port := first.Serf.LocalMember().Port
 
 	cfg = cluster.Config("bind2")
-	cfg.MemberlistConfig.BindAddr = first.Serf.Memberlist().LocalNode().Addr.String()
+	cfg.MemberlistConfig.BindAddr = first.Serf.LocalMember().Addr.String()
 	cfg.MemberlistConfig.BindPort = int(port)
 	cfg.Logger = log.New(io.Discard, "", 0)
 	_, err := serf.Create(cfg)

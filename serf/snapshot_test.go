@@ -32,7 +32,7 @@ func TestSnapshotRejoinWithoutReplay(t *testing.T) {
 	var addr string
 	var port int
 	node := cluster.Start(t, restartable(t, "s-snap", snap, &addr, &port))
-	ln := node.Serf.Memberlist().LocalNode()
+	ln := node.Serf.LocalMember()
 	addr, port = ln.Addr.String(), int(ln.Port)
 	if _, err := node.Serf.Join([]string{c.Nodes[0].Addr()}, false); err != nil {
 		t.Fatalf("Join() error: %v", err)
