@@ -334,10 +334,7 @@ func StarveRows(ns []int, runs []*StarveResult) []Row {
 	}
 	rows = append(rows, starveRows(ns, runs, "starve_detect", "kill -9 after the quotas, seen failed by all (median of kills)", "s",
 		func(r *StarveResult) Value {
-			kills := r.Kills
-			if len(kills) == 0 && len(r.DetectFailed) > 0 {
-				kills = []float64{Max(r.DetectFailed)} // results of runs that killed once
-			}
+			kills := killTimes(r)
 			if len(kills) == 0 {
 				return missing("not measured")
 			}
@@ -403,14 +400,20 @@ func starveRunsLines(runs []*StarveResult) []string {
 	return out
 }
 
-// killsText is the kills' times for the page ("8.41, 9.09, 8.8"), or the
-// one kill of results written before there were several.
-func killsText(r *StarveResult) string {
-	if len(r.Kills) == 0 {
-		return trimDigits(Max(r.DetectFailed))
+// killTimes is each kill's time until the last agent saw it failed; for
+// results written when the scenario killed once, that one kill.
+func killTimes(r *StarveResult) []float64 {
+	if len(r.Kills) == 0 && len(r.DetectFailed) > 0 {
+		return []float64{Max(r.DetectFailed)}
 	}
-	out := make([]string, len(r.Kills))
-	for i, k := range r.Kills {
+	return r.Kills
+}
+
+// killsText is the kills' times for the page ("8.41, 9.09, 8.80").
+func killsText(r *StarveResult) string {
+	kills := killTimes(r)
+	out := make([]string, len(kills))
+	for i, k := range kills {
 		out[i] = trimDigits(k)
 	}
 	return strings.Join(out, ", ")
