@@ -111,13 +111,15 @@ func Measure(ctx context.Context, c *Cluster, plan Plan, logf func(string, ...an
 		},
 		func() {
 			if c.cfg.N >= 2 && sleep(ctx, plan.Pause) {
-				r.DetectFailed, r.MissingFailed = measureDeparture(ctx, c, plan, c.Agents[c.cfg.N-1], "failed", errorf)
-				logf("  kill -9: seen by all in %.2fs, %d never", Max(r.DetectFailed), r.MissingFailed)
+				d := measureDeparture(ctx, c, plan, c.Agents[c.cfg.N-1], "failed", errorf)
+				r.DetectFailed, r.MissingFailed, r.KillHealth, r.KillQuiet = d.Times, d.Missing, &d.Health, d.Quiet
+				logf("  kill -9: seen by all in %.2fs, %d never (%s)", Max(r.DetectFailed), r.MissingFailed, d.before())
 			}
 		},
 		func() {
 			if c.cfg.N >= 3 {
-				r.DetectLeft, r.MissingLeft = measureDeparture(ctx, c, plan, c.Agents[c.cfg.N-2], "left", errorf)
+				d := measureDeparture(ctx, c, plan, c.Agents[c.cfg.N-2], "left", errorf)
+				r.DetectLeft, r.MissingLeft = d.Times, d.Missing
 				logf("  leave: seen by all in %.2fs, %d never", Max(r.DetectLeft), r.MissingLeft)
 			}
 		},
@@ -492,11 +494,82 @@ func exitedCount(c *Cluster, except *Agent) int {
 	return n
 }
 
+// Departure is a timed departure and the cluster's state just before it.
+type Departure struct {
+	Times   []float64 // per agent that saw it, seconds after the kill or leave
+	Missing int       // agents that did not see it within the cap
+	// Quiet is how long the cluster took to become quiet before the
+	// departure (see quietCap); Health is the agents' Lifeguard scores
+	// then.
+	Quiet  float64
+	Health HealthSummary
+}
+
+// before describes the cluster just before the departure, for the log.
+func (d Departure) before() string {
+	return fmt.Sprintf("quiet after %.1fs; health scores mean %.2f, max %d, %d agents above 0",
+		d.Quiet, d.Health.Mean, d.Health.Max, d.Health.Degraded)
+}
+
+// HealthSummary sums up the agents' Lifeguard health scores.
+type HealthSummary struct {
+	Mean     float64 `json:"mean"`
+	Max      int     `json:"max"`
+	Degraded int     `json:"above_zero"`
+}
+
+func summarizeHealth(cs []Counts) HealthSummary {
+	var h HealthSummary
+	if len(cs) == 0 {
+		return h
+	}
+	sum := 0
+	for _, c := range cs {
+		sum += c.Health
+		h.Max = max(h.Max, c.Health)
+		if c.Health > 0 {
+			h.Degraded++
+		}
+	}
+	h.Mean = float64(sum) / float64(len(cs))
+	return h
+}
+
+// quietCap bounds the wait for a quiet cluster before a departure. The
+// step before the kill (the RPC event rate) sends user events back to
+// back for a second, thousands of them, and every agent gossips each
+// one a dozen times: the storm lasts well beyond the pause, it slows
+// every agent's probes, and a binary that takes more events per second
+// leaves a longer one. A departure timed in it would measure the storm,
+// so each departure waits until every agent's broadcast queues are
+// empty.
+const quietCap = 90 * time.Second
+
+// waitQuiet polls agents until every one's broadcast queues are empty,
+// and returns how long that took and the health scores then.
+func waitQuiet(ctx context.Context, agents []*Agent, poll time.Duration, errorf func(string, ...any)) (float64, HealthSummary) {
+	start := time.Now()
+	at, last := PollUntil(ctx, agents, poll, start.Add(quietCap), func(_ int, cnt Counts) bool {
+		return cnt.Queued == 0
+	})
+	waited := 0.0
+	for i, t := range at {
+		if t.IsZero() {
+			errorf("%s still has %d messages queued for gossip after %v; timing the departure anyway",
+				agents[i].Name, last[i].Queued, quietCap)
+			waited = quietCap.Seconds()
+			continue
+		}
+		waited = max(waited, t.Sub(start).Seconds())
+	}
+	return waited, summarizeHealth(last)
+}
+
 // measureDeparture makes victim go, by kill -9 (want "failed") or a
-// graceful leave through its RPC (want "left"), and times until every
-// other live agent counts one more failed (or left) member than before.
-// It returns the per-agent times and how many never got there.
-func measureDeparture(ctx context.Context, c *Cluster, plan Plan, victim *Agent, want string, errorf func(string, ...any)) (times []float64, missing int) {
+// graceful leave through its RPC (want "left"), once the cluster is
+// quiet, and times until every other live agent counts one more failed
+// (or left) member than before.
+func measureDeparture(ctx context.Context, c *Cluster, plan Plan, victim *Agent, want string, errorf func(string, ...any)) (d Departure) {
 	// Each agent that lists the victim alive watches, in the agents'
 	// order; the lists are asked a few agents at a time.
 	lists := make([]bool, len(c.Agents))
@@ -523,6 +596,7 @@ func measureDeparture(ctx context.Context, c *Cluster, plan Plan, victim *Agent,
 		}
 		return cnt.Left
 	}
+	d.Quiet, d.Health = waitQuiet(ctx, watchers, plan.Poll, errorf)
 	before := make([]int, len(watchers))
 	for i, a := range watchers {
 		cnt, err := a.counts()
@@ -559,10 +633,10 @@ func measureDeparture(ctx context.Context, c *Cluster, plan Plan, victim *Agent,
 	}
 	for _, t := range at {
 		if t.IsZero() {
-			missing++
+			d.Missing++
 			continue
 		}
-		times = append(times, t.Sub(start).Seconds())
+		d.Times = append(d.Times, t.Sub(start).Seconds())
 	}
-	return times, missing
+	return d
 }

@@ -9,9 +9,13 @@ import (
 
 // Counts is what an agent's "stats" RPC says about its member list:
 // every member it knows (itself included), and how many of them are
-// failed or left.
+// failed or left; and about its health: memberlist's Lifeguard score
+// (0 is healthy; each point stretches this agent's probe interval and
+// timeout by one more) and the messages its three broadcast queues
+// (intents, user events, queries) still hold for gossip.
 type Counts struct {
 	Members, Failed, Left int
+	Health, Queued        int
 }
 
 // Alive is the number of members not failed or left.
@@ -33,6 +37,13 @@ func ParseCounts(stats map[string]map[string]string) (Counts, bool) {
 			return Counts{}, false
 		}
 		*f.dst = n
+	}
+	// Both binaries report these; a reply without them reads as healthy
+	// and quiet.
+	c.Health, _ = strconv.Atoi(s["health_score"])
+	for _, key := range []string{"intent_queue", "event_queue", "query_queue"} {
+		n, _ := strconv.Atoi(s[key])
+		c.Queued += n
 	}
 	return c, true
 }

@@ -72,14 +72,32 @@ func TestParseHandlerLine(t *testing.T) {
 func TestParseCounts(t *testing.T) {
 	stats := map[string]map[string]string{
 		"agent": {"name": "node000"},
-		"serf":  {"members": "12", "failed": "1", "left": "2", "health_score": "0"},
+		"serf": {"members": "12", "failed": "1", "left": "2", "health_score": "3",
+			"intent_queue": "1", "event_queue": "4", "query_queue": "0"},
 	}
 	c, ok := ParseCounts(stats)
-	if !ok || c != (Counts{12, 1, 2}) || c.Alive() != 9 {
-		t.Errorf("ParseCounts = %+v, %v, want 12/1/2 (9 alive)", c, ok)
+	want := Counts{Members: 12, Failed: 1, Left: 2, Health: 3, Queued: 5}
+	if !ok || c != want || c.Alive() != 9 {
+		t.Errorf("ParseCounts = %+v, %v, want %+v (9 alive)", c, ok, want)
+	}
+	delete(stats["serf"], "health_score")
+	delete(stats["serf"], "event_queue")
+	if c, ok := ParseCounts(stats); !ok || c.Health != 0 || c.Queued != 1 {
+		t.Errorf("ParseCounts without health and event queue = %+v, %v, want health 0, 1 queued", c, ok)
 	}
 	delete(stats["serf"], "left")
 	if c, ok := ParseCounts(stats); ok {
 		t.Errorf("ParseCounts without left = %+v, want not ok", c)
+	}
+}
+
+func TestSummarizeHealth(t *testing.T) {
+	got := summarizeHealth([]Counts{{Health: 0}, {Health: 2}, {Health: 0}, {Health: 6}})
+	want := HealthSummary{Mean: 2, Max: 6, Degraded: 2}
+	if got != want {
+		t.Errorf("summarizeHealth = %+v, want %+v", got, want)
+	}
+	if got := summarizeHealth(nil); got != (HealthSummary{}) {
+		t.Errorf("summarizeHealth(nil) = %+v, want zero", got)
 	}
 }

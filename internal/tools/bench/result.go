@@ -74,8 +74,12 @@ type RunResult struct {
 	// the cap.
 	DetectFailed  []float64 `json:"detect_failed_s"`
 	MissingFailed int       `json:"missing_failed"`
-	DetectLeft    []float64 `json:"detect_left_s"`
-	MissingLeft   int       `json:"missing_left"`
+	// KillQuiet is how long the cluster took to be quiet before the kill
+	// (see quietCap); KillHealth the agents' health scores then.
+	KillQuiet   float64        `json:"kill_quiet_s,omitempty"`
+	KillHealth  *HealthSummary `json:"kill_health,omitempty"`
+	DetectLeft  []float64      `json:"detect_left_s"`
+	MissingLeft int            `json:"missing_left"`
 
 	// Errors lists what went wrong without stopping the run.
 	Errors []string `json:"errors,omitempty"`

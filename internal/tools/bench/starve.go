@@ -85,7 +85,9 @@ type StarveResult struct {
 	DetectFailed  []float64 `json:"detect_failed_s"`
 	MissingFailed int       `json:"missing_failed"`
 	Kills         []float64 `json:"kills_seen_by_all_s,omitempty"`
-	Errors        []string  `json:"errors,omitempty"`
+	// KillHealth is, for each kill, the agents' health scores just before.
+	KillHealth []HealthSummary `json:"kill_health,omitempty"`
+	Errors     []string        `json:"errors,omitempty"`
 }
 
 // runStarves runs the starvation scenario for every N of cfg.Starve,
@@ -250,7 +252,10 @@ func starve(ctx context.Context, cc ClusterConfig, failedHandler string, base fl
 		}
 	}
 	for k := range starveKills {
-		times, missing := measureDeparture(ctx, c, Plan{Poll: plan.Poll, DetectCap: plan.DetectCap}, c.Agents[cc.N-1-k], "failed", errorf)
+		d := measureDeparture(ctx, c, Plan{Poll: plan.Poll, DetectCap: plan.DetectCap}, c.Agents[cc.N-1-k], "failed", errorf)
+		times, missing := d.Times, d.Missing
+		logf("  kill %d: seen by all in %.2fs (%s)", k+1, Max(times), d.before())
+		r.KillHealth = append(r.KillHealth, d.Health)
 		if k == 0 {
 			r.DetectFailed, r.MissingFailed = times, missing
 		}
