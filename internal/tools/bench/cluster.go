@@ -1,6 +1,7 @@
 package bench
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"net"
@@ -51,6 +52,11 @@ type ClusterConfig struct {
 
 	// StartTimeout bounds one agent's exec until its RPC answers.
 	StartTimeout time.Duration
+
+	// LogLevel is every agent's -log-level; "warn" when empty. At
+	// "info" the logs have memberlist's probe failures and suspicion
+	// timeouts, which say where a detection's time went.
+	LogLevel string
 }
 
 // WriteHandler writes the event-handler script into dir and returns its
@@ -160,7 +166,7 @@ func (c *Cluster) launchAgent(i int, extra ...string) (*Agent, error) {
 		"-bind=" + a.BindAddr,
 		"-rpc-addr=" + a.RPCAddr,
 		"-profile=lan",
-		"-log-level=warn",
+		"-log-level=" + cmp.Or(c.cfg.LogLevel, "warn"),
 		"-event-handler=user:" + userEventName + "=" + c.cfg.Handler,
 		"-event-handler=" + queryEndHandler,
 	}
@@ -173,6 +179,12 @@ func (c *Cluster) launchAgent(i int, extra ...string) (*Agent, error) {
 	cmd.Dir = a.Dir
 	cmd.Env = append(append(os.Environ(), "SERF_BENCH_EVENTS="+a.Events, "SERF_BENCH_FAILED="+a.Failed), c.cfg.Env...)
 	cmd.Stdout, cmd.Stderr = log, log
+	if c.cfg.LogLevel != "" && c.cfg.LogLevel != "warn" {
+		// The agents' own timestamps are whole seconds; each line also
+		// gets the time it reached us, to the millisecond (see killTrace).
+		w := &stampWriter{w: log}
+		cmd.Stdout, cmd.Stderr = w, w
+	}
 	// Its own process group, so that a kill takes its handler scripts
 	// too; and a kill from the kernel if we die without cleaning up.
 	agentproc.SetDeathSignal(cmd, true)

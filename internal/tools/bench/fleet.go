@@ -67,7 +67,7 @@ func runFleets(ctx context.Context, cfg Config, reg *Registry, dir string, handl
 				k++
 				net++
 				cfg.Log("[fleet %d/%d] %s, N=%d, run %d", k, total, binary, n, run+1)
-				r := bootFleet(ctx, ClusterConfig{Bin: bin, N: n, Net: 10 + net%240, Dir: dir, Handler: handler}, plan, reg, cfg.Log)
+				r := bootFleet(ctx, ClusterConfig{Bin: bin, N: n, Net: 10 + net%240, Dir: dir, Handler: handler, LogLevel: cfg.AgentLogLevel}, plan, reg, cfg.Log)
 				r.Binary, r.Run = binary, run
 				cfg.Log("  fleet: converged=%v median %.2fs last %.2fs worst saw %d/%d (joiners' start-up median %.0f ms)",
 					r.Converged, Median(r.Boot), Max(r.Boot), r.WorstSeen, n, Median(r.Startup)*1000)

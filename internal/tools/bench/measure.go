@@ -113,7 +113,10 @@ func Measure(ctx context.Context, c *Cluster, plan Plan, logf func(string, ...an
 			if c.cfg.N >= 2 && sleep(ctx, plan.Pause) {
 				d := measureDeparture(ctx, c, plan, c.Agents[c.cfg.N-1], "failed", errorf)
 				r.DetectFailed, r.MissingFailed, r.KillHealth, r.KillQuiet = d.Times, d.Missing, &d.Health, d.Quiet
-				logf("  kill -9: seen by all in %.2fs, %d never (%s)", Max(r.DetectFailed), r.MissingFailed, d.before())
+				logf("  kill -9: %s at %s, seen by all in %.2fs, %d never (%s)", d.Victim, d.Start.Format(stampLayout), Max(r.DetectFailed), r.MissingFailed, d.before())
+				if tr, ok := killTrace(c.Agents, d.Victim, d.Start); ok {
+					logf("    %s", tr)
+				}
 			}
 		},
 		func() {
@@ -503,6 +506,9 @@ type Departure struct {
 	// then.
 	Quiet  float64
 	Health HealthSummary
+	// Victim is the agent that went, at Start.
+	Victim string
+	Start  time.Time
 }
 
 // before describes the cluster just before the departure, for the log.
@@ -607,6 +613,7 @@ func measureDeparture(ctx context.Context, c *Cluster, plan Plan, victim *Agent,
 	}
 
 	start := time.Now()
+	d.Victim, d.Start = victim.Name, start
 	leaveDone := make(chan struct{})
 	if want == "failed" {
 		close(leaveDone)

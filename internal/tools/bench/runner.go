@@ -17,6 +17,8 @@ type Config struct {
 	Plan       Plan
 	// NoHTTP leaves out the clusters of ours with -http-addr (OursHTTP).
 	NoHTTP bool
+	// AgentLogLevel is every agent's -log-level (ClusterConfig.LogLevel).
+	AgentLogLevel string
 	// Fleet is the fleet boot, run after the other clusters.
 	Fleet FleetPlan
 	// Starve is the starvation scenario, run last; off unless it has
@@ -124,12 +126,13 @@ func Run(ctx context.Context, cfg Config, reg *Registry) (*Report, error) {
 				cluster++
 				cfg.Log("[%d/%d] %s, N=%d, run %d", cluster, total, binary, n, run+1)
 				r, err := runCluster(ctx, ClusterConfig{
-					Bin:     bin,
-					N:       n,
-					Net:     10 + cluster%240,
-					Dir:     dir,
-					Handler: handler,
-					HTTP:    binary == OursHTTP,
+					Bin:      bin,
+					N:        n,
+					Net:      10 + cluster%240,
+					Dir:      dir,
+					Handler:  handler,
+					HTTP:     binary == OursHTTP,
+					LogLevel: cfg.AgentLogLevel,
 				}, cfg, reg)
 				if err != nil {
 					cfg.Log("  ! cluster failed: %v", err)

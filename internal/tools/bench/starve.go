@@ -123,7 +123,7 @@ func runStarves(ctx context.Context, cfg Config, reg *Registry, dir, handler str
 			k++
 			net++
 			cfg.Log("[starve %d/%d] %s, N=%d", k, 2*len(plan.Ns), binary, n)
-			r := starve(ctx, ClusterConfig{Bin: bin, N: n, Net: 10 + net%240, Dir: dir, Handler: handler}, failed, base[n], plan, reg, cfg.Log)
+			r := starve(ctx, ClusterConfig{Bin: bin, N: n, Net: 10 + net%240, Dir: dir, Handler: handler, LogLevel: cfg.AgentLogLevel}, failed, base[n], plan, reg, cfg.Log)
 			if base[n] == 0 {
 				base[n] = r.IdleCPU
 			}
@@ -254,7 +254,10 @@ func starve(ctx context.Context, cc ClusterConfig, failedHandler string, base fl
 	for k := range starveKills {
 		d := measureDeparture(ctx, c, Plan{Poll: plan.Poll, DetectCap: plan.DetectCap}, c.Agents[cc.N-1-k], "failed", errorf)
 		times, missing := d.Times, d.Missing
-		logf("  kill %d: seen by all in %.2fs (%s)", k+1, Max(times), d.before())
+		logf("  kill %d: %s at %s, seen by all in %.2fs (%s)", k+1, d.Victim, d.Start.Format(stampLayout), Max(times), d.before())
+		if tr, ok := killTrace(c.Agents, d.Victim, d.Start); ok {
+			logf("    %s", tr)
+		}
 		r.KillHealth = append(r.KillHealth, d.Health)
 		if k == 0 {
 			r.DetectFailed, r.MissingFailed = times, missing

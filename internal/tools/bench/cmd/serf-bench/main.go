@@ -47,6 +47,7 @@ func run(args []string) int {
 		starveF = fs.Duration("starve-for", 90*time.Second, "how long each CPU quota of the starvation scenario holds")
 		starveB = fs.Float64("starve-base", 0, "percent of a core the starvation quotas are shares of; 0: the idle use of real Serf's cluster at each N")
 		noHTTP  = fs.Bool("no-http", false, "leave out the clusters of ours with -http-addr (the HTTP API's figures and the listener's idle cost)")
+		logLvl  = fs.String("agent-log-level", "warn", "every agent's -log-level; info adds memberlist's probe failures and suspicion timeouts to each agent.log")
 		out     = fs.String("out", "docs/benchmarks", "directory for results.json and the plots")
 		md      = fs.String("md", "docs/benchmarks.md", "page whose bench region gets the table; empty for none")
 		ours    = fs.String("ours", "", "our serf binary (default: go build ./cmd/serf into a temp dir)")
@@ -150,7 +151,7 @@ func run(args []string) int {
 	logf("ours: %s; real serf: %s", *ours, *serf)
 
 	cfg := bench.Config{
-		Ours: *ours, Serf: *serf, Ns: sizes, Runs: *runs, Settle: *settle, Log: logf, NoHTTP: *noHTTP,
+		Ours: *ours, Serf: *serf, Ns: sizes, Runs: *runs, Settle: *settle, Log: logf, NoHTTP: *noHTTP, AgentLogLevel: *logLvl,
 		Plan: bench.Plan{
 			ConvergeCap:  *capConv,
 			Events:       *events,
