@@ -28,6 +28,7 @@ type Plan struct {
 	CostWindow   time.Duration // CPU measuring window, idle and under load
 	LoadRate     int           // user events per second during the load window
 	DetectCap    time.Duration // how long to wait for a failure or leave to be seen
+	Kills        int           // agents killed one after another (at most N-2; 1 if 0)
 	Poll         time.Duration // how often each agent's counts are polled while timing
 	Pause        time.Duration // quiet time before each cost window and detection
 }
@@ -80,6 +81,7 @@ func Measure(ctx context.Context, c *Cluster, plan Plan, logf func(string, ...an
 
 	// The steps in order; each logs its figures. Measure stops between
 	// steps once ctx ends (an interrupted run is not reported).
+	killed := 0 // agents killed by the kill -9 step
 	steps := []func(){
 		func() {
 			if sleep(ctx, plan.Pause) {
@@ -106,25 +108,22 @@ func Measure(ctx context.Context, c *Cluster, plan Plan, logf func(string, ...an
 			logf("  serf query: median %.3fs to its end, short %d", Median(r.QueryEnd), r.QueryEndsShort)
 		},
 		func() {
-			measureRPC(ctx, c, plan, r, errorf)
-			logf("  rpc: members %.2fms, %.0f events/s", Median(r.MembersRPC)*1000, r.EventRate)
-		},
-		func() {
 			if c.cfg.N >= 2 && sleep(ctx, plan.Pause) {
-				d := measureDeparture(ctx, c, plan, c.Agents[c.cfg.N-1], "failed", errorf)
-				r.DetectFailed, r.MissingFailed, r.KillHealth, r.KillQuiet = d.Times, d.Missing, &d.Health, d.Quiet
-				logf("  kill -9: %s at %s, seen by all in %.2fs, %d never (%s)", d.Victim, d.Start.Format(stampLayout), Max(r.DetectFailed), r.MissingFailed, d.before())
-				if tr, ok := killTrace(c.Agents, d.Victim, d.Start); ok {
-					logf("    %s", tr)
-				}
+				killed = measureKills(ctx, c, plan, r, logf, errorf)
 			}
 		},
 		func() {
-			if c.cfg.N >= 3 {
-				d := measureDeparture(ctx, c, plan, c.Agents[c.cfg.N-2], "left", errorf)
+			if victim := c.cfg.N - 1 - killed; victim >= 1 && killed > 0 {
+				d := measureDeparture(ctx, c, plan, c.Agents[victim], "left", errorf)
 				r.DetectLeft, r.MissingLeft = d.Times, d.Missing
 				logf("  leave: seen by all in %.2fs, %d never", Max(r.DetectLeft), r.MissingLeft)
 			}
+		},
+		// Last: its back-to-back user events leave every agent's queues
+		// full for a minute and more, which would slow any step after it.
+		func() {
+			measureRPC(ctx, c, plan, r, errorf)
+			logf("  rpc: members %.2fms, %.0f events/s", Median(r.MembersRPC)*1000, r.EventRate)
 		},
 	}
 	if !r.Converged {
@@ -497,6 +496,35 @@ func exitedCount(c *Cluster, except *Agent) int {
 	return n
 }
 
+// measureKills kills plan.Kills agents with kill -9, the last ones
+// started, one after another, each timed until every other agent saw it
+// failed. The first kill's per-agent times go to r.DetectFailed. It
+// returns how many agents it killed.
+func measureKills(ctx context.Context, c *Cluster, plan Plan, r *RunResult, logf, errorf func(string, ...any)) (killed int) {
+	kills := min(max(plan.Kills, 1), c.cfg.N-1)
+	if c.cfg.N > 2 {
+		kills = min(kills, c.cfg.N-2) // and one agent left to leave
+	}
+	for k := range kills {
+		d := measureDeparture(ctx, c, plan, c.Agents[c.cfg.N-1-k], "failed", errorf)
+		killed++
+		if k == 0 {
+			r.DetectFailed, r.MissingFailed, r.KillHealth, r.KillQuiet = d.Times, d.Missing, &d.Health, d.Quiet
+		}
+		logf("  kill -9 %d: %s at %s, seen by all in %.2fs, %d never (%s)",
+			k+1, d.Victim, d.Start.Format(stampLayout), Max(d.Times), d.Missing, d.before())
+		if len(d.Times) == 0 || d.Missing > 0 || ctx.Err() != nil {
+			break
+		}
+		r.Kills = append(r.Kills, Max(d.Times))
+		if tr, ok := killTrace(c.Agents, d.Victim, d.Start); ok {
+			logf("    %s", tr)
+			r.KillTraces = append(r.KillTraces, tr)
+		}
+	}
+	return killed
+}
+
 // Departure is a timed departure and the cluster's state just before it.
 type Departure struct {
 	Times   []float64 // per agent that saw it, seconds after the kill or leave
@@ -541,15 +569,15 @@ func summarizeHealth(cs []Counts) HealthSummary {
 	return h
 }
 
-// quietCap bounds the wait for a quiet cluster before a departure. The
-// step before the kill (the RPC event rate) sends user events back to
-// back for a second, thousands of them, and every agent gossips each
-// one a dozen times: the storm lasts well beyond the pause, it slows
-// every agent's probes, and a binary that takes more events per second
-// leaves a longer one. A departure timed in it would measure the storm,
-// so each departure waits until every agent's broadcast queues are
-// empty.
-const quietCap = 90 * time.Second
+// quietCap bounds the wait for a quiet cluster before a departure. A
+// departure timed while the agents still gossip the messages of an
+// earlier step (an event load, queries) would time that traffic as well:
+// every agent's probes slow down with it, and a binary that accepted
+// more of the load would carry a longer tail of it. So each departure
+// waits until every agent's broadcast queues are empty. (The RPC event
+// rate, thousands of user events in a second, leaves the queues full for
+// over a minute; it comes last, after the departures.)
+const quietCap = 30 * time.Second
 
 // waitQuiet polls agents until every one's broadcast queues are empty,
 // and returns how long that took and the health scores then.

@@ -76,10 +76,15 @@ type RunResult struct {
 	MissingFailed int       `json:"missing_failed"`
 	// KillQuiet is how long the cluster took to be quiet before the kill
 	// (see quietCap); KillHealth the agents' health scores then.
-	KillQuiet   float64        `json:"kill_quiet_s,omitempty"`
-	KillHealth  *HealthSummary `json:"kill_health,omitempty"`
-	DetectLeft  []float64      `json:"detect_left_s"`
-	MissingLeft int            `json:"missing_left"`
+	KillQuiet  float64        `json:"kill_quiet_s,omitempty"`
+	KillHealth *HealthSummary `json:"kill_health,omitempty"`
+	// Kills is, for each of the kills one after another (Plan.Kills),
+	// the time until the last agent saw it failed; KillTraces where that
+	// time went, when the agents logged at info.
+	Kills       []float64   `json:"kills_seen_by_all_s,omitempty"`
+	KillTraces  []KillTrace `json:"kill_traces,omitempty"`
+	DetectLeft  []float64   `json:"detect_left_s"`
+	MissingLeft int         `json:"missing_left"`
 
 	// Errors lists what went wrong without stopping the run.
 	Errors []string `json:"errors,omitempty"`

@@ -60,6 +60,7 @@ func TestSmoke(t *testing.T) {
 		CostWindow:   300 * time.Millisecond,
 		LoadRate:     10,
 		DetectCap:    15 * time.Second,
+		Kills:        3,
 		Poll:         100 * time.Millisecond,
 	}, t.Logf)
 	if len(r.Errors) > 0 {
@@ -84,6 +85,12 @@ func TestSmoke(t *testing.T) {
 	if len(r.DetectFailed) != 2 || r.MissingFailed != 0 || len(r.DetectLeft) != 1 || r.MissingLeft != 0 {
 		t.Errorf("departures: failed %v (%d missing), left %v (%d missing); want 2 and 1 seen",
 			r.DetectFailed, r.MissingFailed, r.DetectLeft, r.MissingLeft)
+	}
+	// Kills asks for 3, but a cluster of three has one agent to kill and
+	// one to leave; the kill waited for a quiet cluster and noted its
+	// health.
+	if len(r.Kills) != 1 || r.KillHealth == nil || r.KillQuiet >= quietCap.Seconds() {
+		t.Errorf("kills %v, health %v, quiet after %vs; want one kill, health noted, quiet within the cap", r.Kills, r.KillHealth, r.KillQuiet)
 	}
 }
 

@@ -87,6 +87,7 @@ type StarveResult struct {
 	Kills         []float64 `json:"kills_seen_by_all_s,omitempty"`
 	// KillHealth is, for each kill, the agents' health scores just before.
 	KillHealth []HealthSummary `json:"kill_health,omitempty"`
+	KillTraces []KillTrace     `json:"kill_traces,omitempty"`
 	Errors     []string        `json:"errors,omitempty"`
 }
 
@@ -257,6 +258,7 @@ func starve(ctx context.Context, cc ClusterConfig, failedHandler string, base fl
 		logf("  kill %d: %s at %s, seen by all in %.2fs (%s)", k+1, d.Victim, d.Start.Format(stampLayout), Max(times), d.before())
 		if tr, ok := killTrace(c.Agents, d.Victim, d.Start); ok {
 			logf("    %s", tr)
+			r.KillTraces = append(r.KillTraces, tr)
 		}
 		r.KillHealth = append(r.KillHealth, d.Health)
 		if k == 0 {

@@ -53,10 +53,10 @@ func (s *stampWriter) Write(p []byte) (int, error) {
 // failed, suspect timeout reached (k peer confirmations)"), in seconds
 // after the kill.
 type KillTrace struct {
-	Probes   []float64 // failed probes of the victim, in order
-	Timeouts []float64 // suspicion timeouts that declared it dead
+	Probes   []float64 `json:"failed_probes_s"` // failed probes of the victim, in order
+	Timeouts []float64 `json:"timeouts_s"`      // suspicion timeouts that declared it dead
 	// Confirmations is what the first timeout counted.
-	Confirmations int
+	Confirmations int `json:"confirmations"`
 }
 
 var confirmationsRe = regexp.MustCompile(`\((\d+) peer confirmations\)`)

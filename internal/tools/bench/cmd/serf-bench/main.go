@@ -47,6 +47,7 @@ func run(args []string) int {
 		starveF = fs.Duration("starve-for", 90*time.Second, "how long each CPU quota of the starvation scenario holds")
 		starveB = fs.Float64("starve-base", 0, "percent of a core the starvation quotas are shares of; 0: the idle use of real Serf's cluster at each N")
 		noHTTP  = fs.Bool("no-http", false, "leave out the clusters of ours with -http-addr (the HTTP API's figures and the listener's idle cost)")
+		kills   = fs.Int("kills", 3, "agents killed with kill -9 one after another per cluster; the table has the median")
 		logLvl  = fs.String("agent-log-level", "warn", "every agent's -log-level; info adds memberlist's probe failures and suspicion timeouts to each agent.log")
 		out     = fs.String("out", "docs/benchmarks", "directory for results.json and the plots")
 		md      = fs.String("md", "docs/benchmarks.md", "page whose bench region gets the table; empty for none")
@@ -163,6 +164,7 @@ func run(args []string) int {
 			CostWindow:   *window,
 			LoadRate:     *load,
 			DetectCap:    60 * time.Second,
+			Kills:        *kills,
 			Pause:        2 * time.Second,
 			Poll:         *poll,
 		},
