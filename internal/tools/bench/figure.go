@@ -184,15 +184,6 @@ func perRun(get func(*RunResult) []float64, f func([]float64) float64) func([]*R
 	}
 }
 
-// runKills is each kill's time until the last agent saw it failed; for
-// results written when a run killed once, that one kill.
-func runKills(r *RunResult) []float64 {
-	if len(r.Kills) == 0 && len(r.DetectFailed) > 0 {
-		return []float64{Max(r.DetectFailed)}
-	}
-	return r.Kills
-}
-
 // withShortfall adds a note to a value when some runs counted failures.
 func withShortfall(get func([]*RunResult) Value, count func(*RunResult) int, what string) func([]*RunResult) Value {
 	return func(runs []*RunResult) Value {
@@ -246,7 +237,7 @@ func Specs() []*Spec {
 			Get:    withShortfall(pooled(func(r *RunResult) []float64 { return r.Events }, func(xs []float64) float64 { return Percentile(xs, 99) }), func(r *RunResult) int { return r.EventsMissing }, "events lost"),
 			Target: MaxRatio(1.0)},
 		{Key: "detect_failed", Title: "kill -9 seen failed by all (median of kills)", Unit: "s",
-			Get:    withShortfall(pooled(runKills, Median), func(r *RunResult) int { return r.MissingFailed }, "agents never saw it"),
+			Get:    withShortfall(pooled(func(r *RunResult) []float64 { return r.killTimes() }, Median), func(r *RunResult) int { return r.MissingFailed }, "agents never saw it"),
 			Target: MaxRatio(1.0)},
 		{Key: "detect_left", Title: "leave seen left by all", Unit: "s",
 			Get:    withShortfall(perRun(func(r *RunResult) []float64 { return r.DetectLeft }, Max), func(r *RunResult) int { return r.MissingLeft }, "agents never saw it"),

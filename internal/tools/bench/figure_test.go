@@ -74,17 +74,17 @@ func sampleRuns() []*RunResult {
 		{Binary: "ours", N: 10, Startup: []float64{0.008, 0.010}, Converge: []float64{0.1, 0.2, 0.4}, Converged: true, WorstSeen: 10,
 			Events: []float64{0.2, 0.3, 0.25}, QueryAcks: []float64{0.1}, QueryEnd: []float64{0.2, 0.3, 6.4}, QueryEndsShort: 1, MembersRPC: []float64{0.0001}, EventRate: 9000,
 			RSSIdle: []float64{4, 4.2}, RSSLoad: []float64{5, 5}, CPUIdle: []float64{0.1, 0.3}, CPULoad: []float64{0.5, 0.7},
-			DetectFailed: []float64{5, 6.2}, DetectLeft: []float64{0.5, 0.7}},
+			KillSeries: KillSeries{DetectFailed: []float64{5, 6.2}}, DetectLeft: []float64{0.5, 0.7}},
 		{Binary: "serf", N: 10, Startup: []float64{0.020}, Converge: []float64{0.1, 0.3, 0.6}, Converged: true, WorstSeen: 10,
 			Events: []float64{0.2, 0.4}, QueryAcks: []float64{0.2}, QueryEnd: []float64{6.4, 6.4}, MembersRPC: []float64{0.0001}, EventRate: 10000,
 			RSSIdle: []float64{6.6}, RSSLoad: []float64{7}, CPUIdle: []float64{0.3}, CPULoad: []float64{1},
-			DetectFailed: []float64{6.2}, DetectLeft: []float64{0.9}},
+			KillSeries: KillSeries{DetectFailed: []float64{6.2}}, DetectLeft: []float64{0.9}},
 		{Binary: OursHTTP, N: 10, Converge: []float64{0.1, 0.2, 0.4}, Converged: true, WorstSeen: 10,
 			MembersHTTP: []float64{0.0002}, HTTPEventRate: 7000, RSSIdle: []float64{4.1, 4.2}, CPUIdle: []float64{0.2, 0.3}},
 		{Binary: "ours", N: 200, Converge: []float64{1, 2, 4.5}, Converged: true, WorstSeen: 200,
-			Events: []float64{0.9}, EventsMissing: 1, DetectFailed: []float64{9}, MissingFailed: 2},
+			Events: []float64{0.9}, EventsMissing: 1, KillSeries: KillSeries{DetectFailed: []float64{9}, MissingFailed: 2}},
 		{Binary: "serf", N: 200, Converge: []float64{1, 2}, Converged: false, WorstSeen: 164,
-			Events: []float64{0.8}, DetectFailed: []float64{10}},
+			Events: []float64{0.8}, KillSeries: KillSeries{DetectFailed: []float64{10}}},
 	}
 }
 

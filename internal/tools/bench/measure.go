@@ -109,7 +109,11 @@ func Measure(ctx context.Context, c *Cluster, plan Plan, logf func(string, ...an
 		},
 		func() {
 			if c.cfg.N >= 2 && sleep(ctx, plan.Pause) {
-				killed = measureKills(ctx, c, plan, r, logf, errorf)
+				kills := min(max(plan.Kills, 1), c.cfg.N-1)
+				if c.cfg.N > 2 {
+					kills = min(kills, c.cfg.N-2) // and one agent left to leave
+				}
+				killed = r.killAgents(ctx, c, plan, kills, logf, errorf)
 			}
 		},
 		func() {
@@ -496,33 +500,56 @@ func exitedCount(c *Cluster, except *Agent) int {
 	return n
 }
 
-// measureKills kills plan.Kills agents with kill -9, the last ones
-// started, one after another, each timed until every other agent saw it
-// failed. The first kill's per-agent times go to r.DetectFailed. It
-// returns how many agents it killed.
-func measureKills(ctx context.Context, c *Cluster, plan Plan, r *RunResult, logf, errorf func(string, ...any)) (killed int) {
-	kills := min(max(plan.Kills, 1), c.cfg.N-1)
-	if c.cfg.N > 2 {
-		kills = min(kills, c.cfg.N-2) // and one agent left to leave
-	}
-	for k := range kills {
+// KillSeries is kills with kill -9 one after another, of the last agents
+// started, each timed until every other agent saw it failed.
+type KillSeries struct {
+	// DetectFailed is, per other agent, the time from the first kill
+	// until it reported the victim failed; MissingFailed how many did not
+	// within the cap.
+	DetectFailed  []float64 `json:"detect_failed_s"`
+	MissingFailed int       `json:"missing_failed"`
+	// For each kill: the time until the last agent saw it failed, how
+	// long the cluster took to be quiet before it (see quietCap), the
+	// agents' health scores then, and, when the agents logged at info,
+	// where the time went.
+	Kills      []float64       `json:"kills_seen_by_all_s,omitempty"`
+	KillQuiet  []float64       `json:"kill_quiet_s,omitempty"`
+	KillHealth []HealthSummary `json:"kill_health,omitempty"`
+	KillTraces []KillTrace     `json:"kill_traces,omitempty"`
+}
+
+// killAgents kills up to n agents, stopping after one that some agent
+// did not see fail, and returns how many it killed.
+func (s *KillSeries) killAgents(ctx context.Context, c *Cluster, plan Plan, n int, logf, errorf func(string, ...any)) (killed int) {
+	for k := range n {
 		d := measureDeparture(ctx, c, plan, c.Agents[c.cfg.N-1-k], "failed", errorf)
 		killed++
 		if k == 0 {
-			r.DetectFailed, r.MissingFailed, r.KillHealth, r.KillQuiet = d.Times, d.Missing, &d.Health, d.Quiet
+			s.DetectFailed, s.MissingFailed = d.Times, d.Missing
 		}
+		s.KillQuiet = append(s.KillQuiet, d.Quiet)
+		s.KillHealth = append(s.KillHealth, d.Health)
 		logf("  kill -9 %d: %s at %s, seen by all in %.2fs, %d never (%s)",
 			k+1, d.Victim, d.Start.Format(stampLayout), Max(d.Times), d.Missing, d.before())
+		if tr, ok := killTrace(c.Agents, d.Victim, d.Start); ok {
+			logf("    %s", tr)
+			s.KillTraces = append(s.KillTraces, tr)
+		}
 		if len(d.Times) == 0 || d.Missing > 0 || ctx.Err() != nil {
 			break
 		}
-		r.Kills = append(r.Kills, Max(d.Times))
-		if tr, ok := killTrace(c.Agents, d.Victim, d.Start); ok {
-			logf("    %s", tr)
-			r.KillTraces = append(r.KillTraces, tr)
-		}
+		s.Kills = append(s.Kills, Max(d.Times))
 	}
 	return killed
+}
+
+// killTimes is each kill's time until the last agent saw it failed; for
+// results written when a cluster was killed once, that one kill.
+func (s *KillSeries) killTimes() []float64 {
+	if len(s.Kills) == 0 && len(s.DetectFailed) > 0 {
+		return []float64{Max(s.DetectFailed)}
+	}
+	return s.Kills
 }
 
 // Departure is a timed departure and the cluster's state just before it.

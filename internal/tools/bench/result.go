@@ -68,23 +68,12 @@ type RunResult struct {
 	CPUIdle []float64 `json:"cpu_idle_pct"`
 	CPULoad []float64 `json:"cpu_load_pct"`
 
-	// DetectFailed is, per other agent, the time from kill -9 of one
-	// agent until it reported that agent failed; DetectLeft likewise
-	// after a graceful leave. Missing* counts agents that did not within
-	// the cap.
-	DetectFailed  []float64 `json:"detect_failed_s"`
-	MissingFailed int       `json:"missing_failed"`
-	// KillQuiet is how long the cluster took to be quiet before the kill
-	// (see quietCap); KillHealth the agents' health scores then.
-	KillQuiet  float64        `json:"kill_quiet_s,omitempty"`
-	KillHealth *HealthSummary `json:"kill_health,omitempty"`
-	// Kills is, for each of the kills one after another (Plan.Kills),
-	// the time until the last agent saw it failed; KillTraces where that
-	// time went, when the agents logged at info.
-	Kills       []float64   `json:"kills_seen_by_all_s,omitempty"`
-	KillTraces  []KillTrace `json:"kill_traces,omitempty"`
-	DetectLeft  []float64   `json:"detect_left_s"`
-	MissingLeft int         `json:"missing_left"`
+	// The kills one after another (Plan.Kills); DetectLeft is, per
+	// other agent, the time from a graceful leave until it reported that
+	// agent left, MissingLeft how many did not within the cap.
+	KillSeries
+	DetectLeft  []float64 `json:"detect_left_s"`
+	MissingLeft int       `json:"missing_left"`
 
 	// Errors lists what went wrong without stopping the run.
 	Errors []string `json:"errors,omitempty"`

@@ -89,7 +89,7 @@ func TestSmoke(t *testing.T) {
 	// Kills asks for 3, but a cluster of three has one agent to kill and
 	// one to leave; the kill waited for a quiet cluster and noted its
 	// health.
-	if len(r.Kills) != 1 || r.KillHealth == nil || r.KillQuiet >= quietCap.Seconds() {
+	if len(r.Kills) != 1 || len(r.KillHealth) != 1 || len(r.KillQuiet) != 1 || r.KillQuiet[0] >= quietCap.Seconds() {
 		t.Errorf("kills %v, health %v, quiet after %vs; want one kill, health noted, quiet within the cap", r.Kills, r.KillHealth, r.KillQuiet)
 	}
 }

@@ -77,18 +77,10 @@ type StarveResult struct {
 	IdleCPU float64       `json:"idle_cpu_pct"`
 	BaseCPU float64       `json:"base_cpu_pct"`
 	Phases  []StarvePhase `json:"phases"`
-	// DetectFailed and MissingFailed time a kill -9 after the last
-	// quota was lifted and everyone recovered: each agent's time for the
-	// first kill. Kills holds, for each of starveKills kills one after
-	// another, the time until the last agent saw it failed; one kill
-	// varies by a second with where the probes stood.
-	DetectFailed  []float64 `json:"detect_failed_s"`
-	MissingFailed int       `json:"missing_failed"`
-	Kills         []float64 `json:"kills_seen_by_all_s,omitempty"`
-	// KillHealth is, for each kill, the agents' health scores just before.
-	KillHealth []HealthSummary `json:"kill_health,omitempty"`
-	KillTraces []KillTrace     `json:"kill_traces,omitempty"`
-	Errors     []string        `json:"errors,omitempty"`
+	// starveKills kills after the last quota was lifted and everyone
+	// recovered; one kill varies by a second with where the probes stood.
+	KillSeries
+	Errors []string `json:"errors,omitempty"`
 }
 
 // runStarves runs the starvation scenario for every N of cfg.Starve,
@@ -252,23 +244,7 @@ func starve(ctx context.Context, cc ClusterConfig, failedHandler string, base fl
 			return r
 		}
 	}
-	for k := range starveKills {
-		d := measureDeparture(ctx, c, Plan{Poll: plan.Poll, DetectCap: plan.DetectCap}, c.Agents[cc.N-1-k], "failed", errorf)
-		times, missing := d.Times, d.Missing
-		logf("  kill %d: %s at %s, seen by all in %.2fs (%s)", k+1, d.Victim, d.Start.Format(stampLayout), Max(times), d.before())
-		if tr, ok := killTrace(c.Agents, d.Victim, d.Start); ok {
-			logf("    %s", tr)
-			r.KillTraces = append(r.KillTraces, tr)
-		}
-		r.KillHealth = append(r.KillHealth, d.Health)
-		if k == 0 {
-			r.DetectFailed, r.MissingFailed = times, missing
-		}
-		if len(times) == 0 || missing > 0 || ctx.Err() != nil {
-			break
-		}
-		r.Kills = append(r.Kills, Max(times))
-	}
+	r.killAgents(ctx, c, Plan{Poll: plan.Poll, DetectCap: plan.DetectCap}, starveKills, logf, errorf)
 	logf("  kill -9 after the quotas: seen by all in %s s, %d never the first time", killsText(r), r.MissingFailed)
 	return r
 }
@@ -344,7 +320,7 @@ func StarveRows(ns []int, runs []*StarveResult) []Row {
 	}
 	rows = append(rows, starveRows(ns, runs, "starve_detect", "kill -9 after the quotas, seen failed by all (median of kills)", "s",
 		func(r *StarveResult) Value {
-			kills := killTimes(r)
+			kills := r.killTimes()
 			if len(kills) == 0 {
 				return missing("not measured")
 			}
@@ -410,18 +386,9 @@ func starveRunsLines(runs []*StarveResult) []string {
 	return out
 }
 
-// killTimes is each kill's time until the last agent saw it failed; for
-// results written when the scenario killed once, that one kill.
-func killTimes(r *StarveResult) []float64 {
-	if len(r.Kills) == 0 && len(r.DetectFailed) > 0 {
-		return []float64{Max(r.DetectFailed)}
-	}
-	return r.Kills
-}
-
 // killsText is the kills' times for the page ("8.41, 9.09, 8.80").
 func killsText(r *StarveResult) string {
-	kills := killTimes(r)
+	kills := r.killTimes()
 	out := make([]string, len(kills))
 	for i, k := range kills {
 		out[i] = trimDigits(k)

@@ -17,10 +17,10 @@ func TestStarveRowsKills(t *testing.T) {
 		return ps
 	}
 	runs := []*StarveResult{
-		{Binary: "serf", N: 50, Phases: phases(800, 440), DetectFailed: []float64{8.4}, Kills: []float64{8.4, 9.9, 8.8}},
-		{Binary: "ours", N: 50, Phases: phases(0, 230), DetectFailed: []float64{7, 9.1}, Kills: []float64{9.1, 8.2, 8.7}},
-		{Binary: "serf", N: 100, Phases: phases(6000, 3600), DetectFailed: []float64{9.4}},
-		{Binary: "ours", N: 100, Phases: phases(40, 1700), DetectFailed: []float64{9.6}},
+		{Binary: "serf", N: 50, Phases: phases(800, 440), KillSeries: KillSeries{DetectFailed: []float64{8.4}, Kills: []float64{8.4, 9.9, 8.8}}},
+		{Binary: "ours", N: 50, Phases: phases(0, 230), KillSeries: KillSeries{DetectFailed: []float64{7, 9.1}, Kills: []float64{9.1, 8.2, 8.7}}},
+		{Binary: "serf", N: 100, Phases: phases(6000, 3600), KillSeries: KillSeries{DetectFailed: []float64{9.4}}},
+		{Binary: "ours", N: 100, Phases: phases(40, 1700), KillSeries: KillSeries{DetectFailed: []float64{9.6}}},
 	}
 	rows := map[string]Row{}
 	for _, r := range StarveRows([]int{50, 100}, runs) {
