@@ -45,6 +45,11 @@ type StarvePlan struct {
 	Cap       time.Duration // longest wait for the join
 	DetectCap time.Duration
 	Poll      time.Duration
+	// Kills is how many agents are killed, one after another, to time
+	// failure detection after the quotas. One kill's time varies by a
+	// second or two with where the victim's first probe fell, so the
+	// median of more kills is steadier than the main table's three.
+	Kills int
 }
 
 // StarvePhase is one quota held on a converged cluster.
@@ -77,8 +82,7 @@ type StarveResult struct {
 	IdleCPU float64       `json:"idle_cpu_pct"`
 	BaseCPU float64       `json:"base_cpu_pct"`
 	Phases  []StarvePhase `json:"phases"`
-	// starveKills kills after the last quota was lifted and everyone
-	// recovered; one kill varies by a second with where the probes stood.
+	// Kills after the last quota was lifted and everyone recovered.
 	KillSeries
 	Errors []string `json:"errors,omitempty"`
 }
@@ -244,14 +248,10 @@ func starve(ctx context.Context, cc ClusterConfig, failedHandler string, base fl
 			return r
 		}
 	}
-	r.killAgents(ctx, c, Plan{Poll: plan.Poll, DetectCap: plan.DetectCap}, starveKills, logf, errorf)
+	r.killAgents(ctx, c, Plan{Poll: plan.Poll, DetectCap: plan.DetectCap}, plan.Kills, logf, errorf)
 	logf("  kill -9 after the quotas: seen by all in %s s, %d never the first time", killsText(r), r.MissingFailed)
 	return r
 }
-
-// starveKills is how many agents are killed, one after another, to time
-// failure detection after the quotas.
-const starveKills = 3
 
 // failedLines counts the lines of every agent's member-failed file.
 func failedLines(c *Cluster) int {

@@ -45,6 +45,7 @@ func run(args []string) int {
 		fleetC  = fs.Duration("fleet-cap", 30*time.Second, "longest wait for a fleet boot to converge")
 		starveN = fs.String("starve", "", "starvation scenario sizes, comma-separated (e.g. 50,100; takes minutes, root only); empty for none")
 		starveF = fs.Duration("starve-for", 90*time.Second, "how long each CPU quota of the starvation scenario holds")
+		starveK = fs.Int("starve-kills", 5, "agents killed with kill -9 one after another after the starvation quotas; the median is reported")
 		starveB = fs.Float64("starve-base", 0, "percent of a core the starvation quotas are shares of; 0: the idle use of real Serf's cluster at each N")
 		noHTTP  = fs.Bool("no-http", false, "leave out the clusters of ours with -http-addr (the HTTP API's figures and the listener's idle cost)")
 		kills   = fs.Int("kills", 3, "agents killed with kill -9 one after another per cluster; the table has the median")
@@ -179,6 +180,7 @@ func run(args []string) int {
 			Cap:       *capConv,
 			DetectCap: 60 * time.Second,
 			Poll:      *poll,
+			Kills:     *starveK,
 		},
 	}
 	rep, err := bench.Run(ctx, cfg, &reg)
