@@ -41,6 +41,10 @@ type Spec struct {
 type Verdict struct {
 	Goal string `json:"goal,omitempty"` // "<= 1.0x", "<= 5 s"
 	Met  bool   `json:"met"`
+	// Uncompared is set when the goal is a comparison with real Serf
+	// and Serf's figure is missing (its cluster never got that far):
+	// neither met nor missed.
+	Uncompared bool `json:"uncompared,omitempty"`
 }
 
 // Row is one line of the table.

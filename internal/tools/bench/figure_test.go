@@ -42,23 +42,23 @@ func TestTargets(t *testing.T) {
 		ours, serf Value
 		want       Verdict
 	}{
-		{"ratio met", MaxRatio(1), 10, val(1), val(1), Verdict{"<= 1.0x", true}},
-		{"ratio missed", MaxRatio(1), 10, val(1.01), val(1), Verdict{"<= 1.0x", false}},
-		{"ratio met as printed", MaxRatio(1), 10, val(8.57), val(8.56), Verdict{"<= 1.0x", true}},
-		{"ratio 0.6 met", MaxRatio(0.6), 10, val(3), val(5), Verdict{"<= 0.6x", true}},
-		{"ratio 0.6 missed", MaxRatio(0.6), 10, val(4), val(5), Verdict{"<= 0.6x", false}},
-		{"ratio 1.05 met", MaxRatio(1.05), 10, val(4.2), val(4), Verdict{"<= 1.05x", true}},
-		{"ratio 1.05 missed", MaxRatio(1.05), 10, val(4.3), val(4), Verdict{"<= 1.05x", false}},
-		{"serf failed, ours fine", MaxRatio(1), 10, val(4), missing("no"), Verdict{"<= 1.0x", true}},
-		{"both failed", MaxRatio(1), 10, missing("no"), missing("no"), Verdict{"<= 1.0x", false}},
-		{"ours partial", MaxRatio(1), 10, Value{V: 1, Note: "1 events lost"}, missing("no"), Verdict{"<= 1.0x", false}},
-		{"at most met", AtMost(5, "s", 50, 100), 50, val(4.9), val(70), Verdict{"<= 5.00 s", true}},
-		{"at most missed", AtMost(5, "s", 50, 100), 100, val(5.1), val(1), Verdict{"<= 5.00 s", false}},
+		{"ratio met", MaxRatio(1), 10, val(1), val(1), Verdict{Goal: "<= 1.0x", Met: true}},
+		{"ratio missed", MaxRatio(1), 10, val(1.01), val(1), Verdict{Goal: "<= 1.0x", Met: false}},
+		{"ratio met as printed", MaxRatio(1), 10, val(8.57), val(8.56), Verdict{Goal: "<= 1.0x", Met: true}},
+		{"ratio 0.6 met", MaxRatio(0.6), 10, val(3), val(5), Verdict{Goal: "<= 0.6x", Met: true}},
+		{"ratio 0.6 missed", MaxRatio(0.6), 10, val(4), val(5), Verdict{Goal: "<= 0.6x", Met: false}},
+		{"ratio 1.05 met", MaxRatio(1.05), 10, val(4.2), val(4), Verdict{Goal: "<= 1.05x", Met: true}},
+		{"ratio 1.05 missed", MaxRatio(1.05), 10, val(4.3), val(4), Verdict{Goal: "<= 1.05x", Met: false}},
+		{"serf failed, ours fine", MaxRatio(1), 10, val(4), missing("no"), Verdict{Goal: "<= 1.0x", Met: true}},
+		{"both failed", MaxRatio(1), 10, missing("no"), missing("no"), Verdict{Goal: "<= 1.0x", Met: false}},
+		{"ours partial", MaxRatio(1), 10, Value{V: 1, Note: "1 events lost"}, missing("no"), Verdict{Goal: "<= 1.0x", Met: false}},
+		{"at most met", AtMost(5, "s", 50, 100), 50, val(4.9), val(70), Verdict{Goal: "<= 5.00 s", Met: true}},
+		{"at most missed", AtMost(5, "s", 50, 100), 100, val(5.1), val(1), Verdict{Goal: "<= 5.00 s", Met: false}},
 		{"at most other N", AtMost(5, "s", 50, 100), 10, val(9), val(1), Verdict{}},
-		{"converges", Converges(200), 200, val(30), missing("no"), Verdict{"converges", true}},
-		{"does not converge", Converges(200), 200, missing("no convergence"), val(1), Verdict{"converges", false}},
-		{"either first", Either(AtMost(5, "s", 50), Converges(200)), 50, val(6), val(1), Verdict{"<= 5.00 s", false}},
-		{"either second", Either(AtMost(5, "s", 50), Converges(200)), 200, val(6), val(1), Verdict{"converges", true}},
+		{"converges", Converges(200), 200, val(30), missing("no"), Verdict{Goal: "converges", Met: true}},
+		{"does not converge", Converges(200), 200, missing("no convergence"), val(1), Verdict{Goal: "converges", Met: false}},
+		{"either first", Either(AtMost(5, "s", 50), Converges(200)), 50, val(6), val(1), Verdict{Goal: "<= 5.00 s", Met: false}},
+		{"either second", Either(AtMost(5, "s", 50), Converges(200)), 200, val(6), val(1), Verdict{Goal: "converges", Met: true}},
 		{"either none", Either(AtMost(5, "s", 50), Converges(200)), 10, val(6), val(1), Verdict{}},
 	} {
 		if got := tc.target(tc.n, tc.ours, tc.serf); got != tc.want {
@@ -109,7 +109,7 @@ func TestRows(t *testing.T) {
 	if !math.IsNaN(r.Serf.V) || r.Serf.Note != "not converged in 1/1 runs (worst 164/200)" {
 		t.Errorf("convergence_last N=200 serf = %+v, want the no-convergence note", r.Serf)
 	}
-	if r.Verdict != (Verdict{"converges", true}) {
+	if r.Verdict != (Verdict{Goal: "converges", Met: true}) {
 		t.Errorf("convergence_last N=200 verdict = %+v, want converges, met", r.Verdict)
 	}
 	if r := find("event_p50", 200); r.Ours.Note != "1 events lost" || r.Verdict.Met {
@@ -198,7 +198,7 @@ func TestFormat(t *testing.T) {
 	if got := FormatRatio(math.NaN()); got != "-" {
 		t.Errorf("FormatRatio(NaN) = %q, want -", got)
 	}
-	if got := FormatVerdict(Verdict{"<= 1.0x", false}); got != "<= 1.0x: MISSED" {
+	if got := FormatVerdict(Verdict{Goal: "<= 1.0x", Met: false}); got != "<= 1.0x: MISSED" {
 		t.Errorf("FormatVerdict = %q", got)
 	}
 }

@@ -52,3 +52,40 @@ func TestStarveRowsKills(t *testing.T) {
 		t.Errorf("one kill %q", got)
 	}
 }
+
+// TestStarveRowsSerfMissing: when real Serf's cluster never converged or
+// never recovered, the rows that compare with it are neither met nor
+// missed, and ours' own "none" still meets the false-failure target.
+func TestStarveRowsSerfMissing(t *testing.T) {
+	runs := []*StarveResult{
+		{Binary: "serf", N: 50, Phases: []StarvePhase{{Share: 0.5, FalseFailed: 987}}},
+		{Binary: "ours", N: 50, Phases: []StarvePhase{{Share: 0.5, FalseFailed: 129}, {Share: 0.25, FalseFailed: 589}},
+			KillSeries: KillSeries{Kills: []float64{8.66, 10.1, 9.03}}},
+		{Binary: "serf", N: 100},
+		{Binary: "ours", N: 100, Phases: []StarvePhase{{Share: 0.5, FalseFailed: 0}, {Share: 0.25, FalseFailed: 1795}},
+			KillSeries: KillSeries{Kills: []float64{10.8}}},
+	}
+	rows := map[string]Row{}
+	for _, r := range StarveRows([]int{50, 100}, runs) {
+		rows[r.Key+"/"+strconv.Itoa(r.N)] = r
+	}
+	for _, c := range []struct {
+		key  string
+		want string
+	}{
+		{"starve50_failed/50", "<= 0.5x or none: met"},
+		{"starve25_failed/50", "<= 0.5x or none: not compared"},
+		{"starve50_failed/100", "<= 0.5x or none: met"},
+		{"starve25_failed/100", "<= 0.5x or none: not compared"},
+		{"starve_detect/50", "<= 1.0x: not compared"},
+		{"starve_detect/100", "<= 1.0x: not compared"},
+	} {
+		r, ok := rows[c.key]
+		if !ok {
+			t.Fatalf("no row %s", c.key)
+		}
+		if got := FormatVerdict(r.Verdict); got != c.want {
+			t.Errorf("%s: verdict %q, want %q", c.key, got, c.want)
+		}
+	}
+}

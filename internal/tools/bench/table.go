@@ -69,8 +69,11 @@ func FormatVerdict(v Verdict) string {
 	if v.Goal == "" {
 		return ""
 	}
-	if v.Met {
+	switch {
+	case v.Met:
 		return v.Goal + ": met"
+	case v.Uncompared:
+		return v.Goal + ": not compared"
 	}
 	return v.Goal + ": MISSED"
 }
