@@ -31,6 +31,11 @@ type Plan struct {
 	Kills        int           // agents killed one after another (at most N-2; 1 if 0)
 	Poll         time.Duration // how often each agent's counts are polled while timing
 	Pause        time.Duration // quiet time before each cost window and detection
+	// JoinWave, when set, makes the join send its RPC joins JoinWave
+	// agents at a time, each wave answered before the next, instead of
+	// all at once: for scenarios that need a formed cluster and do not
+	// measure how it forms.
+	JoinWave int
 }
 
 // sleep waits d or until ctx ends, and reports whether ctx is still live.
@@ -150,49 +155,89 @@ func Measure(ctx context.Context, c *Cluster, plan Plan, logf func(string, ...an
 // maxStragglers bounds the agents named in RunResult.Stragglers.
 const maxStragglers = 10
 
-// measureJoin joins agents 1..N-1 to agent 0 at once, through their RPC,
-// and waits until every agent has seen all N alive, or the cap.
+// measureJoin joins agents 1..N-1 to agent 0 at once (or in waves of
+// plan.JoinWave), through their RPC, and waits until every agent has
+// seen all N alive, or the cap.
 func measureJoin(ctx context.Context, c *Cluster, plan Plan, r *RunResult, errorf func(string, ...any)) {
 	n := c.cfg.N
-	seed := []string{c.Agents[0].BindAddr}
 	start := time.Now()
-	// The joins run on; those still blocked at the cap (a real Serf seed
-	// that hangs up leaves a joiner waiting on TCP timeouts) are not
-	// waited for: their errors are collected up to the cap only.
-	type joinResult struct {
-		i   int
-		err error
+	deadline := start.Add(plan.ConvergeCap)
+	wave := n - 1
+	if plan.JoinWave > 0 {
+		wave = plan.JoinWave
 	}
-	joined := make(chan joinResult, n)
-	for i := 1; i < n; i++ {
+	var pending int
+	var joined <-chan joinResult
+	if wave >= n-1 {
+		// All at once: the answers are collected after the poll, which
+		// times the join from its start.
+		joined = startJoins(c, 1, n)
+	} else {
+		for lo := 1; lo < n && pending == 0; lo += wave {
+			hi := min(lo+wave, n)
+			pending = awaitJoins(ctx, c, startJoins(c, lo, hi), hi-lo, deadline, errorf)
+		}
+	}
+	at, last := PollUntil(ctx, c.Agents, plan.Poll, deadline, func(_ int, cnt Counts) bool {
+		return cnt.Alive() >= n
+	})
+	if joined != nil {
+		pending = awaitJoins(ctx, c, joined, n-1, deadline, errorf)
+	}
+	r.setConverged(c, start, at, last)
+	if pending > 0 {
+		errorf("%d joins still unanswered at the cap", pending)
+	}
+	r.checkWorst(c, errorf)
+}
+
+// joinResult is one agent's answer to its RPC join.
+type joinResult struct {
+	i   int
+	err error
+}
+
+// startJoins sends agents lo..hi-1 their RPC join to agent 0. The joins
+// run on; those still blocked at the cap (a real Serf seed that hangs up
+// leaves a joiner waiting on TCP timeouts) are not waited for: they end
+// when their agent is stopped.
+func startJoins(c *Cluster, lo, hi int) <-chan joinResult {
+	seed := []string{c.Agents[0].BindAddr}
+	joined := make(chan joinResult, hi-lo)
+	for i := lo; i < hi; i++ {
 		go func() {
 			_, err := c.Agents[i].rpc.Join(seed, false)
 			joined <- joinResult{i, err}
 		}()
 	}
-	at, last := PollUntil(ctx, c.Agents, plan.Poll, start.Add(plan.ConvergeCap), func(_ int, cnt Counts) bool {
-		return cnt.Alive() >= n
-	})
-	pending := n - 1
-	timer := time.NewTimer(max(time.Until(start.Add(plan.ConvergeCap)), 0))
-collect:
-	for pending > 0 {
+	return joined
+}
+
+// awaitJoins collects count answers from joined until the deadline,
+// reports the errors, and returns how many were still unanswered.
+func awaitJoins(ctx context.Context, c *Cluster, joined <-chan joinResult, count int, deadline time.Time, errorf func(string, ...any)) int {
+	timer := time.NewTimer(max(time.Until(deadline), 0))
+	defer timer.Stop()
+	for count > 0 {
 		select {
 		case j := <-joined:
-			pending--
+			count--
 			if j.err != nil {
 				errorf("%s join: %v", c.Agents[j.i].Name, j.err)
 			}
 		case <-timer.C:
-			break collect
+			return count
 		case <-ctx.Done():
-			break collect
+			return count
 		}
 	}
-	timer.Stop()
-	if pending > 0 {
-		errorf("%d joins still unanswered at the cap", pending)
-	}
+	return 0
+}
+
+// setConverged records the times each agent first saw everyone, from
+// the join's start, and the stragglers.
+func (r *RunResult) setConverged(c *Cluster, start time.Time, at []time.Time, last []Counts) {
+	n := c.cfg.N
 	r.Converged = true
 	for i, t := range at {
 		if t.IsZero() {
@@ -204,10 +249,13 @@ collect:
 		}
 		r.Converge = append(r.Converge, t.Sub(start).Seconds())
 	}
+}
 
-	// The final check, through "members": the smallest alive count. A
-	// few agents at a time: an overloaded agent takes half a second to
-	// list 200 members, and one after the other that is minutes.
+// checkWorst is the join's final check, through "members": the smallest
+// alive count. A few agents at a time: an overloaded agent takes half a
+// second to list 200 members, and one after the other that is minutes.
+func (r *RunResult) checkWorst(c *Cluster, errorf func(string, ...any)) {
+	n := c.cfg.N
 	r.WorstSeen = n
 	var lock sync.Mutex
 	eachAgent(c.Agents, membersAtOnce, func(_ int, a *Agent) {

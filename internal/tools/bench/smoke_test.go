@@ -2,6 +2,7 @@ package bench
 
 import (
 	"context"
+	"fmt"
 	"math/rand/v2"
 	"testing"
 	"time"
@@ -125,5 +126,25 @@ func TestSmokeHTTP(t *testing.T) {
 	if headless.Find() != "" && (len(r.CPUUIPage) != 1 || len(r.RSSUIPage) != 1 || len(r.RSSUINone) != 2) {
 		t.Errorf("open UI page: cpu %v rss %v, others rss %v; want one agent's figures beside two others'",
 			r.CPUUIPage, r.RSSUIPage, r.RSSUINone)
+	}
+}
+
+// TestJoinInWaves: a join in waves of one agent forms the cluster, each
+// wave answered before the next, and times it like the join at once.
+func TestJoinInWaves(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts agents")
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	c := smokeCluster(t, ctx, false)
+	t.Cleanup(c.Close)
+	var r RunResult
+	var errs []string
+	measureJoin(ctx, c, Plan{ConvergeCap: 15 * time.Second, Poll: 50 * time.Millisecond, JoinWave: 1}, &r, func(format string, args ...any) {
+		errs = append(errs, fmt.Sprintf(format, args...))
+	})
+	if !r.Converged || r.WorstSeen != 3 || len(r.Converge) != 3 || len(errs) > 0 {
+		t.Fatalf("converged %v, worst %d, times %v, errors %v", r.Converged, r.WorstSeen, r.Converge, errs)
 	}
 }
