@@ -2,6 +2,7 @@ package serf
 
 import (
 	"encoding/binary"
+	"hash/crc32"
 	"sync"
 
 	"github.com/hashicorp/memberlist"
@@ -30,6 +31,15 @@ import (
 // memberlist in the order they came, as before. Nothing a peer can see
 // changes: the messages are memberlist's, handled as memberlist handles
 // them, and UDP never promised an order.
+//
+// Only the urgent messages move. memberlist piggybacks gossip on its
+// pings and acks, and a compound message is split into its messages:
+// the urgent ones go to their queues, the others stay with the rest of
+// the gossip in the order they came. Serf depends on that order: a
+// member's leave intent, gossiped before memberlist's message that the
+// member has left, is what makes the others see it left rather than
+// failed; a dead message riding on a ping would otherwise overtake it.
+// So does the order of intents and user events generally.
 
 // memberlist's message types that the queues look for.
 const (
@@ -52,6 +62,49 @@ const (
 // receive buffer is asked to hold; a packet beyond that is dropped, as
 // the socket drops what does not fit its buffer.
 const packetQueueBytes = udpRecvBufSize
+
+// packetPart is a message of a received packet and its urgency.
+type packetPart struct {
+	buf     []byte
+	urgency int
+}
+
+// splitUrgent returns the messages of pkt to queue, in the order they
+// came: pkt whole when it is not a compound message or none of its
+// messages is urgent (or when memberlist should see it whole: a
+// checksum that does not match, a compound cut short), else each of its
+// messages on its own, as memberlist would handle them one by one.
+func splitUrgent(pkt []byte) []packetPart {
+	u := urgency(pkt)
+	whole := []packetPart{{pkt, u}}
+	body := pkt
+	if len(body) >= 5 && body[0] == mlHasCrcMsg {
+		if crc32.ChecksumIEEE(body[5:]) != binary.BigEndian.Uint32(body[1:5]) {
+			return []packetPart{{pkt, urgentNone}} // memberlist warns and drops it
+		}
+		body = body[5:]
+	}
+	if u == urgentNone || len(body) < 2 || body[0] != mlCompoundMsg {
+		return whole
+	}
+	n := int(body[1])
+	if len(body) < 2+2*n {
+		return whole
+	}
+	lengths, rest := body[2:2+2*n], body[2+2*n:]
+	parts := make([]packetPart, 0, n)
+	for i := range n {
+		l := int(binary.BigEndian.Uint16(lengths[2*i:]))
+		if l > len(rest) {
+			return []packetPart{{pkt, urgentNone}} // memberlist warns of the truncated messages
+		}
+		if l > 0 {
+			parts = append(parts, packetPart{rest[:l], urgencyOf(rest[0])})
+		}
+		rest = rest[l:]
+	}
+	return parts
+}
 
 // urgency returns the class of a packet as memberlist would read it.
 func urgency(pkt []byte) int {

@@ -93,3 +93,64 @@ func TestPacketQueueOrder(t *testing.T) {
 		t.Fatal("queues refused a packet after room was made")
 	}
 }
+
+// TestSplitUrgent: a compound message with an urgent part is split into
+// its messages; anything else goes whole, and memberlist gets a packet
+// it must warn about as it came.
+func TestSplitUrgent(t *testing.T) {
+	ack := []byte{mlAckRespMsg, 0x82}
+	ping := []byte{mlPingMsg, 0x83}
+	dead := []byte{mlDeadMsg, 0x83}
+	gossip := []byte{8, 'x'}
+	badCRC := withCRC(compound(ack, gossip))
+	badCRC[1] ^= 0xff
+	cases := []struct {
+		name string
+		pkt  []byte
+		want []packetPart
+	}{
+		{"ack", ack, []packetPart{{ack, urgentReply}}},
+		{"user message", gossip, []packetPart{{gossip, urgentNone}}},
+		{"gossip only", compound(gossip, dead), []packetPart{{compound(gossip, dead), urgentNone}}},
+		{"ping with a dead piggybacked", compound(ping, dead), []packetPart{{ping, urgentProbe}, {dead, urgentNone}}},
+		{"ack with gossip", compound(gossip, ack, gossip), []packetPart{{gossip, urgentNone}, {ack, urgentReply}, {gossip, urgentNone}}},
+		{"checksummed", withCRC(compound(ack, dead)), []packetPart{{ack, urgentReply}, {dead, urgentNone}}},
+		{"checksum wrong", badCRC, []packetPart{{badCRC, urgentNone}}},
+		{"cut short", compound(ack, gossip)[:7], []packetPart{{compound(ack, gossip)[:7], urgentNone}}},
+	}
+	for _, c := range cases {
+		got := splitUrgent(c.pkt)
+		if len(got) != len(c.want) {
+			t.Errorf("%s: %d parts %v, want %v", c.name, len(got), got, c.want)
+			continue
+		}
+		for i := range got {
+			if string(got[i].buf) != string(c.want[i].buf) || got[i].urgency != c.want[i].urgency {
+				t.Errorf("%s: part %d is %x (urgency %d), want %x (%d)", c.name, i, got[i].buf, got[i].urgency, c.want[i].buf, c.want[i].urgency)
+			}
+		}
+	}
+}
+
+// TestLeaveIntentBeforeDead: a member's leave intent, gossiped before
+// the dead message that memberlist piggybacks on its next ping, still
+// reaches memberlist before that dead message, so the member is seen
+// left and not failed; only the ping goes ahead.
+func TestLeaveIntentBeforeDead(t *testing.T) {
+	q := newPacketQueue()
+	intent := []byte{8, 'l', 'e', 'a', 'v', 'e'}
+	ping := []byte{mlPingMsg, 0x83}
+	dead := []byte{mlDeadMsg, 0x83}
+	for _, pkt := range [][]byte{intent, compound(ping, dead)} {
+		for _, part := range splitUrgent(pkt) {
+			q.push(&memberlist.Packet{Buf: part.buf}, part.urgency)
+		}
+	}
+	var order []byte
+	for p := q.pop(); p != nil; p = q.pop() {
+		order = append(order, p.Buf[0])
+	}
+	if want := []byte{mlPingMsg, 8, mlDeadMsg}; string(order) != string(want) {
+		t.Fatalf("memberlist gets message types %v, want %v", order, want)
+	}
+}

@@ -275,7 +275,8 @@ func TestAccusationsInMemberlistsPackets(t *testing.T) {
 }
 
 // FuzzReceivedPacket feeds the transport's readers of memberlist packets
-// (urgency, accusations found, accusations raised) any bytes: none may
+// (urgency, the split of compounds, accusations found, accusations
+// raised) any bytes: none may
 // panic, and what they find must be about the names asked.
 func FuzzReceivedPacket(f *testing.F) {
 	f.Add(golden.Read(f, "suspect_packet"))
@@ -284,6 +285,19 @@ func FuzzReceivedPacket(f *testing.F) {
 	f.Fuzz(func(t *testing.T, pkt []byte) {
 		if u := urgency(pkt); u < urgentReply || u > urgentNone {
 			t.Fatalf("urgency %d", u)
+		}
+		// The parts are pkt whole or its messages, each a piece of it
+		// and at least a type byte, in order.
+		parts, off := splitUrgent(pkt), 0
+		for _, part := range parts {
+			if part.urgency < urgentReply || part.urgency > urgentNone || (len(parts) > 1 && len(part.buf) == 0) {
+				t.Fatalf("part %x, urgency %d", part.buf, part.urgency)
+			}
+			i := bytes.Index(pkt[off:], part.buf)
+			if i < 0 {
+				t.Fatalf("part %x not in %x after %d", part.buf, pkt, off)
+			}
+			off += i + len(part.buf)
 		}
 		if a, ok := findAccusation(pkt, "peer"); ok && (a.Node != "peer" || a.From == "peer") {
 			t.Fatalf("found %+v", a)

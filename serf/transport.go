@@ -381,12 +381,13 @@ func (t *netTransport) readLoop() {
 				w.accused(a)
 			}
 		}
-		p := &memberlist.Packet{Buf: pkt, From: addr, Timestamp: ts}
-		u := urgentNone
-		if t.sorts.Load() {
-			u = urgency(pkt)
+		if !t.sorts.Load() {
+			t.queue.push(&memberlist.Packet{Buf: pkt, From: addr, Timestamp: ts}, urgentNone)
+			continue
 		}
-		t.queue.push(p, u)
+		for _, part := range splitUrgent(pkt) {
+			t.queue.push(&memberlist.Packet{Buf: part.buf, From: addr, Timestamp: ts}, part.urgency)
+		}
 	}
 }
 
