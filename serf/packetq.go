@@ -75,67 +75,51 @@ type packetPart struct {
 // checksum that does not match, a compound cut short), else each of its
 // messages on its own, as memberlist would handle them one by one.
 func splitUrgent(pkt []byte) []packetPart {
-	u := urgency(pkt)
-	whole := []packetPart{{pkt, u}}
+	whole := func(u int) []packetPart { return []packetPart{{pkt, u}} }
 	body := pkt
 	if len(body) >= 5 && body[0] == mlHasCrcMsg {
 		if crc32.ChecksumIEEE(body[5:]) != binary.BigEndian.Uint32(body[1:5]) {
-			return []packetPart{{pkt, urgentNone}} // memberlist warns and drops it
+			return whole(urgentNone) // memberlist warns and drops it
 		}
 		body = body[5:]
 	}
-	if u == urgentNone || len(body) < 2 || body[0] != mlCompoundMsg {
-		return whole
+	if len(body) == 0 {
+		return whole(urgentNone)
+	}
+	if body[0] != mlCompoundMsg {
+		return whole(urgencyOf(body[0]))
+	}
+	if len(body) < 2 || len(body) < 2+2*int(body[1]) {
+		return whole(urgentNone)
 	}
 	n := int(body[1])
-	if len(body) < 2+2*n {
-		return whole
-	}
 	lengths, rest := body[2:2+2*n], body[2+2*n:]
 	parts := make([]packetPart, 0, n)
+	best := urgentNone
 	for i := range n {
 		l := int(binary.BigEndian.Uint16(lengths[2*i:]))
 		if l > len(rest) {
-			return []packetPart{{pkt, urgentNone}} // memberlist warns of the truncated messages
+			return whole(urgentNone) // memberlist warns of the truncated messages
 		}
 		if l > 0 {
-			parts = append(parts, packetPart{rest[:l], urgencyOf(rest[0])})
+			u := urgencyOf(rest[0])
+			parts = append(parts, packetPart{rest[:l], u})
+			best = min(best, u)
 		}
 		rest = rest[l:]
+	}
+	if best == urgentNone {
+		return whole(urgentNone)
 	}
 	return parts
 }
 
-// urgency returns the class of a packet as memberlist would read it.
+// urgency returns the class of a packet as memberlist would read it: that
+// of its most urgent message.
 func urgency(pkt []byte) int {
-	if len(pkt) >= 5 && pkt[0] == mlHasCrcMsg {
-		pkt = pkt[5:]
-	}
-	if len(pkt) == 0 {
-		return urgentNone
-	}
-	if pkt[0] != mlCompoundMsg {
-		return urgencyOf(pkt[0])
-	}
-	if len(pkt) < 2 {
-		return urgentNone
-	}
-	n := int(pkt[1])
-	body := pkt[2:]
-	if len(body) < 2*n {
-		return urgentNone
-	}
-	lengths, parts := body[:2*n], body[2*n:]
 	best := urgentNone
-	for i := range n {
-		l := int(binary.BigEndian.Uint16(lengths[2*i:]))
-		if l > len(parts) {
-			break
-		}
-		if l > 0 {
-			best = min(best, urgencyOf(parts[0]))
-		}
-		parts = parts[l:]
+	for _, part := range splitUrgent(pkt) {
+		best = min(best, part.urgency)
 	}
 	return best
 }
