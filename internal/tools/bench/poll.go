@@ -4,6 +4,7 @@ import (
 	"context"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -81,17 +82,42 @@ const errBadStats = statsError(`stats reply has no numeric serf members/failed/l
 // is within interval/2 of the truth.
 func PollUntil(ctx context.Context, agents []*Agent, interval time.Duration, deadline time.Time,
 	done func(i int, c Counts) bool) (at []time.Time, last []Counts) {
+	return PollProgress(ctx, agents, interval, deadline, 0, done)
+}
+
+// PollProgress is PollUntil that also gives up once stall (if above
+// zero) has passed without progress: no agent became done and none
+// reported an alive count other than its previous one. A join that has
+// stalled so is not going to converge before a cap of minutes, as a
+// member list is repaired by push/pull only, every 30 s to 90 s at these
+// sizes; waiting it out would cost the run its time and tell nothing
+// more.
+func PollProgress(ctx context.Context, agents []*Agent, interval time.Duration, deadline time.Time,
+	stall time.Duration, done func(i int, c Counts) bool) (at []time.Time, last []Counts) {
 	at = make([]time.Time, len(agents))
 	last = make([]Counts, len(agents))
 	ctx, cancel := context.WithDeadline(ctx, deadline)
 	defer cancel()
+	var progress atomic.Int64 // unix nanoseconds of the last progress
+	progress.Store(time.Now().UnixNano())
 	var wg sync.WaitGroup
+	if stall > 0 {
+		wg.Go(func() {
+			for sleep(ctx, interval) {
+				if time.Since(time.Unix(0, progress.Load())) > stall {
+					cancel()
+					return
+				}
+			}
+		})
+	}
+	var left atomic.Int64 // agents not yet done
+	left.Store(int64(len(agents)))
 	for i, a := range agents {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
+		wg.Go(func() {
 			offset := interval * time.Duration(i) / time.Duration(len(agents))
 			prev := time.Now()
+			alive := -1
 			if !sleep(ctx, offset) {
 				return
 			}
@@ -100,8 +126,15 @@ func PollUntil(ctx context.Context, agents []*Agent, interval time.Duration, dea
 				c, err := a.counts()
 				if err == nil {
 					last[i] = c
+					if c.Alive() != alive {
+						alive = c.Alive()
+						progress.Store(time.Now().UnixNano())
+					}
 					if done(i, c) {
 						at[i] = prev.Add(asked.Sub(prev) / 2)
+						if left.Add(-1) == 0 {
+							cancel() // ends the stall watch
+						}
 						return
 					}
 				}
@@ -110,7 +143,7 @@ func PollUntil(ctx context.Context, agents []*Agent, interval time.Duration, dea
 					return
 				}
 			}
-		}()
+		})
 	}
 	wg.Wait()
 	return at, last

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"math/rand/v2"
+	"strings"
 	"testing"
 	"time"
 
@@ -146,5 +147,39 @@ func TestJoinInWaves(t *testing.T) {
 	})
 	if !r.Converged || r.WorstSeen != 3 || len(r.Converge) != 3 || len(errs) > 0 {
 		t.Fatalf("converged %v, worst %d, times %v, errors %v", r.Converged, r.WorstSeen, r.Converge, errs)
+	}
+}
+
+// TestJoinStall: a join that cannot converge (one agent is dead before
+// it starts) ends once no agent's alive count has changed for
+// JoinStall, long before the cap, as not converged, and says how far it
+// got.
+func TestJoinStall(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts agents")
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
+	defer cancel()
+	c := smokeCluster(t, ctx, false)
+	t.Cleanup(c.Close)
+	c.Agents[2].Kill()
+	var r RunResult
+	var errs []string
+	start := time.Now()
+	measureJoin(ctx, c, Plan{ConvergeCap: 60 * time.Second, JoinStall: time.Second, Poll: 50 * time.Millisecond}, &r, func(format string, args ...any) {
+		errs = append(errs, fmt.Sprintf(format, args...))
+	})
+	if took := time.Since(start); took > 30*time.Second {
+		t.Errorf("the stalled join took %v, as if waiting for the 60 s cap", took)
+	}
+	if r.Converged || r.WorstSeen != 0 || len(r.Stragglers) != 3 {
+		t.Errorf("converged %v, worst %d, stragglers %v; want not converged, worst 0 (the dead agent), 3 stragglers", r.Converged, r.WorstSeen, r.Stragglers)
+	}
+	stalled := false
+	for _, e := range errs {
+		stalled = stalled || strings.HasPrefix(e, "join stalled:")
+	}
+	if !stalled {
+		t.Errorf("errors %q do not say the join stalled", errs)
 	}
 }
