@@ -52,11 +52,9 @@ func startHealAgents(t *testing.T, c *Cluster, snapshot bool, bins ...string) []
 	t.Helper()
 	agents, _ := c.StartJoined(60*time.Second, c.Start, bins, func(i int, h *netns.Host) []string {
 		path := writeHealConfig(t, c, h, bins[i], "heal.json", healTimeouts)
-		args := []string{"-iface=eth1", "-config-file=" + path}
-		if bins[i] == ourBin {
-			// The heal attempts and their failures are debug lines.
-			args = append(args, "-log-level=debug")
-		}
+		// Debug: the heal attempts and memberlist's failed joins, which
+		// end reconnect attempts (reconnectsEnded), are debug lines.
+		args := []string{"-iface=eth1", "-config-file=" + path, "-log-level=debug"}
 		if snapshot && bins[i] == ourBin {
 			args = append(args, "-snapshot="+filepath.Join(c.dir, h.Name, "snapshot"))
 		}
@@ -78,8 +76,9 @@ func AllForget(t testing.TB, timeout time.Duration, observers []*Agent, names ..
 }
 
 // healAfterSplit splits the last two agents from the others until each
-// side has reaped the other, then merges the bridges and waits for one
-// cluster again, which only healing can bring about.
+// side has reaped the other and no reconnect attempt is in flight, then
+// merges the bridges and waits for one cluster again, which only healing
+// can bring about.
 func healAfterSplit(t *testing.T, c *Cluster, agents []*Agent) {
 	t.Helper()
 	a, b := agents[:2], agents[2:]
@@ -92,6 +91,7 @@ func healAfterSplit(t *testing.T, c *Cluster, agents []*Agent) {
 	AllForget(t, 240*time.Second, a, names(b)...)
 	AllForget(t, 240*time.Second, b, names(a)...)
 	figure(t, "both_sides_reaped", time.Since(start).Round(time.Millisecond))
+	reconnectsEnded(t, 30*time.Second, agents)
 
 	before := healLines(agents)
 	if err := c.Lab.Merge(); err != nil {
@@ -118,6 +118,54 @@ func healAfterSplit(t *testing.T, c *Cluster, agents []*Agent) {
 		}
 		return fmt.Errorf("no agent of ours tried a lost peer since the merge; heal lines:\n%s", strings.Join(after, "\n"))
 	})
+}
+
+// reconnectsEnded waits until no agent has a reconnect attempt in
+// flight. The reconnect loop joins one failed member at a time, and an
+// attempt begun just before the member was reaped dials on for up to
+// memberlist's TCP timeout (10 s): a merge in that window lets it
+// through, and the sides meet without healing. An attempt has ended
+// once memberlist logs the failed join to its address.
+func reconnectsEnded(t *testing.T, timeout time.Duration, agents []*Agent) {
+	t.Helper()
+	start := time.Now()
+	defer func() {
+		if took := time.Since(start); took > time.Second {
+			t.Logf("waited %v for reconnect attempts begun before the reap to fail", took.Round(time.Millisecond))
+		}
+	}()
+	wait.For(t, timeout, func() error {
+		for _, a := range agents {
+			if addr, ok := reconnectInFlight(a.Log()); ok {
+				return fmt.Errorf("%s is still trying to reconnect to %s", a.Host.Name, addr)
+			}
+		}
+		return nil
+	})
+}
+
+// reconnectInFlight returns the address of the agent log's last
+// reconnect attempt, if no failed join to it was logged after it.
+func reconnectInFlight(log string) (string, bool) {
+	lines := strings.Split(log, "\n")
+	for i := len(lines) - 1; i >= 0; i-- {
+		_, rest, ok := strings.Cut(lines[i], "serf: attempting reconnect to ")
+		if !ok {
+			continue
+		}
+		f := strings.Fields(rest) // name, ip:port
+		if len(f) != 2 {
+			return "", false
+		}
+		for _, l := range lines[i+1:] {
+			// "Failed" in memberlist 0.5 (real Serf), "failed" in 0.7.
+			if contains(l, "ailed to join "+f[1]+":") {
+				return "", false
+			}
+		}
+		return f[1], true
+	}
+	return "", false
 }
 
 // healLines returns the heal loop's log lines of the agents of ours, each
@@ -259,4 +307,28 @@ func TestHeal(t *testing.T) {
 			t.Errorf("%s did not log healing with %s", first.Host.Name, peer.Host.Name)
 		}
 	})
+}
+
+// TestReconnectInFlight reads reconnect attempts from agent logs, ours
+// (memberlist 0.7) and real Serf's (memberlist 0.5).
+func TestReconnectInFlight(t *testing.T) {
+	const attempt = "2026/12/07 00:30:07 [INFO] serf: attempting reconnect to h3 10.99.0.13:7946\n"
+	for _, tc := range []struct {
+		log  string
+		want string
+	}{
+		{"", ""},
+		{attempt, "10.99.0.13:7946"},
+		{attempt + "2026/12/07 00:30:17 [DEBUG] memberlist: failed to join 10.99.0.13:7946: dial tcp 10.99.0.13:7946: i/o timeout\n", ""},
+		{attempt + "2026/12/07 00:30:17 [DEBUG] memberlist: Failed to join 10.99.0.13:7946: dial tcp 10.99.0.13:7946: i/o timeout\n", ""},
+		// A failure to another peer does not end it.
+		{attempt + "2026/12/07 00:30:17 [DEBUG] memberlist: failed to join 10.99.0.14:7946: i/o timeout\n", "10.99.0.13:7946"},
+		// Only the last attempt counts.
+		{"x [DEBUG] memberlist: failed to join 10.99.0.13:7946: x\n" + attempt + attempt, "10.99.0.13:7946"},
+	} {
+		got, ok := reconnectInFlight(tc.log)
+		if got != tc.want || ok != (tc.want != "") {
+			t.Errorf("reconnectInFlight(%q) = %q, %v; want %q", tc.log, got, ok, tc.want)
+		}
+	}
 }
