@@ -57,6 +57,21 @@ type ClusterConfig struct {
 	// "info" the logs have memberlist's probe failures and suspicion
 	// timeouts, which say where a detection's time went.
 	LogLevel string
+
+	// Keep leaves the agents' directories in place when the cluster is
+	// done with (Config.Keep).
+	Keep bool
+}
+
+// removeDirs removes the agents' directories, unless the cluster keeps
+// them.
+func (c *Cluster) removeDirs() {
+	if c.cfg.Keep {
+		return
+	}
+	for _, a := range c.Agents {
+		os.RemoveAll(a.Dir)
+	}
 }
 
 // WriteHandler writes the event-handler script into dir and returns its

@@ -4,7 +4,6 @@ import (
 	"cmp"
 	"context"
 	"fmt"
-	"os"
 	"slices"
 	"strings"
 	"sync"
@@ -67,7 +66,7 @@ func runFleets(ctx context.Context, cfg Config, reg *Registry, dir string, handl
 				k++
 				net++
 				cfg.Log("[fleet %d/%d] %s, N=%d, run %d", k, total, binary, n, run+1)
-				r := bootFleet(ctx, ClusterConfig{Bin: bin, N: n, Net: 10 + net%240, Dir: dir, Handler: handler, LogLevel: cfg.AgentLogLevel}, plan, reg, cfg.Log)
+				r := bootFleet(ctx, ClusterConfig{Bin: bin, N: n, Net: 10 + net%240, Dir: dir, Handler: handler, LogLevel: cfg.AgentLogLevel, Keep: cfg.Keep}, plan, reg, cfg.Log)
 				r.Binary, r.Run = binary, run
 				cfg.Log("  fleet: converged=%v median %.2fs last %.2fs worst saw %d/%d (joiners' start-up median %.0f ms)",
 					r.Converged, Median(r.Boot), Max(r.Boot), r.WorstSeen, n, Median(r.Startup)*1000)
@@ -100,9 +99,7 @@ func bootFleet(ctx context.Context, cc ClusterConfig, plan FleetPlan, reg *Regis
 	defer func() {
 		c.Close()
 		reg.remove(c)
-		for _, a := range c.Agents {
-			os.RemoveAll(a.Dir)
-		}
+		c.removeDirs()
 	}()
 	if err := c.startAgent(ctx, 0); err != nil {
 		errorf("seed: %v", err)

@@ -760,12 +760,32 @@ func measureDeparture(ctx context.Context, c *Cluster, plan Plan, victim *Agent,
 		victim.Kill()
 		<-leaveDone
 	}
-	for _, t := range at {
+	var missed []string
+	for i, t := range at {
 		if t.IsZero() {
 			d.Missing++
+			if len(missed) < maxStragglers {
+				missed = append(missed, watchers[i].Name+": "+statusOf(watchers[i], victim.Name))
+			}
 			continue
 		}
 		d.Times = append(d.Times, t.Sub(start).Seconds())
 	}
+	if len(missed) > 0 {
+		errorf("%s %s: not seen %s by %s", want, victim.Name, want, strings.Join(missed, ", "))
+	}
 	return d
+}
+
+// statusOf is how agent a lists member name now: its status, "not
+// listed", or the error.
+func statusOf(a *Agent, name string) string {
+	ms, err := a.rpc.MembersFiltered(nil, "", name)
+	switch {
+	case err != nil:
+		return err.Error()
+	case len(ms) == 0:
+		return "not listed"
+	}
+	return "lists it " + ms[0].Status
 }

@@ -24,7 +24,17 @@ type Config struct {
 	// Starve is the starvation scenario, run last; off unless it has
 	// sizes.
 	Starve StarvePlan
-	Log    func(format string, args ...any)
+	// Keep leaves every agent's directory (agent.log, the handler's
+	// records) in place after the run, for a look at what went wrong.
+	Keep bool
+	Log  func(format string, args ...any)
+}
+
+// removeDir removes the run's directory unless the run keeps it.
+func (cfg Config) removeDir(dir string) {
+	if !cfg.Keep {
+		os.RemoveAll(dir)
+	}
 }
 
 // Report is what a run produced; it is also the JSON file.
@@ -94,7 +104,10 @@ func Run(ctx context.Context, cfg Config, reg *Registry) (*Report, error) {
 	if err != nil {
 		return nil, err
 	}
-	defer os.RemoveAll(dir)
+	defer cfg.removeDir(dir)
+	if cfg.Keep {
+		cfg.Log("keeping the agents' directories in %s", dir)
+	}
 	handler, err := WriteHandler(dir)
 	if err != nil {
 		return nil, err
@@ -133,6 +146,7 @@ func Run(ctx context.Context, cfg Config, reg *Registry) (*Report, error) {
 					Handler:  handler,
 					HTTP:     binary == OursHTTP,
 					LogLevel: cfg.AgentLogLevel,
+					Keep:     cfg.Keep,
 				}, cfg, reg)
 				if err != nil {
 					cfg.Log("  ! cluster failed: %v", err)
@@ -161,9 +175,7 @@ func runCluster(ctx context.Context, cc ClusterConfig, cfg Config, reg *Registry
 	defer func() {
 		c.Close()
 		reg.remove(c)
-		for _, a := range c.Agents {
-			os.RemoveAll(a.Dir)
-		}
+		c.removeDirs()
 	}()
 	cfg.Log("  started %d agents in %.1fs (median start-up %.0f ms)", cc.N, time.Since(start).Seconds(),
 		Median(startups(c))*1000)

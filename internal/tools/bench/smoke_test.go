@@ -183,3 +183,26 @@ func TestJoinStall(t *testing.T) {
 		t.Errorf("errors %q do not say the join stalled", errs)
 	}
 }
+
+// TestStatusOf: how an agent lists a member, for the departures' notes.
+func TestStatusOf(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts agents")
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	c := smokeCluster(t, ctx, false)
+	t.Cleanup(c.Close)
+	var r RunResult
+	measureJoin(ctx, c, Plan{ConvergeCap: 15 * time.Second, Poll: 50 * time.Millisecond}, &r, func(string, ...any) {})
+	if !r.Converged {
+		t.Fatal("not converged")
+	}
+	a := c.Agents[0]
+	if got := statusOf(a, c.Agents[1].Name); got != "lists it alive" {
+		t.Errorf("statusOf(%s) = %q, want %q", c.Agents[1].Name, got, "lists it alive")
+	}
+	if got := statusOf(a, "nobody"); got != "not listed" {
+		t.Errorf("statusOf(nobody) = %q, want %q", got, "not listed")
+	}
+}

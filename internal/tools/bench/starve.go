@@ -120,7 +120,7 @@ func runStarves(ctx context.Context, cfg Config, reg *Registry, dir, handler str
 			k++
 			net++
 			cfg.Log("[starve %d/%d] %s, N=%d", k, 2*len(plan.Ns), binary, n)
-			r := starve(ctx, ClusterConfig{Bin: bin, N: n, Net: 10 + net%240, Dir: dir, Handler: handler, LogLevel: cfg.AgentLogLevel}, failed, base[n], plan, reg, cfg.Log)
+			r := starve(ctx, ClusterConfig{Bin: bin, N: n, Net: 10 + net%240, Dir: dir, Handler: handler, LogLevel: cfg.AgentLogLevel, Keep: cfg.Keep}, failed, base[n], plan, reg, cfg.Log)
 			if base[n] == 0 {
 				base[n] = r.IdleCPU
 			}
@@ -164,9 +164,7 @@ func starve(ctx context.Context, cc ClusterConfig, failedHandler string, base fl
 	defer func() {
 		c.Close()
 		reg.remove(c)
-		for _, a := range c.Agents {
-			os.RemoveAll(a.Dir)
-		}
+		c.removeDirs()
 	}()
 	var join RunResult
 	// The cluster joins in waves of starveJoinWave: how it forms is not

@@ -53,6 +53,7 @@ func run(args []string) int {
 		noHTTP  = fs.Bool("no-http", false, "leave out the clusters of ours with -http-addr (the HTTP API's figures and the listener's idle cost)")
 		kills   = fs.Int("kills", 3, "agents killed with kill -9 one after another per cluster; the table has the median")
 		logLvl  = fs.String("agent-log-level", "warn", "every agent's -log-level; info adds memberlist's probe failures and suspicion timeouts to each agent.log")
+		keep    = fs.Bool("keep", false, "keep every agent's directory (agent.log, the handler's records) after the run, and say where")
 		out     = fs.String("out", "docs/benchmarks", "directory for results.json and the plots")
 		md      = fs.String("md", "docs/benchmarks.md", "page whose bench region gets the table; empty for none")
 		ours    = fs.String("ours", "", "our serf binary (default: go build ./cmd/serf into a temp dir)")
@@ -161,7 +162,7 @@ func run(args []string) int {
 	logf("ours: %s; real serf: %s", *ours, *serf)
 
 	cfg := bench.Config{
-		Ours: *ours, Serf: *serf, Ns: sizes, Runs: *runs, Settle: *settle, Log: logf, NoHTTP: *noHTTP, AgentLogLevel: *logLvl,
+		Ours: *ours, Serf: *serf, Ns: sizes, Runs: *runs, Settle: *settle, Log: logf, NoHTTP: *noHTTP, AgentLogLevel: *logLvl, Keep: *keep,
 		Plan: bench.Plan{
 			ConvergeCap:  *capConv,
 			JoinStall:    *stallC,
