@@ -73,6 +73,7 @@ func (s *Serf) handleNodeJoin(n *memberlist.Node) {
 		s.leftMembers = removeMember(s.leftMembers, n.Name)
 	}
 	s.forgetHealPeer(n.Name)
+	s.selfLeaves.forget(n.Name)
 
 	s.noteNewMember()
 	s.metrics.IncrCounterWithLabels([]string{"serf", "member", "join"}, 1, s.labels)
@@ -81,7 +82,9 @@ func (s *Serf) handleNodeJoin(n *memberlist.Node) {
 }
 
 // handleNodeLeave runs when memberlist declares a node dead or left. Serf
-// tells a graceful leave from a failure only by its own leave intent.
+// tells a graceful leave from a failure by its own leave intent, and ours
+// also by the node's own dead message when the intent is late
+// (selfleave.go).
 func (s *Serf) handleNodeLeave(n *memberlist.Node) {
 	s.memberLock.Lock()
 	defer s.memberLock.Unlock()
@@ -94,13 +97,22 @@ func (s *Serf) handleNodeLeave(n *memberlist.Node) {
 	var label string
 	switch m.Status {
 	case StatusLeaving:
+		s.selfLeaves.forget(n.Name)
 		m.Status = StatusLeft
 		m.leaveTime = time.Now()
 		s.leftMembers = append(s.leftMembers, m)
 		et, label = EventMemberLeave, "EventMemberLeave"
 	case StatusAlive:
-		m.Status = StatusFailed
 		m.leaveTime = time.Now()
+		if s.selfLeaves.take(n.Name, m.leaveTime) {
+			// It announced its own leave; its intent has not come yet
+			// (selfleave.go).
+			m.Status = StatusLeft
+			s.leftMembers = append(s.leftMembers, m)
+			et, label = EventMemberLeave, "EventMemberLeave"
+			break
+		}
+		m.Status = StatusFailed
 		s.failedMembers = append(s.failedMembers, m)
 		et, label = EventMemberFailed, "EventMemberFailed"
 	default:

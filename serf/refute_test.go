@@ -276,13 +276,19 @@ func TestAccusationsInMemberlistsPackets(t *testing.T) {
 
 // FuzzReceivedPacket feeds the transport's readers of memberlist packets
 // (urgency, the split of compounds, accusations found, accusations
-// raised) any bytes: none may
+// raised, leaves announced) any bytes: none may
 // panic, and what they find must be about the names asked.
 func FuzzReceivedPacket(f *testing.F) {
 	f.Add(golden.Read(f, "suspect_packet"))
 	f.Add(compound([]byte{mlAckRespMsg}, []byte{8}))
 	f.Add(withCRC(accusationMsg(f, mlDeadMsg, 3, "peer", "x")))
+	f.Add(golden.Read(f, "leave_dead_packet"))
 	f.Fuzz(func(t *testing.T, pkt []byte) {
+		noteSelfLeaves(pkt, func(node string) {
+			if node == "" {
+				t.Fatal("a leave of no node")
+			}
+		})
 		if u := urgency(pkt); u < urgentReply || u > urgentNone {
 			t.Fatalf("urgency %d", u)
 		}

@@ -100,6 +100,7 @@ type Serf struct {
 	leftMembers   []*memberState          // guarded by memberLock
 	recentIntents map[string]nodeIntent   // guarded by memberLock
 	heal          healList                // guarded by memberLock; see heal.go
+	selfLeaves    selfLeaves              // nodes that announced their leave; see selfleave.go
 
 	eventLock    sync.RWMutex
 	eventBuffer  []*userEvents // guarded by eventLock; slot = LTime mod len
@@ -317,6 +318,7 @@ func Create(conf *Config) (*Serf, error) {
 	conf.EventCh = s.eventQ
 	if transport != nil && mlc.Label == "" && !encrypts(mlc) {
 		transport.sorts.Store(true)
+		transport.selfLeaves.Store(&s.selfLeaves)
 		if !cfg.noEarlyRefute {
 			s.refuter = &refuter{answer: s.refute}
 			s.mlLogger = transport.logger

@@ -55,6 +55,9 @@ type netTransport struct {
 	// watch, once set, is shown every packet's accusations of the local
 	// node before memberlist queues them (refute.go).
 	watch atomic.Pointer[selfWatch]
+	// selfLeaves, once set, notes the leaves that nodes announce in
+	// received packets (selfleave.go).
+	selfLeaves atomic.Pointer[selfLeaves]
 
 	packetCh chan *memberlist.Packet
 	streamCh chan net.Conn
@@ -380,6 +383,9 @@ func (t *netTransport) readLoop() {
 			if a, ok := findAccusation(pkt, w.name); ok {
 				w.accused(a)
 			}
+		}
+		if l := t.selfLeaves.Load(); l != nil {
+			noteSelfLeaves(pkt, func(node string) { l.note(node, ts) })
 		}
 		if !t.sorts.Load() {
 			t.queue.push(&memberlist.Packet{Buf: pkt, From: addr, Timestamp: ts}, urgentNone)
