@@ -69,3 +69,24 @@ func TestMeanMax(t *testing.T) {
 		t.Errorf("Mean(nil), Max(nil) = %v, %v, want NaN", Mean(nil), Max(nil))
 	}
 }
+
+func TestNearlyFormed(t *testing.T) {
+	c := func(alive int) Counts { return Counts{Members: alive} }
+	for _, tc := range []struct {
+		last []Counts
+		want bool
+	}{
+		{[]Counts{c(50), c(45), c(49)}, true},       // 45 of 50 is nine in ten
+		{[]Counts{c(50), c(44), c(49)}, false},      // 44 is not
+		{[]Counts{c(200), {}, c(200)}, false},       // an agent that never answered
+		{[]Counts{{Members: 50, Failed: 6}}, false}, // failed members are not alive
+	} {
+		if got := nearlyFormed(tc.last, 50); tc.last[0].Members == 200 {
+			if got = nearlyFormed(tc.last, 200); got != tc.want {
+				t.Errorf("nearlyFormed(%v, 200) = %v, want %v", tc.last, got, tc.want)
+			}
+		} else if got != tc.want {
+			t.Errorf("nearlyFormed(%v, 50) = %v, want %v", tc.last, got, tc.want)
+		}
+	}
+}

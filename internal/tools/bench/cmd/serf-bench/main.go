@@ -39,7 +39,7 @@ func run(args []string) int {
 		window  = fs.Duration("window", 8*time.Second, "CPU measuring window, idle and under load")
 		load    = fs.Int("load", 10, "user events per second during the load window")
 		capConv = fs.Duration("cap", 90*time.Second, "longest wait for a concurrent join to converge")
-		stallC  = fs.Duration("join-stall", 30*time.Second, "end the wait for a concurrent join, as not converged, once no agent's alive count has changed for this long; 0 waits for the cap")
+		stallC  = fs.Duration("join-stall", 30*time.Second, "end the wait for a concurrent join, as not converged, once no agent's alive count has changed for this long and some agent sees fewer than nine in ten members alive; 0 waits for the cap")
 		settle  = fs.Duration("settle", 3*time.Second, "pause between clusters")
 		poll    = fs.Duration("poll", 200*time.Millisecond, "how often each agent's member counts are polled while timing a join or departure")
 		quick   = fs.Bool("quick", false, "a short run: N=10,50, fewer events and shorter windows")
