@@ -245,8 +245,9 @@ func TestAgentNotifiesSystemd(t *testing.T) {
 func TestAgentFailedJoinIsNotReady(t *testing.T) {
 	sd := notifytest.Listen(t, true)
 	ip := cluster.IP()
-	ui, _, stop := runAgentCommand(t, "-node=sd", "-bind="+oracle.FreeAddr(t, ip),
-		"-rpc-addr="+oracle.FreeAddr(t, ip), "-profile=local", "-join="+oracle.FreeAddr(t, ip))
+	a := oracle.FreeAddrs(t, ip, 3)
+	ui, _, stop := runAgentCommand(t, "-node=sd", "-bind="+a[0],
+		"-rpc-addr="+a[1], "-profile=local", "-join="+a[2])
 	if got := sd.Next(t, ""); got != "STOPPING=1" {
 		t.Fatalf("first datagram = %q, want STOPPING=1 (and no READY=1)\n%s", got, ui.OutputWriter.String())
 	}

@@ -51,7 +51,8 @@ type addrs struct {
 func newAddrs(tb testing.TB, name string) addrs {
 	tb.Helper()
 	ip := cluster.IP()
-	return addrs{Name: name, IP: ip, Bind: oracle.FreeAddr(tb, ip), RPC: oracle.FreeAddr(tb, ip)}
+	a := oracle.FreeAddrs(tb, ip, 2)
+	return addrs{Name: name, IP: ip, Bind: a[0], RPC: a[1]}
 }
 
 // args returns the flags that put an agent at a.

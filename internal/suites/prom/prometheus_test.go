@@ -138,10 +138,11 @@ func TestPrometheusScrapesCluster(t *testing.T) {
 	var first string // the first agent's gossip address, for the others to join
 	for i := range 3 {
 		ip := cluster.IP()
-		httpAddr, bind := oracle.FreeAddr(t, ip), oracle.FreeAddr(t, ip)
+		free := oracle.FreeAddrs(t, ip, 3)
+		httpAddr, bind := free[0], free[1]
 		args := []string{
 			"-node=prom" + strconv.Itoa(i), "-profile=local",
-			"-bind=" + bind, "-rpc-addr=" + oracle.FreeAddr(t, ip),
+			"-bind=" + bind, "-rpc-addr=" + free[2],
 			"-http-addr=" + httpAddr,
 		}
 		if i == 0 {

@@ -33,3 +33,20 @@ func TestFreePorts(t *testing.T) {
 		pc.Close()
 	}
 }
+
+// TestFreePortsNeverTwice: calls one after the other on one address never
+// return a port again, though the kernel may reuse a released one at once.
+func TestFreePortsNeverTwice(t *testing.T) {
+	const ip = "127.0.0.1"
+	seen := map[int]bool{}
+	for range 200 {
+		p := FreePort(t, ip)
+		if seen[p] {
+			t.Fatalf("FreePort returned %d twice", p)
+		}
+		seen[p] = true
+	}
+	if addrs := FreeAddrs(t, ip, 2); addrs[0] == addrs[1] {
+		t.Fatalf("FreeAddrs returned %q twice", addrs[0])
+	}
+}

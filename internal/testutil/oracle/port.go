@@ -3,13 +3,21 @@ package oracle
 import (
 	"net"
 	"strconv"
+	"sync"
 	"testing"
 )
 
+// given holds every "ip:port" FreePorts has returned in this process. The
+// kernel may hand out a port again as soon as it is released, so two
+// calls in a row (a bind address, then an RPC address) could get the same
+// one; FreePorts never returns a port twice.
+var given sync.Map
+
 // FreePorts returns n distinct ports on ip that were free for both TCP and
-// UDP a moment ago, as a Serf bind address needs both. The ports are
-// released before FreePorts returns, so another process could take one;
-// on loopback addresses used only by tests that is rare enough.
+// UDP a moment ago, as a Serf bind address needs both, and that no earlier
+// call in this process returned. The ports are released before FreePorts
+// returns, so another process could take one; on loopback addresses used
+// only by tests that is rare enough.
 func FreePorts(tb testing.TB, ip string, n int) []int {
 	tb.Helper()
 	const maxTries = 50
@@ -38,6 +46,9 @@ func FreePorts(tb testing.TB, ip string, n int) []int {
 			continue
 		}
 		closers = append(closers, pc.Close)
+		if _, dup := given.LoadOrStore(net.JoinHostPort(ip, strconv.Itoa(port)), true); dup {
+			continue // both sockets stay open until the end: the next try gets another port
+		}
 		ports = append(ports, port)
 	}
 	return ports
@@ -53,4 +64,14 @@ func FreePort(tb testing.TB, ip string) int {
 func FreeAddr(tb testing.TB, ip string) string {
 	tb.Helper()
 	return net.JoinHostPort(ip, strconv.Itoa(FreePort(tb, ip)))
+}
+
+// FreeAddrs returns n distinct "ip:port" addresses from FreePorts.
+func FreeAddrs(tb testing.TB, ip string, n int) []string {
+	tb.Helper()
+	var addrs []string
+	for _, port := range FreePorts(tb, ip, n) {
+		addrs = append(addrs, net.JoinHostPort(ip, strconv.Itoa(port)))
+	}
+	return addrs
 }
