@@ -349,10 +349,13 @@ func clusterScenario(r *run) {
 	r.step("a", "event", "a", "b", "c")
 
 	// Queries answered by the query:ask handler, aimed with -node and -tag.
-	r.step("a", "query", "-node=b", "ask", "hi")
-	r.step("b", "query", "-tag", "role=web", "-format=json", "ask", "hi")
+	// Those that wait for answers get 8 s: a handler is a process, which
+	// on a loaded machine can start after the default timeout (3.2 s
+	// with the lan profile) and miss it in one combination only.
+	r.step("a", "query", "-timeout=8s", "-node=b", "ask", "hi")
+	r.step("b", "query", "-timeout=8s", "-tag", "role=web", "-format=json", "ask", "hi")
 	r.step("a", "query", "-node=a", "-format=json", "-no-ack", "ask")
-	r.step("b", "query", "ask", "everyone")
+	r.step("b", "query", "-timeout=8s", "ask", "everyone")
 	r.step("a", "query", "_serf_x")
 	r.step("a", "query", "big", strings.Repeat("x", 1100))
 	r.step("a", "query", "-format=xml", "ask")
