@@ -130,21 +130,32 @@ func TestSmokeHTTP(t *testing.T) {
 	}
 }
 
-// TestJoinInWaves: a join in waves of one agent forms the cluster, each
-// wave answered before the next, and times it like the join at once.
-func TestJoinInWaves(t *testing.T) {
+// joinSmoke starts a smoke cluster, lets prepare act on it, and runs
+// measureJoin with plan, returning the cluster, the result, the errors it
+// reported and how long it took.
+func joinSmoke(t *testing.T, timeout time.Duration, plan Plan, prepare func(*Cluster)) (c *Cluster, r RunResult, errs []string, took time.Duration) {
+	t.Helper()
 	if testing.Short() {
 		t.Skip("starts agents")
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
 	defer cancel()
-	c := smokeCluster(t, ctx, false)
+	c = smokeCluster(t, ctx, false)
 	t.Cleanup(c.Close)
-	var r RunResult
-	var errs []string
-	measureJoin(ctx, c, Plan{ConvergeCap: 15 * time.Second, Poll: 50 * time.Millisecond, JoinWave: 1}, &r, func(format string, args ...any) {
+	if prepare != nil {
+		prepare(c)
+	}
+	start := time.Now()
+	measureJoin(ctx, c, plan, &r, func(format string, args ...any) {
 		errs = append(errs, fmt.Sprintf(format, args...))
 	})
+	return c, r, errs, time.Since(start)
+}
+
+// TestJoinInWaves: a join in waves of one agent forms the cluster, each
+// wave answered before the next, and times it like the join at once.
+func TestJoinInWaves(t *testing.T) {
+	_, r, errs, _ := joinSmoke(t, 60*time.Second, Plan{ConvergeCap: 15 * time.Second, Poll: 50 * time.Millisecond, JoinWave: 1}, nil)
 	if !r.Converged || r.WorstSeen != 3 || len(r.Converge) != 3 || len(errs) > 0 {
 		t.Fatalf("converged %v, worst %d, times %v, errors %v", r.Converged, r.WorstSeen, r.Converge, errs)
 	}
@@ -155,21 +166,9 @@ func TestJoinInWaves(t *testing.T) {
 // JoinStall, long before the cap, as not converged, and says how far it
 // got.
 func TestJoinStall(t *testing.T) {
-	if testing.Short() {
-		t.Skip("starts agents")
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
-	defer cancel()
-	c := smokeCluster(t, ctx, false)
-	t.Cleanup(c.Close)
-	c.Agents[2].Kill()
-	var r RunResult
-	var errs []string
-	start := time.Now()
-	measureJoin(ctx, c, Plan{ConvergeCap: 60 * time.Second, JoinStall: time.Second, Poll: 50 * time.Millisecond}, &r, func(format string, args ...any) {
-		errs = append(errs, fmt.Sprintf(format, args...))
-	})
-	if took := time.Since(start); took > 30*time.Second {
+	_, r, errs, took := joinSmoke(t, 90*time.Second, Plan{ConvergeCap: 60 * time.Second, JoinStall: time.Second, Poll: 50 * time.Millisecond},
+		func(c *Cluster) { c.Agents[2].Kill() })
+	if took > 30*time.Second {
 		t.Errorf("the stalled join took %v, as if waiting for the 60 s cap", took)
 	}
 	if r.Converged || r.WorstSeen != 0 || len(r.Stragglers) != 3 {
@@ -186,15 +185,7 @@ func TestJoinStall(t *testing.T) {
 
 // TestStatusOf: how an agent lists a member, for the departures' notes.
 func TestStatusOf(t *testing.T) {
-	if testing.Short() {
-		t.Skip("starts agents")
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
-	defer cancel()
-	c := smokeCluster(t, ctx, false)
-	t.Cleanup(c.Close)
-	var r RunResult
-	measureJoin(ctx, c, Plan{ConvergeCap: 15 * time.Second, Poll: 50 * time.Millisecond}, &r, func(string, ...any) {})
+	c, r, _, _ := joinSmoke(t, 60*time.Second, Plan{ConvergeCap: 15 * time.Second, Poll: 50 * time.Millisecond}, nil)
 	if !r.Converged {
 		t.Fatal("not converged")
 	}
