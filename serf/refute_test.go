@@ -214,42 +214,62 @@ func aliveMsg(t testing.TB, inc uint32, node string) []byte {
 	return buf.Bytes()
 }
 
-// memberlistSuspects has memberlist itself raise a suspicion: it is told
-// of a member "peer" that never answers, probes it, suspects it and
-// sends the suspicion on. It returns the first packet memberlist sent
-// that carries it.
-func memberlistSuspects(t *testing.T) []byte {
+// captureWithPeer starts a memberlist named "capture" on a capture
+// transport, configured by tune, and tells it of a member "peer" at
+// 127.0.0.2 that never answers. It is shut down when the test ends.
+func captureWithPeer(t *testing.T, tune func(*memberlist.Config)) (*memberlist.Memberlist, *captureTransport) {
 	t.Helper()
 	conf := memberlist.DefaultLANConfig()
 	conf.Name = "capture"
 	// memberlist's suspicion timer fires (and logs) after Shutdown.
 	conf.LogOutput = io.Discard
-	conf.ProbeInterval = 50 * time.Millisecond
-	conf.ProbeTimeout = 10 * time.Millisecond
 	conf.GossipInterval = 10 * time.Millisecond
+	tune(conf)
 	tr := newCaptureTransport()
 	conf.Transport = tr
 	ml, err := memberlist.Create(conf)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer func() { _ = ml.Shutdown() }()
-	alive := aliveMsg(t, 1, "peer")
-	tr.packetC <- &memberlist.Packet{Buf: alive, From: &net.UDPAddr{IP: net.IPv4(127, 0, 0, 2), Port: 7946}, Timestamp: time.Now()}
+	t.Cleanup(func() { _ = ml.Shutdown() })
+	tr.packetC <- &memberlist.Packet{Buf: aliveMsg(t, 1, "peer"), From: &net.UDPAddr{IP: net.IPv4(127, 0, 0, 2), Port: 7946}, Timestamp: time.Now()}
+	return ml, tr
+}
+
+// sentPacket returns the first packet tr has sent that has, waiting up
+// to 10 s for it; what names it for the failure.
+func (c *captureTransport) sentPacket(t *testing.T, what string, has func([]byte) bool) []byte {
+	t.Helper()
 	deadline := time.Now().Add(10 * time.Second)
 	for time.Now().Before(deadline) {
-		tr.mu.Lock()
-		packets := append([][]byte(nil), tr.packets...)
-		tr.mu.Unlock()
+		c.mu.Lock()
+		packets := append([][]byte(nil), c.packets...)
+		c.mu.Unlock()
 		for _, p := range packets {
-			if _, ok := findAccusation(p, "peer"); ok {
+			if has(p) {
 				return p
 			}
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
-	t.Fatal("memberlist sent no suspicion of peer")
+	t.Fatalf("memberlist sent no %s", what)
 	return nil
+}
+
+// memberlistSuspects has memberlist itself raise a suspicion: it is told
+// of a member "peer" that never answers, probes it, suspects it and
+// sends the suspicion on. It returns the first packet memberlist sent
+// that carries it.
+func memberlistSuspects(t *testing.T) []byte {
+	t.Helper()
+	_, tr := captureWithPeer(t, func(conf *memberlist.Config) {
+		conf.ProbeInterval = 50 * time.Millisecond
+		conf.ProbeTimeout = 10 * time.Millisecond
+	})
+	return tr.sentPacket(t, "suspicion of peer", func(p []byte) bool {
+		_, ok := findAccusation(p, "peer")
+		return ok
+	})
 }
 
 // TestAccusationsInMemberlistsPackets reads the suspicion out of what

@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"io"
 	"log"
-	"net"
 	"testing"
 	"time"
 
@@ -17,18 +16,7 @@ import (
 // peer once it leaves: the one with its dead message about itself.
 func memberlistLeaves(t *testing.T) []byte {
 	t.Helper()
-	conf := memberlist.DefaultLANConfig()
-	conf.Name = "capture"
-	conf.LogOutput = io.Discard
-	conf.GossipInterval = 10 * time.Millisecond
-	tr := newCaptureTransport()
-	conf.Transport = tr
-	ml, err := memberlist.Create(conf)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer func() { _ = ml.Shutdown() }()
-	tr.packetC <- &memberlist.Packet{Buf: aliveMsg(t, 1, "peer"), From: &net.UDPAddr{IP: net.IPv4(127, 0, 0, 2), Port: 7946}, Timestamp: time.Now()}
+	ml, tr := captureWithPeer(t, func(*memberlist.Config) {})
 	deadline := time.Now().Add(10 * time.Second)
 	for ml.NumMembers() < 2 {
 		if time.Now().After(deadline) {
@@ -39,17 +27,11 @@ func memberlistLeaves(t *testing.T) []byte {
 	if err := ml.Leave(5 * time.Second); err != nil {
 		t.Fatalf("Leave: %v", err)
 	}
-	tr.mu.Lock()
-	defer tr.mu.Unlock()
-	for _, p := range tr.packets {
-		var left []string
-		noteSelfLeaves(p, func(node string) { left = append(left, node) })
-		if len(left) > 0 {
-			return p
-		}
-	}
-	t.Fatal("memberlist sent no leave")
-	return nil
+	return tr.sentPacket(t, "leave", func(p []byte) bool {
+		left := false
+		noteSelfLeaves(p, func(string) { left = true })
+		return left
+	})
 }
 
 // TestSelfLeavesInMemberlistsPackets finds the leave in what memberlist
