@@ -64,6 +64,7 @@ type netTransport struct {
 
 	tcpLn   *net.TCPListener
 	udpConn *net.UDPConn
+	udp     *udpSocket // udpConn's sends and receives (udpsock_linux.go)
 
 	stopOnce sync.Once
 	stopCh   chan struct{}
@@ -143,6 +144,12 @@ func listen(bindAddr string, port int, logger *log.Logger, m *metrics.Metrics, l
 		_ = udpConn.Close()
 		return nil, fmt.Errorf("failed to resize UDP buffer: %w", err)
 	}
+	udp, err := newUDPSocket(udpConn)
+	if err != nil {
+		_ = tcpLn.Close()
+		_ = udpConn.Close()
+		return nil, fmt.Errorf("failed to start UDP listener on %q port %d: %w", bindAddr, port, err)
+	}
 	t := &netTransport{
 		bindAddr: bindAddr,
 		logger:   logger,
@@ -153,6 +160,7 @@ func listen(bindAddr string, port int, logger *log.Logger, m *metrics.Metrics, l
 		streamCh: make(chan net.Conn),
 		tcpLn:    tcpLn,
 		udpConn:  udpConn,
+		udp:      udp,
 		stopCh:   make(chan struct{}),
 		queue:    newPacketQueue(),
 	}
@@ -229,8 +237,7 @@ func (t *netTransport) WriteToAddress(b []byte, a memberlist.Address) (time.Time
 	// memberlist passes "ip:port" almost always; parse that without the
 	// resolver's allocations and fall back to it for host names.
 	if ap, err := netip.ParseAddrPort(a.Addr); err == nil {
-		_, err = t.udpConn.WriteToUDPAddrPort(b, ap)
-		return time.Now(), err
+		return time.Now(), t.udp.writeTo(b, ap)
 	}
 	udpAddr, err := net.ResolveUDPAddr("udp", a.Addr)
 	if err != nil {
@@ -242,7 +249,7 @@ func (t *netTransport) WriteToAddress(b []byte, a memberlist.Address) (time.Time
 
 // writeDirect sends msg, one memberlist message, to addr as it is.
 func (t *netTransport) writeDirect(msg []byte, addr netip.AddrPort) {
-	_, _ = t.udpConn.WriteToUDPAddrPort(msg, addr)
+	_ = t.udp.writeTo(msg, addr)
 }
 
 // PacketCh delivers received packets, each in its own exactly sized
@@ -353,7 +360,7 @@ func (t *netTransport) readLoop() {
 	defer t.wg.Done()
 	buf := make([]byte, udpPacketBufSize)
 	for {
-		n, addr, err := t.udpConn.ReadFrom(buf)
+		n, addr, err := t.udp.readFrom(buf)
 		ts := time.Now()
 		if err != nil {
 			if t.stopped() {
@@ -366,7 +373,10 @@ func (t *netTransport) readLoop() {
 			t.logger.Printf("[ERR] memberlist: UDP packet too short (%d bytes) %s", n, memberlist.LogAddress(addr))
 			continue
 		}
-		if ua, ok := addr.(*net.UDPAddr); ok && !t.allows(ua.IP) {
+		if addr == nil {
+			continue // a source of no IP family: nothing to answer
+		}
+		if !t.allows(addr.IP) {
 			t.metrics.IncrCounterWithLabels([]string{"memberlist", "udp", "refused"}, 1, t.labels)
 			continue
 		}
