@@ -26,7 +26,7 @@ import (
 // each cycle and judges the window. Busy, a timer also judges it every
 // calmEvery, because at busyGCPercent an agent that has gone quiet may
 // not finish another cycle for minutes, and its heap would stay at four
-// times the size it needs.
+// times the size it needs. An agent starts busy: starting up is busy.
 const (
 	busyGCPercent = 100
 	// busyRate is the collector's CPU per second that makes the agent
@@ -71,8 +71,15 @@ type gcTuner struct {
 	cycles atomic.Int64
 }
 
-// startGCTuner starts tuning the process's collector, at agentGCPercent.
-func startGCTuner() *gcTuner { return newGCTuner(debug.SetGCPercent, calmEvery) }
+// startGCTuner starts tuning the process's collector. The agent starts
+// busy (runtime.go says why): its first judgement comes calmEvery later.
+func startGCTuner() *gcTuner {
+	t := newGCTuner(debug.SetGCPercent, calmEvery)
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.goBusy()
+	return t
+}
 
 // newGCTuner starts a tuner that sets targets with setPercent and, while
 // busy, judges every every.
@@ -159,11 +166,7 @@ func (t *gcTuner) decide(gc float64, elapsed time.Duration) {
 	t.winGC, t.win = 0, 0
 	switch {
 	case !t.busy && rate >= busyRate:
-		t.busy = true
-		t.setPercent(busyGCPercent)
-		if t.calmEvery > 0 {
-			t.timer = time.AfterFunc(t.calmEvery, t.tick)
-		}
+		t.goBusy()
 	case t.busy && rate < calmRate:
 		t.busy = false
 		t.setPercent(agentGCPercent)
@@ -171,6 +174,15 @@ func (t *gcTuner) decide(gc float64, elapsed time.Duration) {
 			t.timer.Stop()
 			t.timer = nil
 		}
+	}
+}
+
+// goBusy raises the target and starts the timer. t.mu is held.
+func (t *gcTuner) goBusy() {
+	t.busy = true
+	t.setPercent(busyGCPercent)
+	if t.calmEvery > 0 {
+		t.timer = time.AfterFunc(t.calmEvery, t.tick)
 	}
 }
 

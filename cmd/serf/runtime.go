@@ -3,7 +3,6 @@ package main
 import (
 	"os"
 	"runtime"
-	"runtime/debug"
 )
 
 // The agent is a small, mostly waiting daemon: a few goroutines wake for
@@ -17,7 +16,8 @@ const (
 	// heap is well under a megabyte for tens of members; Go's default of
 	// 100, with a 4 MB minimum heap, lets the heap grow to several times
 	// that. At 25 the minimum is 1 MB, for little CPU on so small a heap.
-	// While the agent is busy, gcTuner raises it (gctune.go).
+	// While the agent is busy, starting up included, gcTuner keeps Go's
+	// default (gctune.go).
 	agentGCPercent = 25
 	// agentMaxProcs is the number of threads running Go code at once
 	// (GOMAXPROCS). With more than one, every packet or timer that wakes a
@@ -31,12 +31,20 @@ const (
 // tuneAgentRuntime applies the settings above that the environment does
 // not choose. It is called only for "serf agent": the other commands are
 // short-lived clients.
+//
+// The thread count comes first: resizing stops the world, and a
+// collection started before it would run on every core's worth of
+// threads. The collection target starts busy, at Go's default: the
+// start-up's heap is nearly all live (packages' tables, configuration,
+// listeners, then the member list a join brings), and at 25 a
+// collection in the middle of it bought nothing for a tenth of the CPU
+// an agent needs to start, which a fleet booting at once pays a
+// hundred times over. The tuner lowers it once the agent is quiet.
 func tuneAgentRuntime() {
-	if os.Getenv("GOGC") == "" {
-		debug.SetGCPercent(agentGCPercent)
-		startGCTuner()
-	}
 	if os.Getenv("GOMAXPROCS") == "" {
 		runtime.GOMAXPROCS(agentMaxProcs)
+	}
+	if os.Getenv("GOGC") == "" {
+		startGCTuner()
 	}
 }
