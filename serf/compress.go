@@ -57,6 +57,9 @@ type compressed struct {
 var (
 	lzwWriters = sync.Pool{New: func() any { return lzw.NewWriter(nil, lzw.LSB, mlLZWLitWidth).(*lzw.Writer) }}
 	lzwReaders = sync.Pool{New: func() any { return lzw.NewReader(nil, lzw.LSB, mlLZWLitWidth).(*lzw.Reader) }}
+	// inflated are the buffers packets are decompressed into; those grown
+	// past maxPooledInflated (a rare large state exchange) are dropped.
+	inflated = sync.Pool{New: func() any { return new(bytes.Buffer) }}
 	// msgpackHandle encodes as memberlist's encode does (its time
 	// setting does not matter: the message holds no time).
 	msgpackHandle = &codec.MsgpackHandle{}
@@ -138,6 +141,9 @@ func decompressPacket(b []byte) []byte {
 	return payload
 }
 
+// maxPooledInflated is the largest decompression buffer kept for reuse.
+const maxPooledInflated = 64 << 10
+
 // errDecompressedTooLarge is memberlist's limit, reached.
 var errDecompressedTooLarge = errors.New("decompressed message is larger than limit")
 
@@ -157,15 +163,23 @@ func decompressMessage(body []byte) ([]byte, error) {
 		r.Reset(nil, lzw.LSB, mlLZWLitWidth)
 		lzwReaders.Put(r)
 	}()
-	var out bytes.Buffer
-	n, err := io.CopyN(&out, r, mlMaxDecompressed+1)
+	out := inflated.Get().(*bytes.Buffer)
+	defer func() {
+		if out.Cap() <= maxPooledInflated {
+			out.Reset()
+			inflated.Put(out)
+		}
+	}()
+	n, err := io.CopyN(out, r, mlMaxDecompressed+1)
 	if err != nil && err != io.EOF {
 		return nil, err
 	}
 	if n > mlMaxDecompressed {
 		return nil, errDecompressedTooLarge
 	}
-	return out.Bytes(), nil
+	// memberlist keeps the payload: it gets a copy of its own, exactly
+	// sized, and the buffer that grew to hold it is used again.
+	return bytes.Clone(out.Bytes()), nil
 }
 
 // compressConn compresses every message memberlist writes to a stream,
