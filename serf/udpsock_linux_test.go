@@ -27,6 +27,14 @@ func listenUDPSocket(t *testing.T, addr string) (*net.UDPConn, *udpSocket) {
 	return conn, s
 }
 
+// udpSocketBinds are the addresses a transport socket is bound to in the
+// tests, each with the address of a peer that reaches it.
+var udpSocketBinds = []struct{ listen, peer string }{
+	{"127.0.0.1", "127.0.0.1"},
+	{"0.0.0.0", "127.0.0.1"},
+	{"::1", "::1"},
+}
+
 // TestUDPSocketReadsAsUDPConn sends two datagrams to a socket of each
 // kind the transport binds, reads the first with readFrom and the second
 // with net.UDPConn's ReadFromUDP, and wants the same source both times:
@@ -34,15 +42,11 @@ func listenUDPSocket(t *testing.T, addr string) (*net.UDPConn, *udpSocket) {
 // stack one), port and zone, so memberlist logs and answers the same
 // address.
 func TestUDPSocketReadsAsUDPConn(t *testing.T) {
-	for _, bind := range []struct{ listen, dial string }{
-		{"127.0.0.1", "127.0.0.1"},
-		{"0.0.0.0", "127.0.0.1"},
-		{"::1", "::1"},
-	} {
+	for _, bind := range udpSocketBinds {
 		t.Run(bind.listen, func(t *testing.T) {
 			conn, s := listenUDPSocket(t, bind.listen)
 			port := conn.LocalAddr().(*net.UDPAddr).Port
-			to := &net.UDPAddr{IP: net.ParseIP(bind.dial), Port: port}
+			to := &net.UDPAddr{IP: net.ParseIP(bind.peer), Port: port}
 			from, err := net.DialUDP("udp", nil, to)
 			if err != nil {
 				t.Skipf("cannot send to %v: %v", to, err)
@@ -76,11 +80,7 @@ func TestUDPSocketReadsAsUDPConn(t *testing.T) {
 // TestUDPSocketWritesAsUDPConn sends from a socket of each kind with
 // writeTo and reads what arrives, including an empty datagram.
 func TestUDPSocketWritesAsUDPConn(t *testing.T) {
-	for _, bind := range []struct{ listen, peer string }{
-		{"127.0.0.1", "127.0.0.1"},
-		{"0.0.0.0", "127.0.0.1"},
-		{"::1", "::1"},
-	} {
+	for _, bind := range udpSocketBinds {
 		t.Run(bind.listen, func(t *testing.T) {
 			_, s := listenUDPSocket(t, bind.listen)
 			peer, err := net.ListenUDP("udp", &net.UDPAddr{IP: net.ParseIP(bind.peer)})
