@@ -63,10 +63,13 @@ const (
 // the socket drops what does not fit its buffer.
 const packetQueueBytes = udpRecvBufSize
 
-// packetPart is a message of a received packet and its urgency.
+// packetPart is a message of a received packet and its urgency, with
+// the hashes of the messages in it that are to be remembered once it is
+// queued (repeats.go).
 type packetPart struct {
 	buf     []byte
 	urgency int
+	keys    []uint64
 }
 
 // splitUrgent returns the messages of pkt to queue, in the order they
@@ -74,8 +77,13 @@ type packetPart struct {
 // messages is urgent (or when memberlist should see it whole: a
 // checksum that does not match, a compound cut short), else each of its
 // messages on its own, as memberlist would handle them one by one.
-func splitUrgent(pkt []byte) []packetPart {
-	whole := func(u int) []packetPart { return []packetPart{{pkt, u}} }
+func splitUrgent(pkt []byte) []packetPart { return splitPacket(pkt, nil) }
+
+// splitPacket is splitUrgent that also leaves out the messages g has
+// seen handed on before; a compound that loses one is split. g may be
+// nil.
+func splitPacket(pkt []byte, g *gossipRepeats) []packetPart {
+	whole := func(u int) []packetPart { return []packetPart{{buf: pkt, urgency: u}} }
 	body := pkt
 	if len(body) >= 5 && body[0] == mlHasCrcMsg {
 		if crc32.ChecksumIEEE(body[5:]) != binary.BigEndian.Uint32(body[1:5]) {
@@ -87,7 +95,17 @@ func splitUrgent(pkt []byte) []packetPart {
 		return whole(urgentNone)
 	}
 	if body[0] != mlCompoundMsg {
-		return whole(urgencyOf(body[0]))
+		part := whole(urgencyOf(body[0]))
+		if g != nil {
+			if k, ok := g.key(body); ok {
+				if g.seen(k) {
+					g.dropped.Add(1)
+					return nil
+				}
+				part[0].keys = []uint64{k}
+			}
+		}
+		return part
 	}
 	if len(body) < 2 || len(body) < 2+2*int(body[1]) {
 		return whole(urgentNone)
@@ -95,21 +113,35 @@ func splitUrgent(pkt []byte) []packetPart {
 	n := int(body[1])
 	lengths, rest := body[2:2+2*n], body[2+2*n:]
 	parts := make([]packetPart, 0, n)
-	best := urgentNone
+	var keys []uint64
+	best, dropped := urgentNone, false
 	for i := range n {
 		l := int(binary.BigEndian.Uint16(lengths[2*i:]))
 		if l > len(rest) {
 			return whole(urgentNone) // memberlist warns of the truncated messages
 		}
-		if l > 0 {
-			u := urgencyOf(rest[0])
-			parts = append(parts, packetPart{rest[:l], u})
-			best = min(best, u)
-		}
+		msg := rest[:l]
 		rest = rest[l:]
+		if l == 0 {
+			continue
+		}
+		part := packetPart{buf: msg, urgency: urgencyOf(msg[0])}
+		if g != nil {
+			if k, ok := g.key(msg); ok {
+				if g.seen(k) {
+					g.dropped.Add(1)
+					dropped = true
+					continue
+				}
+				part.keys = []uint64{k}
+				keys = append(keys, k)
+			}
+		}
+		parts = append(parts, part)
+		best = min(best, part.urgency)
 	}
-	if best == urgentNone {
-		return whole(urgentNone)
+	if best == urgentNone && !dropped {
+		return []packetPart{{buf: pkt, urgency: urgentNone, keys: keys}}
 	}
 	return parts
 }

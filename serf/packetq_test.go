@@ -109,14 +109,14 @@ func TestSplitUrgent(t *testing.T) {
 		pkt  []byte
 		want []packetPart
 	}{
-		{"ack", ack, []packetPart{{ack, urgentReply}}},
-		{"user message", gossip, []packetPart{{gossip, urgentNone}}},
-		{"gossip only", compound(gossip, dead), []packetPart{{compound(gossip, dead), urgentNone}}},
-		{"ping with a dead piggybacked", compound(ping, dead), []packetPart{{ping, urgentProbe}, {dead, urgentNone}}},
-		{"ack with gossip", compound(gossip, ack, gossip), []packetPart{{gossip, urgentNone}, {ack, urgentReply}, {gossip, urgentNone}}},
-		{"checksummed", withCRC(compound(ack, dead)), []packetPart{{ack, urgentReply}, {dead, urgentNone}}},
-		{"checksum wrong", badCRC, []packetPart{{badCRC, urgentNone}}},
-		{"cut short", compound(ack, gossip)[:7], []packetPart{{compound(ack, gossip)[:7], urgentNone}}},
+		{"ack", ack, []packetPart{{ack, urgentReply, nil}}},
+		{"user message", gossip, []packetPart{{gossip, urgentNone, nil}}},
+		{"gossip only", compound(gossip, dead), []packetPart{{compound(gossip, dead), urgentNone, nil}}},
+		{"ping with a dead piggybacked", compound(ping, dead), []packetPart{{ping, urgentProbe, nil}, {dead, urgentNone, nil}}},
+		{"ack with gossip", compound(gossip, ack, gossip), []packetPart{{gossip, urgentNone, nil}, {ack, urgentReply, nil}, {gossip, urgentNone, nil}}},
+		{"checksummed", withCRC(compound(ack, dead)), []packetPart{{ack, urgentReply, nil}, {dead, urgentNone, nil}}},
+		{"checksum wrong", badCRC, []packetPart{{badCRC, urgentNone, nil}}},
+		{"cut short", compound(ack, gossip)[:7], []packetPart{{compound(ack, gossip)[:7], urgentNone, nil}}},
 	}
 	for _, c := range cases {
 		got := splitUrgent(c.pkt)

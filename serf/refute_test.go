@@ -295,14 +295,15 @@ func TestAccusationsInMemberlistsPackets(t *testing.T) {
 }
 
 // FuzzReceivedPacket feeds the transport's readers of memberlist packets
-// (urgency, the split of compounds, accusations found, accusations
-// raised, leaves announced) any bytes: none may
+// (urgency, the split of compounds, repeats dropped, accusations found,
+// accusations raised, leaves announced) any bytes: none may
 // panic, and what they find must be about the names asked.
 func FuzzReceivedPacket(f *testing.F) {
 	f.Add(golden.Read(f, "suspect_packet"))
 	f.Add(compound([]byte{mlAckRespMsg}, []byte{8}))
 	f.Add(withCRC(accusationMsg(f, mlDeadMsg, 3, "peer", "x")))
 	f.Add(golden.Read(f, "leave_dead_packet"))
+	f.Add(compound(aliveMsg(f, 2, "peer"), aliveMsg(f, 2, "peer"), []byte{mlUserMsg, 0}))
 	f.Fuzz(func(t *testing.T, pkt []byte) {
 		noteSelfLeaves(pkt, func(node string) {
 			if node == "" {
@@ -318,6 +319,29 @@ func FuzzReceivedPacket(f *testing.F) {
 		for _, part := range parts {
 			if part.urgency < urgentReply || part.urgency > urgentNone || (len(parts) > 1 && len(part.buf) == 0) {
 				t.Fatalf("part %x, urgency %d", part.buf, part.urgency)
+			}
+			i := bytes.Index(pkt[off:], part.buf)
+			if i < 0 {
+				t.Fatalf("part %x not in %x after %d", part.buf, pkt, off)
+			}
+			off += i + len(part.buf)
+		}
+		// Handed on once, a packet comes back without the messages that
+		// may be dropped as repeats: the rest are pieces of it, in order,
+		// or it goes whole, as memberlist must see it.
+		g := newGossipRepeats("capture")
+		for _, part := range splitPacket(pkt, g) {
+			for _, k := range part.keys {
+				g.add(k, time.Time{})
+			}
+		}
+		again, off := splitPacket(pkt, g), 0
+		for _, part := range again {
+			if bytes.Equal(part.buf, pkt) {
+				continue
+			}
+			if _, ok := g.key(part.buf); ok {
+				t.Fatalf("repeat %x handed on again", part.buf)
 			}
 			i := bytes.Index(pkt[off:], part.buf)
 			if i < 0 {

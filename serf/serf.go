@@ -319,6 +319,7 @@ func Create(conf *Config) (*Serf, error) {
 	if transport != nil && mlc.Label == "" && !encrypts(mlc) {
 		transport.sorts.Store(true)
 		transport.selfLeaves.Store(&s.selfLeaves)
+		transport.repeats.Store(newGossipRepeats(cfg.NodeName))
 		if !cfg.noEarlyRefute {
 			s.refuter = &refuter{answer: s.refute}
 			s.mlLogger = transport.logger

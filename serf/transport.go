@@ -58,6 +58,9 @@ type netTransport struct {
 	// selfLeaves, once set, notes the leaves that nodes announce in
 	// received packets (selfleave.go).
 	selfLeaves atomic.Pointer[selfLeaves]
+	// repeats, once set, has copies of gossip already handed on dropped
+	// (repeats.go); only readLoop uses it.
+	repeats atomic.Pointer[gossipRepeats]
 
 	packetCh chan *memberlist.Packet
 	streamCh chan net.Conn
@@ -401,8 +404,16 @@ func (t *netTransport) readLoop() {
 			t.queue.push(&memberlist.Packet{Buf: pkt, From: addr, Timestamp: ts}, urgentNone)
 			continue
 		}
-		for _, part := range splitUrgent(pkt) {
-			t.queue.push(&memberlist.Packet{Buf: part.buf, From: addr, Timestamp: ts}, part.urgency)
+		g := t.repeats.Load()
+		if g != nil {
+			g.tick(ts)
+		}
+		for _, part := range splitPacket(pkt, g) {
+			if t.queue.push(&memberlist.Packet{Buf: part.buf, From: addr, Timestamp: ts}, part.urgency) {
+				for _, k := range part.keys {
+					g.add(k, ts)
+				}
+			}
 		}
 	}
 }
