@@ -3,6 +3,7 @@ package main
 import (
 	"os"
 	"runtime"
+	"time"
 )
 
 // The agent is a small, mostly waiting daemon: a few goroutines wake for
@@ -26,6 +27,17 @@ const (
 	// serial (one gossip loop, one packet reader) and one thread keeps up
 	// with thousands of events a second.
 	agentMaxProcs = 1
+	// agentTimerSlack is how late the kernel may wake a thread whose
+	// sleep is over, to wake it together with others (Linux's timer
+	// slack, 50 us unless the parent chose another). The agent's own
+	// timers are of 200 ms and more, but the runtime's monitor thread
+	// sleeps 20 us at a time while the process is busy, and on a machine
+	// short of CPU every agent looks busy, waiting for a core: in a fleet
+	// of 200 agents booting at once on two cores the monitor threads
+	// took a sixth of all the agents' CPU. With a slack of a millisecond
+	// they took a tenth. Timers fire at most that much later; packets
+	// wake the agent as before.
+	agentTimerSlack = time.Millisecond
 )
 
 // tuneAgentRuntime applies the settings above that the environment does
@@ -44,6 +56,7 @@ func tuneAgentRuntime() {
 	if os.Getenv("GOMAXPROCS") == "" {
 		runtime.GOMAXPROCS(agentMaxProcs)
 	}
+	setTimerSlack(agentTimerSlack)
 	if os.Getenv("GOGC") == "" {
 		startGCTuner()
 	}
