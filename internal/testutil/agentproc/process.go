@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"os/exec"
-	"sync/atomic"
 	"syscall"
 	"time"
 )
@@ -15,7 +14,6 @@ type Process struct {
 	cmd     *exec.Cmd
 	exited  chan struct{} // closed once the command has been waited for
 	exitErr error         // set before exited is closed
-	done    atomic.Bool   // set before exited is closed
 }
 
 // StartProcess starts cmd, which the caller has prepared (its output, its
@@ -27,7 +25,6 @@ func StartProcess(cmd *exec.Cmd) (*Process, error) {
 	p := &Process{cmd: cmd, exited: make(chan struct{})}
 	go func() {
 		p.exitErr = cmd.Wait()
-		p.done.Store(true)
 		close(p.exited)
 	}()
 	return p, nil
@@ -39,8 +36,18 @@ func (p *Process) Pid() int { return p.cmd.Process.Pid }
 // Exited is closed once the process has exited, for whatever reason.
 func (p *Process) Exited() <-chan struct{} { return p.exited }
 
-// Running reports whether the process has not exited yet.
-func (p *Process) Running() bool { return !p.done.Load() }
+// Running reports whether the process has not exited yet. It reads the
+// same channel as Exited, so that once it says no, Exited is closed: a
+// wait that saw the process gone and then looked at Exited found it
+// still open, and a failed configuration's exit was taken for a hang.
+func (p *Process) Running() bool {
+	select {
+	case <-p.exited:
+		return false
+	default:
+		return true
+	}
+}
 
 // ExitErr waits for the process to exit and returns what exec.Cmd.Wait
 // returned: nil for exit status 0.
