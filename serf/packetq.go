@@ -95,16 +95,12 @@ func splitPacket(pkt []byte, g *gossipRepeats) []packetPart {
 		return whole(urgentNone)
 	}
 	if body[0] != mlCompoundMsg {
-		part := whole(urgencyOf(body[0]))
-		if g != nil {
-			if k, ok := g.key(body); ok {
-				if g.seen(k) {
-					g.dropped.Add(1)
-					return nil
-				}
-				part[0].keys = []uint64{k}
-			}
+		keys, repeat := g.check(body)
+		if repeat {
+			return nil
 		}
+		part := whole(urgencyOf(body[0]))
+		part[0].keys = keys
 		return part
 	}
 	if len(body) < 2 || len(body) < 2+2*int(body[1]) {
@@ -125,18 +121,13 @@ func splitPacket(pkt []byte, g *gossipRepeats) []packetPart {
 		if l == 0 {
 			continue
 		}
-		part := packetPart{buf: msg, urgency: urgencyOf(msg[0])}
-		if g != nil {
-			if k, ok := g.key(msg); ok {
-				if g.seen(k) {
-					g.dropped.Add(1)
-					dropped = true
-					continue
-				}
-				part.keys = []uint64{k}
-				keys = append(keys, k)
-			}
+		partKeys, repeat := g.check(msg)
+		if repeat {
+			dropped = true
+			continue
 		}
+		keys = append(keys, partKeys...)
+		part := packetPart{buf: msg, urgency: urgencyOf(msg[0]), keys: partKeys}
 		parts = append(parts, part)
 		best = min(best, part.urgency)
 	}

@@ -87,6 +87,23 @@ func (g *gossipRepeats) key(msg []byte) (uint64, bool) {
 	return maphash.Bytes(g.seed, msg), true
 }
 
+// check says whether msg is a copy to drop (and counts it); if not, it
+// returns the hash to remember once msg is queued, if any. g may be nil.
+func (g *gossipRepeats) check(msg []byte) (keys []uint64, repeat bool) {
+	if g == nil {
+		return nil, false
+	}
+	k, ok := g.key(msg)
+	if !ok {
+		return nil, false
+	}
+	if g.seen(k) {
+		g.dropped.Add(1)
+		return nil, true
+	}
+	return []uint64{k}, false
+}
+
 // tick starts a new window when the current one is over.
 func (g *gossipRepeats) tick(now time.Time) {
 	switch age := now.Sub(g.since); {
