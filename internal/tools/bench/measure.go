@@ -199,7 +199,7 @@ func measureJoin(ctx context.Context, c *Cluster, plan Plan, r *RunResult, error
 	}
 	r.setConverged(c, start, at, last)
 	if !r.Converged && ctx.Err() == nil && time.Now().Before(deadline) {
-		errorf("join stalled: no agent's alive count changed for %v", plan.JoinStall)
+		errorf("join stalled: no agent's alive count changed for %v, or some agent still saw fewer than half alive after it", plan.JoinStall)
 		deadline = time.Now() // the joins still unanswered are not waited for
 	}
 	if joined != nil {

@@ -91,7 +91,12 @@ func PollUntil(ctx context.Context, agents []*Agent, interval time.Duration, dea
 // stalled so is not going to converge before a cap of minutes, as a
 // member list is repaired by push/pull only, every 30 s to 90 s at these
 // sizes; waiting it out would cost the run its time and tell nothing
-// more.
+// more. It also gives up once stall has passed since the start while
+// some agent still counts fewer than half of the agents alive
+// (farFromFormed): such a join keeps moving, a member here and there,
+// but gossip has had over a hundred rounds to spread it, and push/pull,
+// every one to two minutes at the sizes where this happens (real Serf's
+// seed hanging up on joiners), cannot finish it before a cap of 90 s.
 func PollProgress(ctx context.Context, agents []*Agent, interval time.Duration, deadline time.Time,
 	stall time.Duration, done func(i int, c Counts) bool) (at []time.Time, last []Counts) {
 	at = make([]time.Time, len(agents))
@@ -99,12 +104,15 @@ func PollProgress(ctx context.Context, agents []*Agent, interval time.Duration, 
 	ctx, cancel := context.WithDeadline(ctx, deadline)
 	defer cancel()
 	var progress atomic.Int64 // unix nanoseconds of the last progress
-	progress.Store(time.Now().UnixNano())
+	start := time.Now()
+	progress.Store(start.UnixNano())
+	alive := make([]atomic.Int32, len(agents)) // last alive count; -1 once done
 	var wg sync.WaitGroup
 	if stall > 0 {
 		wg.Go(func() {
 			for sleep(ctx, interval) {
-				if time.Since(time.Unix(0, progress.Load())) > stall {
+				if time.Since(time.Unix(0, progress.Load())) > stall ||
+					time.Since(start) > stall && farFromFormed(alive) {
 					cancel()
 					return
 				}
@@ -117,7 +125,7 @@ func PollProgress(ctx context.Context, agents []*Agent, interval time.Duration, 
 		wg.Go(func() {
 			offset := interval * time.Duration(i) / time.Duration(len(agents))
 			prev := time.Now()
-			alive := -1
+			count := -1
 			if !sleep(ctx, offset) {
 				return
 			}
@@ -126,12 +134,14 @@ func PollProgress(ctx context.Context, agents []*Agent, interval time.Duration, 
 				c, err := a.counts()
 				if err == nil {
 					last[i] = c
-					if c.Alive() != alive {
-						alive = c.Alive()
+					if c.Alive() != count {
+						count = c.Alive()
+						alive[i].Store(int32(count))
 						progress.Store(time.Now().UnixNano())
 					}
 					if done(i, c) {
 						at[i] = prev.Add(asked.Sub(prev) / 2)
+						alive[i].Store(-1)
 						if left.Add(-1) == 0 {
 							cancel() // ends the stall watch
 						}
@@ -147,4 +157,16 @@ func PollProgress(ctx context.Context, agents []*Agent, interval time.Duration, 
 	}
 	wg.Wait()
 	return at, last
+}
+
+// farFromFormed reports whether some agent not yet done (its count is
+// -1 once done, 0 before its first answer) last counted fewer than half
+// of the agents alive.
+func farFromFormed(alive []atomic.Int32) bool {
+	for i := range alive {
+		if a := alive[i].Load(); a >= 0 && 2*int(a) < len(alive) {
+			return true
+		}
+	}
+	return false
 }

@@ -2,6 +2,7 @@ package bench
 
 import (
 	"math"
+	"sync/atomic"
 	"testing"
 )
 
@@ -87,6 +88,31 @@ func TestNearlyFormed(t *testing.T) {
 			}
 		} else if got != tc.want {
 			t.Errorf("nearlyFormed(%v, 50) = %v, want %v", tc.last, got, tc.want)
+		}
+	}
+}
+
+// TestFarFromFormed: an agent not yet done that counts fewer than half
+// of the agents alive, or has not answered at all, keeps a join far
+// from formed; agents done (-1) do not.
+func TestFarFromFormed(t *testing.T) {
+	for _, tc := range []struct {
+		alive []int32
+		want  bool
+	}{
+		{[]int32{-1, -1, -1, -1}, false},
+		{[]int32{2, 3, -1, 4}, false},
+		{[]int32{1, 4, 4, -1}, true},
+		{[]int32{0, -1, -1, -1}, true},
+		{[]int32{2, 2, 2}, false},
+		{[]int32{1, 2, 2}, true},
+	} {
+		alive := make([]atomic.Int32, len(tc.alive))
+		for i, a := range tc.alive {
+			alive[i].Store(a)
+		}
+		if got := farFromFormed(alive); got != tc.want {
+			t.Errorf("farFromFormed(%v) = %v, want %v", tc.alive, got, tc.want)
 		}
 	}
 }
