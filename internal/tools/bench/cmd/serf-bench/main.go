@@ -33,9 +33,9 @@ func run(args []string) int {
 	var (
 		ns      = fs.String("n", "10,50,100,200", "cluster sizes, comma-separated (at most 250); empty for none (only the fleet boot and starvation)")
 		runs    = fs.Int("runs", 1, "repetitions of every cluster of each binary")
-		events  = fs.Int("events", 12, "user events timed to all handlers, per cluster")
+		events  = fs.Int("events", 8, "user events timed to all handlers, per cluster")
 		queries = fs.Int("queries", 5, "queries timed to all acks, per cluster")
-		qends   = fs.Int("query-ends", 3, "serf query runs timed to their end, per cluster")
+		qends   = fs.Int("query-ends", 2, "serf query runs timed to their end, per cluster")
 		window  = fs.Duration("window", 8*time.Second, "CPU measuring window, idle and under load")
 		load    = fs.Int("load", 10, "user events per second during the load window")
 		capConv = fs.Duration("cap", 90*time.Second, "longest wait for a concurrent join to converge")
