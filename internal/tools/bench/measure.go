@@ -781,7 +781,14 @@ func measureDeparture(ctx context.Context, c *Cluster, plan Plan, victim *Agent,
 			}
 		}()
 	}
+	// A watcher sees the departure when its count rises above the
+	// lowest it has had since the departure began: another member
+	// wrongly declared failed before it, and back since (an overloaded
+	// cluster of 200 does that), lowers the count by one while the
+	// victim raises it by one, and against the count before it the
+	// watcher would never be done.
 	at, _ := PollUntil(ctx, watchers, plan.Poll, start.Add(plan.DetectCap), func(i int, cnt Counts) bool {
+		before[i] = min(before[i], count(cnt))
 		return count(cnt) > before[i]
 	})
 	select {
