@@ -50,3 +50,30 @@ func TestFreePortsNeverTwice(t *testing.T) {
 		t.Fatalf("FreeAddrs returned %q twice", addrs[0])
 	}
 }
+
+// TestFreePortsBelowEphemeral: the ports come from below the kernel's
+// ephemeral range, are distinct, and can be bound for TCP and UDP.
+func TestFreePortsBelowEphemeral(t *testing.T) {
+	ports := FreePorts(t, "127.0.0.1", 20)
+	seen := map[int]bool{}
+	for _, p := range ports {
+		if p < portLow || p > portHigh {
+			t.Errorf("port %d outside %d-%d", p, portLow, portHigh)
+		}
+		if seen[p] {
+			t.Errorf("port %d returned twice", p)
+		}
+		seen[p] = true
+		addr := net.JoinHostPort("127.0.0.1", strconv.Itoa(p))
+		l, err := net.Listen("tcp", addr)
+		if err != nil {
+			t.Fatalf("listen tcp %s: %v", addr, err)
+		}
+		l.Close()
+		pc, err := net.ListenPacket("udp", addr)
+		if err != nil {
+			t.Fatalf("listen udp %s: %v", addr, err)
+		}
+		pc.Close()
+	}
+}

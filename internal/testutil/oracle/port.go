@@ -1,6 +1,7 @@
 package oracle
 
 import (
+	"math/rand/v2"
 	"net"
 	"strconv"
 	"sync"
@@ -13,11 +14,23 @@ import (
 // one; FreePorts never returns a port twice.
 var given sync.Map
 
+// Ports are drawn at random below Linux's default ephemeral range
+// (32768-60999), from which the kernel picks the port of every listen on
+// port 0 and of every outgoing connection. Drawn from that range, a port
+// just released here was once taken by another test process before the
+// real Serf agent it was meant for could bind it ("address already in
+// use"); below it, only another draw like this one can take it.
+const (
+	portLow  = 20000
+	portHigh = 32767
+)
+
 // FreePorts returns n distinct ports on ip that were free for both TCP and
 // UDP a moment ago, as a Serf bind address needs both, and that no earlier
 // call in this process returned. The ports are released before FreePorts
-// returns, so another process could take one; on loopback addresses used
-// only by tests that is rare enough.
+// returns, so another process could take one; drawn at random outside the
+// kernel's ephemeral range, on loopback addresses used only by tests, that
+// is rare enough.
 func FreePorts(tb testing.TB, ip string, n int) []int {
 	tb.Helper()
 	const maxTries = 50
@@ -34,12 +47,12 @@ func FreePorts(tb testing.TB, ip string, n int) []int {
 		if try == maxTries {
 			tb.Fatalf("no port free for both TCP and UDP on %s after %d tries", ip, maxTries)
 		}
-		l, err := net.Listen("tcp", net.JoinHostPort(ip, "0"))
+		port := portLow + rand.IntN(portHigh-portLow+1)
+		l, err := net.Listen("tcp", net.JoinHostPort(ip, strconv.Itoa(port)))
 		if err != nil {
-			tb.Fatalf("listen tcp on %s: %v", ip, err)
+			continue // taken: draw another
 		}
 		closers = append(closers, l.Close)
-		port := l.Addr().(*net.TCPAddr).Port
 		// Keep the UDP socket open too, so later tries get other ports.
 		pc, err := net.ListenPacket("udp", net.JoinHostPort(ip, strconv.Itoa(port)))
 		if err != nil {
