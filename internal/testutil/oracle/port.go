@@ -8,10 +8,10 @@ import (
 	"testing"
 )
 
-// given holds every "ip:port" FreePorts has returned in this process. The
-// kernel may hand out a port again as soon as it is released, so two
-// calls in a row (a bind address, then an RPC address) could get the same
-// one; FreePorts never returns a port twice.
+// given holds every "ip:port" FreePorts has returned in this process. A
+// port is free again once FreePorts releases it, and a later draw could
+// pick it (a bind address, then an RPC address); FreePorts never returns
+// a port twice.
 var given sync.Map
 
 // Ports are drawn at random below Linux's default ephemeral range
@@ -37,6 +37,7 @@ func FreePorts(tb testing.TB, ip string, n int) []int {
 	var (
 		ports   []int
 		closers []func() error
+		lastErr error // why the last draw could not be listened on
 	)
 	defer func() {
 		for _, c := range closers {
@@ -45,22 +46,25 @@ func FreePorts(tb testing.TB, ip string, n int) []int {
 	}()
 	for try := 0; len(ports) < n; try++ {
 		if try == maxTries {
-			tb.Fatalf("no port free for both TCP and UDP on %s after %d tries", ip, maxTries)
+			tb.Fatalf("no port free for both TCP and UDP on %s after %d tries (last: %v)", ip, maxTries, lastErr)
 		}
 		port := portLow + rand.IntN(portHigh-portLow+1)
 		l, err := net.Listen("tcp", net.JoinHostPort(ip, strconv.Itoa(port)))
 		if err != nil {
+			lastErr = err
 			continue // taken: draw another
 		}
 		closers = append(closers, l.Close)
-		// Keep the UDP socket open too, so later tries get other ports.
+		// Both sockets stay open until the end, so that a later draw of
+		// the same port fails to listen and draws again.
 		pc, err := net.ListenPacket("udp", net.JoinHostPort(ip, strconv.Itoa(port)))
 		if err != nil {
+			lastErr = err
 			continue
 		}
 		closers = append(closers, pc.Close)
 		if _, dup := given.LoadOrStore(net.JoinHostPort(ip, strconv.Itoa(port)), true); dup {
-			continue // both sockets stay open until the end: the next try gets another port
+			continue // returned by an earlier call
 		}
 		ports = append(ports, port)
 	}
