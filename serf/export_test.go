@@ -1,9 +1,13 @@
 package serf
 
 import (
+	"bytes"
+	"net"
 	"sort"
 	"sync"
 	"testing"
+
+	"github.com/hashicorp/go-msgpack/v2/codec"
 )
 
 // JoinSyncRunning reports whether a join sync is under way (tests only).
@@ -75,3 +79,44 @@ func NoEarlyRefutation(c *Config) { c.noEarlyRefute = true }
 
 // Compound is memberlist's compound message of msgs (tests only).
 func Compound(msgs ...[]byte) []byte { return compound(msgs...) }
+
+// RepeatsForgotten counts the times the transport forgot the gossip it
+// had handed on because memberlist's queue dropped a message (tests
+// only).
+func (s *Serf) RepeatsForgotten() uint64 {
+	if s.repeats == nil {
+		return 0
+	}
+	return s.repeats.forgets.Load()
+}
+
+// UserEventMessage is memberlist's user message holding Serf's user event
+// name at ltime (tests only).
+func UserEventMessage(tb testing.TB, ltime uint64, name string) []byte {
+	tb.Helper()
+	b, err := encodeMessage(messageUserEventType, &messageUserEvent{LTime: LamportTime(ltime), Name: name})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return append([]byte{mlUserMsg}, b...)
+}
+
+// AliveMessage is memberlist's alive message about node at 127.0.0.2 and
+// port, with incarnation inc (tests only).
+func AliveMessage(tb testing.TB, inc uint32, node string, port uint16) []byte {
+	tb.Helper()
+	var buf bytes.Buffer
+	buf.WriteByte(mlAliveMsg)
+	a := struct {
+		Incarnation uint32
+		Node        string
+		Addr        []byte
+		Port        uint16
+		Meta        []byte
+		Vsn         []uint8
+	}{inc, node, net.IPv4(127, 0, 0, 2).To4(), port, nil, []uint8{1, 5, 5, 2, 5, 4}}
+	if err := codec.NewEncoder(&buf, msgpackHandle).Encode(&a); err != nil {
+		tb.Fatal(err)
+	}
+	return buf.Bytes()
+}

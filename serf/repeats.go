@@ -3,10 +3,12 @@ package serf
 import (
 	"bytes"
 	"hash/maphash"
+	"log"
 	"sync/atomic"
 	"time"
 
 	"github.com/hashicorp/go-msgpack/v2/codec"
+	"github.com/hashicorp/memberlist"
 )
 
 // Repeated gossip, dropped as it arrives.
@@ -39,6 +41,16 @@ import (
 // would count. And nothing in a packet memberlist must see as it came
 // (a checksum that fails, a compound cut short), nor anything sealed by
 // encryption or a label, which the transport cannot read.
+//
+// Handing a message to memberlist is not yet handling it: memberlist
+// queues alive messages and gossip for its handler, and drops what
+// arrives while its queue of that kind is full (HandoffQueueDepth), as
+// a machine short of CPU can make it. A dropped original would take
+// every later copy with it, which no loss on the wire does, and a
+// refutation lost that way leaves a healthy member to be declared
+// dead. memberlist says so only in its log, so its logger is tapped
+// (queueDropTap) and every hash kept is forgotten at each such drop:
+// the next copies go through, as they would without this file.
 
 // mlUserMsg is memberlist's type for a delegate's (Serf's) message.
 const mlUserMsg = 8
@@ -63,6 +75,10 @@ type gossipRepeats struct {
 	since     time.Time // when cur began
 	// dropped counts the copies left out; for tests.
 	dropped atomic.Uint64
+	// forget is set when memberlist dropped a message handed to it;
+	// forgets counts the times; for tests.
+	forget  atomic.Bool
+	forgets atomic.Uint64
 }
 
 func newGossipRepeats(name string) *gossipRepeats {
@@ -104,8 +120,16 @@ func (g *gossipRepeats) check(msg []byte) (keys []uint64, repeat bool) {
 	return []uint64{k}, false
 }
 
-// tick starts a new window when the current one is over.
+// tick starts a new window when the current one is over, and forgets
+// every hash kept when memberlist has dropped a message since.
 func (g *gossipRepeats) tick(now time.Time) {
+	if g.forget.Load() && g.forget.Swap(false) {
+		clear(g.prev)
+		clear(g.cur)
+		g.since = now
+		g.forgets.Add(1)
+		return
+	}
 	switch age := now.Sub(g.since); {
 	case age >= 2*repeatWindow:
 		clear(g.prev)
@@ -138,4 +162,42 @@ func (g *gossipRepeats) add(k uint64, now time.Time) {
 		g.rotate(now)
 	}
 	g.cur[k] = struct{}{}
+}
+
+// forgetAll has every hash kept forgotten before the next packet is
+// read. Any goroutine may call it.
+func (g *gossipRepeats) forgetAll() { g.forget.Store(true) }
+
+// handlerQueueFull is the start of what memberlist logs when its
+// handler's queue drops a message (memberlist's net.go).
+var handlerQueueFull = []byte("[WARN] memberlist: handler queue full, dropping message")
+
+// queueDropTap passes memberlist's log lines on to the logger it would
+// have used, unchanged, and calls onDrop for each line saying that its
+// handler's queue dropped a message.
+type queueDropTap struct {
+	out    *log.Logger // where the lines go: its writer, looked up per line
+	onDrop func()
+}
+
+func (t *queueDropTap) Write(p []byte) (int, error) {
+	if bytes.Contains(p, handlerQueueFull) {
+		t.onDrop()
+	}
+	return t.out.Writer().Write(p)
+}
+
+// tapQueueDrops returns the memberlist configuration to create memberlist
+// with: conf itself when it cannot be tapped (it names both a Logger and
+// a LogOutput, which memberlist refuses as it is), else a copy whose
+// Logger writes exactly what memberlist's would, through the tap.
+func tapQueueDrops(conf *memberlist.Config, onDrop func()) *memberlist.Config {
+	if conf.Logger != nil && conf.LogOutput != nil {
+		return conf
+	}
+	base := loggerFor(conf.Logger, conf.LogOutput)
+	c := *conf
+	c.LogOutput = nil
+	c.Logger = log.New(&queueDropTap{out: base, onDrop: onDrop}, base.Prefix(), base.Flags())
+	return &c
 }

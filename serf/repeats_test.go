@@ -3,6 +3,7 @@ package serf
 import (
 	"bytes"
 	"fmt"
+	"log"
 	"testing"
 	"time"
 
@@ -183,5 +184,77 @@ func TestTransportDropsRepeats(t *testing.T) {
 	}
 	if n := b.repeats.Load().dropped.Load(); n != 2 {
 		t.Errorf("dropped %d copies, want 2", n)
+	}
+}
+
+// TestTapQueueDrops: memberlist's lines reach the logger it would have
+// used unchanged, and each line of a dropped message is reported.
+func TestTapQueueDrops(t *testing.T) {
+	var want, got bytes.Buffer
+	base := log.New(&got, "node ", log.Lmsgprefix)
+	conf := memberlist.DefaultLANConfig()
+	conf.Logger = base
+	drops := 0
+	tapped := tapQueueDrops(conf, func() { drops++ })
+	if tapped == conf || conf.Logger != base {
+		t.Fatal("the caller's config was changed")
+	}
+	if tapped.LogOutput != nil {
+		t.Error("the copy names a LogOutput as well as a Logger, which memberlist refuses")
+	}
+	ref := log.New(&want, "node ", log.Lmsgprefix)
+	for _, line := range []string{
+		"[WARN] memberlist: handler queue full, dropping message (3) from=127.0.0.1:7946",
+		"[DEBUG] memberlist: Stream connection from=127.0.0.1:50000",
+		"[WARN] memberlist: handler queue full, dropping message (8) from=127.0.0.1:7946",
+	} {
+		tapped.Logger.Print(line)
+		ref.Print(line)
+	}
+	if got.String() != want.String() {
+		t.Errorf("logged\n%s\nwant\n%s", got.String(), want.String())
+	}
+	if drops != 2 {
+		t.Errorf("%d drops reported, want 2", drops)
+	}
+
+	// Memberlist's own logger, built from LogOutput, is reproduced.
+	got.Reset()
+	conf = memberlist.DefaultLANConfig()
+	conf.LogOutput = &got
+	tapped = tapQueueDrops(conf, func() {})
+	tapped.Logger.Print("[INFO] memberlist: line")
+	if !bytes.HasSuffix(got.Bytes(), []byte(" [INFO] memberlist: line\n")) || tapped.Logger.Flags() != log.LstdFlags {
+		t.Errorf("LogOutput's logger wrote %q with flags %d", got.String(), tapped.Logger.Flags())
+	}
+
+	// Both set: memberlist's error stands, so nothing is tapped.
+	conf.Logger = base
+	if tapQueueDrops(conf, func() {}) != conf {
+		t.Error("a config naming both a Logger and a LogOutput was tapped")
+	}
+}
+
+// TestRepeatsForgetAll: once memberlist has dropped a message, the next
+// packet read finds every kept hash forgotten.
+func TestRepeatsForgetAll(t *testing.T) {
+	t0 := time.Unix(1000, 0)
+	g := newGossipRepeats("self")
+	g.tick(t0)
+	g.add(1, t0)
+	g.rotate(t0)
+	g.add(2, t0)
+	g.forgetAll()
+	g.tick(t0.Add(time.Millisecond))
+	if g.seen(1) || g.seen(2) {
+		t.Error("hashes kept after memberlist dropped a message")
+	}
+	if n := g.forgets.Load(); n != 1 {
+		t.Errorf("forgot %d times, want 1", n)
+	}
+	g.add(3, t0)
+	g.tick(t0.Add(2 * time.Millisecond))
+	if !g.seen(3) || g.forgets.Load() != 1 {
+		t.Error("a drop was forgotten twice")
 	}
 }

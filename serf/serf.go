@@ -72,6 +72,9 @@ type Serf struct {
 	queryClock LamportClock
 
 	memberlist *memberlist.Memberlist
+	// repeats is the transport's record of gossip handed on, when it
+	// drops repeated gossip (repeats.go); nil otherwise.
+	repeats *gossipRepeats
 	// refuter answers accusations of this node that the transport sees
 	// before memberlist queues them (refute.go); nil when it cannot see
 	// them.
@@ -302,6 +305,13 @@ func Create(conf *Config) (*Serf, error) {
 		c.EnableCompression = false
 		mlConf = &c
 	}
+	// So is it when the transport drops repeated gossip (repeats.go),
+	// with memberlist's log tapped for the messages its queue drops.
+	var repeats *gossipRepeats
+	if transport != nil && mlc.Label == "" && !encrypts(mlc) {
+		repeats = newGossipRepeats(cfg.NodeName)
+		mlConf = tapQueueDrops(mlConf, repeats.forgetAll)
+	}
 	ml, err := memberlist.Create(mlConf)
 	// Memberlist read the transport at creation and keeps its own
 	// reference; the caller's config keeps what the caller put there,
@@ -319,7 +329,8 @@ func Create(conf *Config) (*Serf, error) {
 	if transport != nil && mlc.Label == "" && !encrypts(mlc) {
 		transport.sorts.Store(true)
 		transport.selfLeaves.Store(&s.selfLeaves)
-		transport.repeats.Store(newGossipRepeats(cfg.NodeName))
+		transport.repeats.Store(repeats)
+		s.repeats = repeats
 		if !cfg.noEarlyRefute {
 			s.refuter = &refuter{answer: s.refute}
 			s.mlLogger = transport.logger
