@@ -37,11 +37,17 @@ type StarvePlan struct {
 	// Base, when set, is what the quotas are shares of, in percent of a
 	// core, instead of real Serf's idle CPU: the same quotas in every
 	// run, to compare binaries or settings run apart.
-	Base      float64
-	Shares    []float64     // 0.5, 0.25
-	For       time.Duration // how long each quota holds
-	Idle      time.Duration // window measuring the idle use
-	Recover   time.Duration // longest wait for everyone alive again
+	Base    float64
+	Shares  []float64     // 0.5, 0.25
+	For     time.Duration // how long each quota holds
+	Idle    time.Duration // window measuring the idle use
+	Recover time.Duration // longest wait for everyone alive again
+	// Heal is how much longer a cluster not whole after Recover is
+	// waited for before its next quota and its kills, which need it
+	// whole: real Serf's members reconnect to those it still counts
+	// failed only every 30 s, and a quota started early would count
+	// old failures as new.
+	Heal      time.Duration
 	Cap       time.Duration // longest wait for the join
 	DetectCap time.Duration
 	Poll      time.Duration
@@ -70,6 +76,10 @@ type StarvePhase struct {
 	// Recovered is the time after the quota was lifted until every agent
 	// counted N alive again; negative if not within the wait.
 	Recovered float64 `json:"recovered_s"`
+	// Healed, when Recovered is negative, is the time after the lift
+	// until the cluster was whole all the same (StarvePlan.Heal);
+	// negative if it never was, and the scenario ended there.
+	Healed float64 `json:"healed_s,omitempty"`
 }
 
 // StarveResult is the starvation scenario on one cluster.
@@ -244,14 +254,43 @@ func starve(ctx context.Context, cc ClusterConfig, failedHandler string, base fl
 		p.Suspicions = statsd.Count(suspectCounter) - suspect0
 		logf("  %.0f%% of idle: %d false member-failed lines, %d suspicions, %d refutes, throttled in %d periods, all alive again after %.1fs",
 			100*share, p.FalseFailed, p.Suspicions, p.Refutes, p.Throttled, p.Recovered)
+		if p.Recovered < 0 {
+			p.Healed = healed(ctx, c, plan, lifted)
+			if p.Healed < 0 {
+				errorf("%.0f%% quota: not whole again %v after the lift: the next quota and the kills are not run",
+					100*share, plan.Recover+plan.Heal)
+			} else {
+				logf("  whole again %.1fs after the lift", p.Healed)
+			}
+		}
 		r.Phases = append(r.Phases, p)
-		if p.Recovered < 0 || !sleep(ctx, 3*time.Second) {
+		if p.Healed < 0 || !sleep(ctx, 3*time.Second) {
 			return r
 		}
 	}
 	r.killAgents(ctx, c, Plan{Poll: plan.Poll, DetectCap: plan.DetectCap}, plan.Kills, logf, errorf)
 	logf("  kill -9 after the quotas: seen by all in %s s, %d never the first time", killsText(r), r.MissingFailed)
 	return r
+}
+
+// healed waits up to plan.Heal for every agent of c to count all alive
+// and none failed, and returns the time since lifted when they did, or
+// -1 (also when plan.Heal is 0).
+func healed(ctx context.Context, c *Cluster, plan StarvePlan, lifted time.Time) float64 {
+	if plan.Heal <= 0 {
+		return -1
+	}
+	at, _ := PollUntil(ctx, c.Agents, plan.Poll, time.Now().Add(plan.Heal), func(_ int, cnt Counts) bool {
+		return cnt.Alive() >= len(c.Agents) && cnt.Failed == 0
+	})
+	whole := 0.0
+	for _, t := range at {
+		if t.IsZero() {
+			return -1
+		}
+		whole = max(whole, t.Sub(lifted).Seconds())
+	}
+	return whole
 }
 
 // starveJoinWave is how many agents of a starvation cluster join at once.
@@ -401,8 +440,15 @@ func starveRunsLines(runs []*StarveResult) []string {
 	for _, r := range runs {
 		var ps []string
 		for _, p := range r.Phases {
-			ps = append(ps, fmt.Sprintf("%.0f%% (quota %d us): %d false failed, %d suspicions, %d refutes, throttled %d periods, recovered in %.1f s",
-				100*p.Share, p.QuotaUS, p.FalseFailed, p.Suspicions, p.Refutes, p.Throttled, p.Recovered))
+			recovered := fmt.Sprintf("recovered in %.1f s", p.Recovered)
+			switch {
+			case p.Recovered < 0 && p.Healed > 0:
+				recovered = fmt.Sprintf("not recovered within the wait, whole again after %.1f s", p.Healed)
+			case p.Recovered < 0:
+				recovered = "never whole again"
+			}
+			ps = append(ps, fmt.Sprintf("%.0f%% (quota %d us): %d false failed, %d suspicions, %d refutes, throttled %d periods, %s",
+				100*p.Share, p.QuotaUS, p.FalseFailed, p.Suspicions, p.Refutes, p.Throttled, recovered))
 		}
 		out = append(out, fmt.Sprintf("%s N=%d, idle %.1f%% of a core (quotas of %.1f%%): %s; kill -9 seen by all in %s s",
 			r.Binary, r.N, r.IdleCPU, r.BaseCPU, strings.Join(ps, "; "), killsText(r)))

@@ -2,6 +2,7 @@ package bench
 
 import (
 	"strconv"
+	"strings"
 	"testing"
 )
 
@@ -86,6 +87,27 @@ func TestStarveRowsSerfMissing(t *testing.T) {
 		}
 		if got := FormatVerdict(r.Verdict); got != c.want {
 			t.Errorf("%s: verdict %q, want %q", c.key, got, c.want)
+		}
+	}
+}
+
+// TestStarveRunsLinesHealed: a quota after which the cluster was whole
+// only in the longer wait says so, and one after which it never was says
+// that instead.
+func TestStarveRunsLinesHealed(t *testing.T) {
+	runs := []*StarveResult{{Binary: "serf", N: 50, IdleCPU: 25, BaseCPU: 25, Phases: []StarvePhase{
+		{Share: 0.5, QuotaUS: 12500, FalseFailed: 900, Recovered: -1, Healed: 74.2},
+		{Share: 0.25, QuotaUS: 6250, FalseFailed: 300, Recovered: 3.5},
+	}}, {Binary: "ours", N: 50, Phases: []StarvePhase{
+		{Share: 0.5, QuotaUS: 12500, Recovered: -1, Healed: -1},
+	}}}
+	lines := starveRunsLines(runs)
+	for i, want := range []string{
+		"not recovered within the wait, whole again after 74.2 s; 25% (quota 6250 us): 300 false failed",
+		"0 refutes, throttled 0 periods, never whole again;",
+	} {
+		if !strings.Contains(lines[i], want) {
+			t.Errorf("line %d: %q does not say %q", i, lines[i], want)
 		}
 	}
 }

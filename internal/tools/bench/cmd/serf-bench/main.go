@@ -187,6 +187,7 @@ func run(args []string) int {
 			For:       *starveF,
 			Idle:      *window,
 			Recover:   60 * time.Second,
+			Heal:      2 * time.Minute,
 			Cap:       *capConv,
 			DetectCap: 60 * time.Second,
 			Poll:      *poll,
