@@ -1,13 +1,9 @@
 package serf
 
 import (
-	"bytes"
-	"net"
 	"sort"
 	"sync"
 	"testing"
-
-	"github.com/hashicorp/go-msgpack/v2/codec"
 )
 
 // JoinSyncRunning reports whether a join sync is under way (tests only).
@@ -102,21 +98,8 @@ func UserEventMessage(tb testing.TB, ltime uint64, name string) []byte {
 }
 
 // AliveMessage is memberlist's alive message about node at 127.0.0.2 and
-// port, with incarnation inc (tests only).
+// port, with incarnation inc, from a Serf of protocol 4 (tests only).
 func AliveMessage(tb testing.TB, inc uint32, node string, port uint16) []byte {
 	tb.Helper()
-	var buf bytes.Buffer
-	buf.WriteByte(mlAliveMsg)
-	a := struct {
-		Incarnation uint32
-		Node        string
-		Addr        []byte
-		Port        uint16
-		Meta        []byte
-		Vsn         []uint8
-	}{inc, node, net.IPv4(127, 0, 0, 2).To4(), port, nil, []uint8{1, 5, 5, 2, 5, 4}}
-	if err := codec.NewEncoder(&buf, msgpackHandle).Encode(&a); err != nil {
-		tb.Fatal(err)
-	}
-	return buf.Bytes()
+	return aliveMsgAt(tb, inc, node, port, []uint8{1, 5, 5, 2, 5, 4})
 }

@@ -198,6 +198,13 @@ func TestTellLoop(t *testing.T) {
 // aliveMsg encodes memberlist's alive message about node at 127.0.0.2.
 func aliveMsg(t testing.TB, inc uint32, node string) []byte {
 	t.Helper()
+	return aliveMsgAt(t, inc, node, 7946, []uint8{1, 5, 5, 0, 0, 0})
+}
+
+// aliveMsgAt is memberlist's alive message about node at 127.0.0.2 and
+// port, with the protocol versions vsn.
+func aliveMsgAt(t testing.TB, inc uint32, node string, port uint16, vsn []uint8) []byte {
+	t.Helper()
 	var buf bytes.Buffer
 	buf.WriteByte(mlAliveMsg)
 	a := struct {
@@ -207,7 +214,7 @@ func aliveMsg(t testing.TB, inc uint32, node string) []byte {
 		Port        uint16
 		Meta        []byte
 		Vsn         []uint8
-	}{inc, node, net.IPv4(127, 0, 0, 2).To4(), 7946, nil, []uint8{1, 5, 5, 0, 0, 0}}
+	}{inc, node, net.IPv4(127, 0, 0, 2).To4(), port, nil, vsn}
 	if err := codec.NewEncoder(&buf, msgpackHandle).Encode(&a); err != nil {
 		t.Fatal(err)
 	}
