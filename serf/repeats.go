@@ -170,7 +170,7 @@ func (g *gossipRepeats) forgetAll() { g.forget.Store(true) }
 
 // handlerQueueFull is the start of what memberlist logs when its
 // handler's queue drops a message (memberlist's net.go).
-var handlerQueueFull = []byte("[WARN] memberlist: handler queue full, dropping message")
+var handlerQueueFull = []byte("memberlist: handler queue full, dropping message")
 
 // queueDropTap passes memberlist's log lines on to the logger it would
 // have used, unchanged, and calls onDrop for each line saying that its
