@@ -168,8 +168,8 @@ func (g *gossipRepeats) add(k uint64, now time.Time) {
 // read. Any goroutine may call it.
 func (g *gossipRepeats) forgetAll() { g.forget.Store(true) }
 
-// handlerQueueFull is the start of what memberlist logs when its
-// handler's queue drops a message (memberlist's net.go).
+// handlerQueueFull is in the line memberlist logs when its handler's
+// queue drops a message (memberlist's net.go), after the level.
 var handlerQueueFull = []byte("memberlist: handler queue full, dropping message")
 
 // queueDropTap passes memberlist's log lines on to the logger it would

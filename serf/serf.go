@@ -298,8 +298,12 @@ func Create(conf *Config) (*Serf, error) {
 	// memberlist gets a copy of its configuration when our transport
 	// compresses in its place (compress.go); the caller's keeps its
 	// settings.
+	//
+	// Our transport reads the gossip it carries only when nothing seals
+	// it: no encryption, no label.
+	reads := transport != nil && mlc.Label == "" && !encrypts(mlc)
 	mlConf := mlc
-	if transport != nil && mlc.EnableCompression && mlc.Label == "" && !encrypts(mlc) {
+	if reads && mlc.EnableCompression {
 		transport.compress.Store(true)
 		c := *mlc
 		c.EnableCompression = false
@@ -308,7 +312,7 @@ func Create(conf *Config) (*Serf, error) {
 	// So is it when the transport drops repeated gossip (repeats.go),
 	// with memberlist's log tapped for the messages its queue drops.
 	var repeats *gossipRepeats
-	if transport != nil && mlc.Label == "" && !encrypts(mlc) {
+	if reads {
 		repeats = newGossipRepeats(cfg.NodeName)
 		mlConf = tapQueueDrops(mlConf, repeats.forgetAll)
 	}
@@ -326,7 +330,7 @@ func Create(conf *Config) (*Serf, error) {
 	}
 	s.memberlist = ml
 	conf.EventCh = s.eventQ
-	if transport != nil && mlc.Label == "" && !encrypts(mlc) {
+	if reads {
 		transport.sorts.Store(true)
 		transport.selfLeaves.Store(&s.selfLeaves)
 		transport.repeats.Store(repeats)
