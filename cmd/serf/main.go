@@ -8,6 +8,7 @@ import (
 	"slices"
 
 	"github.com/hashicorp/cli"
+	_ "github.com/openserf/serf/cmd/serf/internal/oneproc"
 	"github.com/openserf/serf/command"
 	"github.com/openserf/serf/command/agentcmd"
 )

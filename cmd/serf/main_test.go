@@ -10,8 +10,10 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/openserf/serf/command"
+	"github.com/openserf/serf/internal/testutil/agentproc"
 	"github.com/openserf/serf/internal/testutil/serfbin"
 )
 
@@ -268,5 +270,60 @@ func TestAutocompleteCommands(t *testing.T) {
 	}
 	if got := complete("serf "); len(got) != 15 || !slices.Contains(got, "agent") {
 		t.Errorf("completions of %q = %q, want the 15 commands", "serf ", got)
+	}
+}
+
+// TestAgentThreadCount checks that the agent runs Go code on one thread
+// unless GOMAXPROCS in its environment says otherwise (package oneproc).
+func TestAgentThreadCount(t *testing.T) {
+	bin := serfbin.Path(t)
+	for _, tt := range []struct {
+		name, env, want string
+	}{
+		{"default", "", "1"},
+		{"from the environment", "GOMAXPROCS=2", "2"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			var o agentproc.Options
+			if tt.env != "" {
+				o.Env = []string{tt.env}
+			} else if os.Getenv("GOMAXPROCS") != "" {
+				t.Skip("GOMAXPROCS is set for the tests, and the agent inherits it")
+			}
+			a := agentproc.StartWith(t, bin, o, "-node=procs")
+			a.WaitRPC(30 * time.Second)
+			out := a.MustCLI("info")
+			if !strings.Contains(out, "\tmax_procs = "+tt.want+"\n") {
+				t.Errorf("serf info shows no max_procs = %s:\n%s", tt.want, out)
+			}
+		})
+	}
+}
+
+// TestThreadCountSetEarly checks that package oneproc is initialised
+// before the packages whose initialisers allocate the most, as its
+// saving depends on it (oneproc.go).
+func TestThreadCountSetEarly(t *testing.T) {
+	bin := serfbin.Path(t)
+	cmd := exec.Command(bin, "version")
+	cmd.Env = append(agentproc.CLIEnv(), "GODEBUG=inittrace=1")
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("serf version: %v\n%s", err, out)
+	}
+	order := map[string]int{}
+	for i, line := range strings.Split(string(out), "\n") {
+		if f := strings.Fields(line); len(f) > 1 && f[0] == "init" {
+			order[f[1]] = i
+		}
+	}
+	early, ok := order["github.com/openserf/serf/cmd/serf/internal/oneproc"]
+	if !ok {
+		t.Fatalf("no init line of oneproc:\n%s", out)
+	}
+	for _, later := range []string{"github.com/Masterminds/semver/v3", "github.com/prometheus/client_golang/prometheus", "github.com/hashicorp/memberlist"} {
+		if i, ok := order[later]; ok && i < early {
+			t.Errorf("%s is initialised before oneproc", later)
+		}
 	}
 }

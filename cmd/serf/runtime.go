@@ -2,7 +2,6 @@ package main
 
 import (
 	"os"
-	"runtime"
 	"time"
 )
 
@@ -20,13 +19,6 @@ const (
 	// While the agent is busy, starting up included, gcTuner keeps Go's
 	// default (gctune.go).
 	agentGCPercent = 25
-	// agentMaxProcs is the number of threads running Go code at once
-	// (GOMAXPROCS). With more than one, every packet or timer that wakes a
-	// goroutine also wakes an idle thread to look for more work, which on
-	// an idle agent costs more than the work itself; the agent's work is
-	// serial (one gossip loop, one packet reader) and one thread keeps up
-	// with thousands of events a second.
-	agentMaxProcs = 1
 	// agentTimerSlack is how late the kernel may wake a thread whose
 	// sleep is over, to wake it together with others (Linux's timer
 	// slack, 50 us unless the parent chose another). The agent's own
@@ -46,18 +38,15 @@ const (
 // not choose. It is called only for "serf agent": the other commands are
 // short-lived clients.
 //
-// The thread count comes first: resizing stops the world, and a
-// collection started before it would run on every core's worth of
-// threads. The collection target starts busy, at Go's default: the
-// start-up's heap is nearly all live (packages' tables, configuration,
-// listeners, then the member list a join brings), and at 25 a
-// collection in the middle of it bought nothing for a tenth of the CPU
-// an agent needs to start, which a fleet booting at once pays a
-// hundred times over. The tuner lowers it once the agent is quiet.
+// The thread count is not among them: package oneproc sets it for the
+// whole binary while the process starts. The collection target starts
+// busy, at Go's default: the start-up's heap is nearly all live
+// (packages' tables, configuration, listeners, then the member list a
+// join brings), and at 25 a collection in the middle of it bought
+// nothing for a tenth of the CPU an agent needs to start, which a fleet
+// booting at once pays a hundred times over. The tuner lowers it once
+// the agent is quiet.
 func tuneAgentRuntime() {
-	if os.Getenv("GOMAXPROCS") == "" {
-		runtime.GOMAXPROCS(agentMaxProcs)
-	}
 	setTimerSlack(agentTimerSlack)
 	if os.Getenv("GOGC") == "" {
 		startGCTuner()
