@@ -75,7 +75,9 @@ func compressMessage(msg []byte) ([]byte, error) {
 	if cerr := w.Close(); err == nil {
 		err = cerr
 	}
-	w.Reset(nil, lzw.LSB, mlLZWLitWidth)
+	// Put back as it is: Reset clears the writer's 64 KiB table, and the
+	// next use resets it anyway. Until then it keeps lz, a packet's worth
+	// of bytes, alive.
 	lzwWriters.Put(w)
 	if err != nil {
 		return nil, err
@@ -159,10 +161,8 @@ func decompressMessage(body []byte) ([]byte, error) {
 	}
 	r := lzwReaders.Get().(*lzw.Reader)
 	r.Reset(bytes.NewReader(c.Buf), lzw.LSB, mlLZWLitWidth)
-	defer func() {
-		r.Reset(nil, lzw.LSB, mlLZWLitWidth)
-		lzwReaders.Put(r)
-	}()
+	// Put back as it is, as the writers are: the next use resets it.
+	defer lzwReaders.Put(r)
 	out := inflated.Get().(*bytes.Buffer)
 	defer func() {
 		if out.Cap() <= maxPooledInflated {

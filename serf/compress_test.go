@@ -3,6 +3,7 @@ package serf
 import (
 	"bytes"
 	"encoding/binary"
+	"fmt"
 	"hash/crc32"
 	"net"
 	"sync"
@@ -223,4 +224,36 @@ func FuzzDecompressPacket(f *testing.F) {
 			t.Fatalf("%x opens to %x, which compresses and opens to %x", b, out, back)
 		}
 	})
+}
+
+// gossipLikePacket is a packet of the size and kind gossip sends: a
+// compound of alive messages of nodes whose names and tags differ a
+// little.
+func gossipLikePacket() []byte {
+	var b bytes.Buffer
+	for i := 0; b.Len() < 1300; i++ {
+		fmt.Fprintf(&b, "\x02\x86\xa4Node\xa8node-%03d\xa4Addr\xc4\x04\x7f\x00\x00\x01\xa4Port\xcd\x1f\x4a\xa4Meta\xc4\x0a\x81\xa4role\xa3web\xa3Inc", i)
+		b.WriteByte(byte(i % 128))
+	}
+	return b.Bytes()
+}
+
+func BenchmarkCompressPacket(b *testing.B) {
+	p := gossipLikePacket()
+	b.ReportAllocs()
+	b.SetBytes(int64(len(p)))
+	for b.Loop() {
+		compressPacket(p)
+	}
+}
+
+func BenchmarkDecompressPacket(b *testing.B) {
+	p := compressPacket(gossipLikePacket())
+	if decompressPacket(p) == nil {
+		b.Fatal("the packet does not decompress")
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		decompressPacket(p)
+	}
 }
