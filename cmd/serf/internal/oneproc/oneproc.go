@@ -26,12 +26,12 @@ import (
 	"syscall"
 )
 
-// Procs is the thread count the binary runs with when the environment
+// procs is the thread count the binary runs with when the environment
 // does not choose one.
-const Procs = 1
+const procs = 1
 
 func init() {
 	if _, set := syscall.Getenv("GOMAXPROCS"); !set {
-		runtime.GOMAXPROCS(Procs)
+		runtime.GOMAXPROCS(procs)
 	}
 }
