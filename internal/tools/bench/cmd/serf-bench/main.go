@@ -159,6 +159,14 @@ func run(args []string) int {
 			return 1
 		}
 	}
+	// The agents run in their own directories, so a binary given by a
+	// relative path would not be found there.
+	for _, bin := range []*string{ours, serf} {
+		if *bin, err = filepath.Abs(*bin); err != nil {
+			fmt.Fprintf(os.Stderr, "serf-bench: %v\n", err)
+			return 1
+		}
+	}
 	logf("ours: %s; real serf: %s", *ours, *serf)
 
 	cfg := bench.Config{
