@@ -27,18 +27,41 @@ import (
 // `serf join` against a member), and repeats at growing intervals until
 // two rounds in a row teach it nothing. It does no more than
 // joinSyncMaxRounds rounds and sends no join intent.
+//
+// The quiet period is short, two gossip intervals, so that a node gossip
+// missed is mended within a second of the epidemic's end. On a machine
+// short of CPU (a fleet of agents booting on a few cores) gossip is late
+// rather than lost: an agent that waited for a CPU for a quarter or more
+// of the time since its last look stretches the quiet period to five
+// intervals, and a round that taught it more than a couple of members,
+// which means the epidemic was still under way, doubles the wait for
+// the next instead of starting over. Push/pulls made early there would
+// only add to the work that slows everyone down.
 
 const (
 	// joinSyncQuietGossips is the quiet period in gossip intervals:
-	// 5 × 200ms on a LAN, long enough for a gossip epidemic to finish.
-	joinSyncQuietGossips = 5
-	// joinSyncMaxDelay caps, in quiet periods, how far a stream of new
-	// members can postpone a round.
-	joinSyncMaxDelay = 4
+	// 2 × 200ms on a LAN. Gossip reaches a node about three times an
+	// interval, so two that bring no new member mean the epidemic has
+	// passed it.
+	joinSyncQuietGossips = 2
+	// joinSyncBusyQuietGossips is the quiet period of an agent short of
+	// CPU: 5 × 200ms on a LAN.
+	joinSyncBusyQuietGossips = 5
+	// joinSyncBusyRunQueue is the share of the time since the last look
+	// that the agent's threads may have waited for a CPU before it counts
+	// as short of CPU.
+	joinSyncBusyRunQueue = 0.25
+	// joinSyncMaxDelayGossips caps, in gossip intervals, how far a stream
+	// of new members can postpone a round: 20 × 200ms on a LAN.
+	joinSyncMaxDelayGossips = 20
 	// joinSyncMaxRounds bounds the push/pulls one join can cause.
 	joinSyncMaxRounds = 8
 	// joinSyncIdleRounds rounds in a row that learn nothing end the sync.
 	joinSyncIdleRounds = 2
+	// joinSyncFewMembers is the most members a round may teach and still
+	// count as mending what gossip missed; after a round that teaches
+	// more the wait doubles.
+	joinSyncFewMembers = 2
 )
 
 // noteNewMember tells a running join sync that a member was learned. It
@@ -77,16 +100,21 @@ func (s *Serf) joinSync() {
 	default:
 	}
 
+	busyQuiet := joinSyncBusyQuietGossips * s.config.MemberlistConfig.GossipInterval
+	maxDelay := joinSyncMaxDelayGossips * s.config.MemberlistConfig.GossipInterval
+	cpu := newCPUWait()
 	wait := quiet
-	deadline := time.Now().Add(joinSyncMaxDelay * wait)
+	deadline := time.Now().Add(max(maxDelay, wait))
 	timer := time.NewTimer(wait)
 	defer timer.Stop()
 	idle := 0
+	stretched := false
 	for round := 0; round < joinSyncMaxRounds; {
 		select {
 		case <-s.newMemberCh:
 			// Still learning by gossip: wait for quiet, within bounds.
 			idle = 0
+			stretched = false
 			next := min(quiet, time.Until(deadline))
 			timer.Reset(max(next, 0))
 			continue
@@ -97,25 +125,38 @@ func (s *Serf) joinSync() {
 		if s.State() != SerfAlive {
 			return
 		}
+		if !stretched && cpu.short(joinSyncBusyRunQueue) {
+			if rest := min(busyQuiet-quiet, time.Until(deadline)); rest > 0 {
+				stretched = true
+				timer.Reset(rest)
+				continue
+			}
+		}
+		stretched = false
 		round++
-		if s.pushPullRandom() {
-			idle = 0
-			wait = quiet
-		} else {
+		switch learned := s.pushPullRandom(); {
+		case learned == 0:
 			idle++
 			if idle >= joinSyncIdleRounds {
 				return
 			}
 			wait *= 2
+		case learned <= joinSyncFewMembers:
+			idle = 0
+			wait = quiet
+		default:
+			idle = 0
+			wait *= 2
 		}
-		deadline = time.Now().Add(joinSyncMaxDelay * wait)
+		deadline = time.Now().Add(max(maxDelay, wait))
 		timer.Reset(wait)
 	}
 }
 
 // pushPullRandom exchanges state with one random live member other than
-// this node and reports whether it learned of a member it did not know.
-func (s *Serf) pushPullRandom() bool {
+// this node and returns how many members it learned of that it did not
+// know.
+func (s *Serf) pushPullRandom() int {
 	// Serf's own member records, which are copies: the nodes memberlist's
 	// Members returns are its live records, which its packet handler
 	// writes to without a lock this code could take.
@@ -126,7 +167,7 @@ func (s *Serf) pushPullRandom() bool {
 		}
 	}
 	if len(peers) == 0 {
-		return false
+		return 0
 	}
 	peer := peers[rand.IntN(len(peers))]
 	addr := peer.Name + "/" + net.JoinHostPort(peer.Addr.String(), strconv.Itoa(int(peer.Port)))
@@ -139,7 +180,7 @@ func (s *Serf) pushPullRandom() bool {
 	s.joinLock.Unlock()
 	if err != nil {
 		s.logger.Printf("[DEBUG] serf: Join sync with %s failed: %v", peer.Name, err)
-		return false
+		return 0
 	}
-	return s.memberlist.NumMembers() > before
+	return max(s.memberlist.NumMembers()-before, 0)
 }

@@ -369,9 +369,9 @@ func (l *lab) wantExit(t *testing.T, container string, want int) {
 }
 
 // joinSyncWindow is how long after a join our agents may still push/pull
-// their state with a member they pick (serf/join_sync.go: rounds 1 s and
-// then 2 s apart, measured over within 3.5 s of the last container's
-// start). A push/pull that carries a leaving member's state to a peer
+// their state with a member they pick (serf/join_sync.go: rounds 0.4 s
+// and then 0.8 s apart, 1 s and 1.6 s on a machine short of CPU). A
+// push/pull that carries a leaving member's state to a peer
 // before its leave intent does makes that peer declare the member failed
 // rather than left; see docs/operations.md. The graceful leaves this
 // test asserts are made after the window.

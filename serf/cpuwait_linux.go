@@ -1,0 +1,55 @@
+package serf
+
+import (
+	"bytes"
+	"os"
+	"strconv"
+	"time"
+)
+
+// runQueueWait returns how long this process's threads have together
+// waited for a CPU while runnable: the second field of each thread's
+// /proc/self/task/<tid>/schedstat, in nanoseconds. It reports false
+// where the kernel keeps no scheduler statistics.
+func runQueueWait() (time.Duration, bool) {
+	dir, err := os.Open("/proc/self/task")
+	if err != nil {
+		return 0, false
+	}
+	tids, err := dir.Readdirnames(-1)
+	dir.Close()
+	if err != nil || len(tids) == 0 {
+		return 0, false
+	}
+	var total int64
+	var buf [128]byte
+	for _, tid := range tids {
+		f, err := os.Open("/proc/self/task/" + tid + "/schedstat")
+		if err != nil {
+			continue // the thread has exited since the listing
+		}
+		n, _ := f.Read(buf[:])
+		f.Close()
+		v, ok := parseSchedstat(buf[:n])
+		if !ok {
+			return 0, false
+		}
+		total += v
+	}
+	return time.Duration(total), true
+}
+
+// parseSchedstat returns the run-queue wait of a schedstat line: "<time
+// on a CPU> <time waiting for one> <time slices>", all but the last in
+// nanoseconds.
+func parseSchedstat(line []byte) (int64, bool) {
+	fields := bytes.Fields(line)
+	if len(fields) != 3 {
+		return 0, false
+	}
+	v, err := strconv.ParseInt(string(fields[1]), 10, 64)
+	if err != nil || v < 0 {
+		return 0, false
+	}
+	return v, true
+}
