@@ -7,6 +7,7 @@ import (
 	"runtime"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 )
@@ -63,7 +64,7 @@ func TestCPUWaitShort(t *testing.T) {
 	}
 	w := newCPUWait()
 	threads := 2*runtime.NumCPU() + 2
-	stop := make(chan struct{})
+	var stop atomic.Bool
 	var wg sync.WaitGroup
 	for range threads {
 		wg.Add(1)
@@ -71,12 +72,7 @@ func TestCPUWaitShort(t *testing.T) {
 			defer wg.Done()
 			runtime.LockOSThread()
 			defer runtime.UnlockOSThread()
-			for {
-				select {
-				case <-stop:
-					return
-				default:
-				}
+			for !stop.Load() {
 			}
 		}()
 	}
@@ -88,7 +84,7 @@ func TestCPUWaitShort(t *testing.T) {
 		time.Sleep(50 * time.Millisecond)
 		busy = w.short(0.25)
 	}
-	close(stop)
+	stop.Store(true)
 	wg.Wait()
 	if !busy {
 		t.Fatalf("%d spinning threads on %d CPUs: never short of CPU", threads, runtime.NumCPU())
