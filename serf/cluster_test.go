@@ -420,6 +420,18 @@ func TestClusterUserEventCoalescing(t *testing.T) {
 		cfg.UserQuiescentPeriod = 500 * time.Millisecond
 	})
 	c.WaitConverged(t, timeout)
+	// A push/pull carries user events without their coalescing flag, as
+	// in Serf, so one that overtook the burst's gossip would hand it on
+	// uncoalesced. The push/pulls that follow the joins come within a few
+	// gossip intervals; the burst waits for them to end.
+	wait.For(t, timeout, func() error {
+		for _, n := range c.Nodes {
+			if n.Serf.JoinSyncRunning() {
+				return fmt.Errorf("%s: join sync still running", n.Name)
+			}
+		}
+		return nil
+	})
 
 	for i := 0; i < 10; i++ {
 		if err := c.Nodes[0].Serf.UserEvent("burst", []byte(strconv.Itoa(i)), true); err != nil {
