@@ -12,25 +12,17 @@ import (
 // /proc/self/task/<tid>/schedstat, in nanoseconds. It reports false
 // where the kernel keeps no scheduler statistics.
 func runQueueWait() (time.Duration, bool) {
-	dir, err := os.Open("/proc/self/task")
-	if err != nil {
-		return 0, false
-	}
-	tids, err := dir.Readdirnames(-1)
-	dir.Close()
-	if err != nil || len(tids) == 0 {
+	tasks, err := os.ReadDir("/proc/self/task")
+	if err != nil || len(tasks) == 0 {
 		return 0, false
 	}
 	var total int64
-	var buf [128]byte
-	for _, tid := range tids {
-		f, err := os.Open("/proc/self/task/" + tid + "/schedstat")
+	for _, task := range tasks {
+		line, err := os.ReadFile("/proc/self/task/" + task.Name() + "/schedstat")
 		if err != nil {
 			continue // the thread has exited since the listing
 		}
-		n, _ := f.Read(buf[:])
-		f.Close()
-		v, ok := parseSchedstat(buf[:n])
+		v, ok := parseSchedstat(line)
 		if !ok {
 			return 0, false
 		}
